@@ -1,1 +1,211 @@
-//! placeholder
+//! The engine: one DataFusion session over the catalog's tables, filled from evidence files.
+//!
+//! Front-ends build logical plans against the catalog (table names and documented schemas, see
+//! `spoor-catalog`) without knowing where the data is; [`Engine::execute`] binds each table scan
+//! to the evidence that fills it and runs the plan. Every query is pinned to one `now`.
+
+mod evidence;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::array::{Array, Int64Array, TimestampNanosecondArray};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::datasource::{TableProvider, provider_as_source};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::context::SessionContext;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::{LogicalPlan, TableScan, col, lit};
+use datafusion::prelude::SessionConfig;
+use datafusion::functions_aggregate::expr_fn::{count, max, min};
+use spoor_catalog::{TableDef, catalog};
+use spoor_sources::{EvidenceFile, Inventory, SourceError};
+
+pub use evidence::{BadRecordLog, EvidenceTable, TableBadRecord};
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The query's `now`, in nanoseconds since the Unix epoch (UTC). Defaults to the wall clock.
+    pub now_ns: Option<i64>,
+    /// Parallel partitions (defaults to the number of CPUs).
+    pub partitions: Option<usize>,
+    /// Rows per decoded batch.
+    pub batch_size: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { now_ns: None, partitions: None, batch_size: 8192 }
+    }
+}
+
+/// Per-table figures for `spoor tables`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSummary {
+    pub table: String,
+    pub rows: u64,
+    pub files: usize,
+    pub bad_records: usize,
+    /// Earliest and latest `TimeGenerated` (ns), when the table has one and rows.
+    pub first_ns: Option<i64>,
+    pub last_ns: Option<i64>,
+}
+
+/// A DataFusion session over the evidence.
+pub struct Engine {
+    ctx: SessionContext,
+    now_ns: i64,
+    inventory: Inventory,
+    files_by_table: BTreeMap<String, Vec<EvidenceFile>>,
+    bad_records: BadRecordLog,
+    providers: HashMap<String, Arc<dyn TableProvider>>,
+}
+
+impl Engine {
+    /// Discovers the evidence under `paths` (files or folders) and registers every catalog
+    /// table, filled from the files whose format produces it, or empty.
+    pub fn open(paths: &[PathBuf], options: EngineOptions) -> Result<Engine> {
+        let partitions = options
+            .partitions
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        let config = SessionConfig::new()
+            .with_target_partitions(partitions)
+            .with_batch_size(options.batch_size)
+            .with_information_schema(false)
+            // KQL and CloudTrail names are case-sensitive (`eventName`, `EventName`).
+            .set_bool("datafusion.sql_parser.enable_ident_normalization", false);
+        let mut state = SessionStateBuilder::new().with_config(config).with_default_features().build();
+        spoor_functions::register_all(&mut state)?;
+        let ctx = SessionContext::new_with_state(state);
+
+        let inventory = spoor_sources::discover(paths);
+        let mut files_by_table: BTreeMap<String, Vec<EvidenceFile>> = BTreeMap::new();
+        for file in &inventory.files {
+            for table in file.format.tables() {
+                files_by_table.entry((*table).to_string()).or_default().push(file.clone());
+            }
+        }
+        let bad_records: BadRecordLog = Arc::new(Mutex::new(Vec::new()));
+        let mut providers: HashMap<String, Arc<dyn TableProvider>> = HashMap::new();
+        for def in catalog().tables() {
+            let files = files_by_table.get(&def.name).cloned().unwrap_or_default();
+            let table: Arc<dyn TableProvider> = Arc::new(EvidenceTable::new(
+                def.clone(),
+                files,
+                partitions,
+                options.batch_size,
+                Arc::clone(&bad_records),
+            ));
+            ctx.register_table(def.name.as_str(), Arc::clone(&table))?;
+            providers.insert(def.name.clone(), table);
+        }
+        let now_ns = options.now_ns.unwrap_or_else(wall_clock_ns);
+        Ok(Engine { ctx, now_ns, inventory, files_by_table, bad_records, providers })
+    }
+
+    /// The pinned `now` of every query run by this engine.
+    pub fn now_ns(&self) -> i64 {
+        self.now_ns
+    }
+
+    /// The DataFusion session (for front-ends that plan with it, such as SQL).
+    pub fn session(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// What discovery found: the files each format claimed, the unclaimed ones, errors.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    /// Errors met while discovering the evidence (unreadable folders or files).
+    pub fn discovery_errors(&self) -> &[SourceError] {
+        &self.inventory.errors
+    }
+
+    /// Everything skipped so far while reading evidence.
+    pub fn bad_records(&self) -> Vec<TableBadRecord> {
+        self.bad_records.lock().expect("bad record log").clone()
+    }
+
+    /// Replaces each table scan of a front-end's plan (made against the catalog) with the
+    /// evidence-backed table of the same name.
+    pub fn bind(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|node| match node {
+            LogicalPlan::TableScan(scan) => {
+                let name = scan.table_name.table().to_string();
+                let provider = self
+                    .providers
+                    .get(&name)
+                    .cloned()
+                    .ok_or_else(|| DataFusionError::Plan(format!("table {name} is not in the catalog")))?;
+                let bound = TableScan::try_new(
+                    scan.table_name.clone(),
+                    provider_as_source(provider),
+                    scan.projection.clone(),
+                    scan.filters.clone(),
+                    scan.fetch,
+                )?;
+                Ok(Transformed::yes(LogicalPlan::TableScan(bound)))
+            }
+            other => Ok(Transformed::no(other)),
+        })
+        .map(|t| t.data)
+    }
+
+    /// Binds and runs a plan, collecting every result batch.
+    pub async fn execute(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+        let plan = self.bind(plan)?;
+        self.ctx.execute_logical_plan(plan).await?.collect().await
+    }
+
+    /// Row counts, file counts, bad records and time range of every table the evidence fills.
+    pub async fn summarize_tables(&self) -> Result<Vec<TableSummary>> {
+        let mut out = Vec::new();
+        for (name, files) in &self.files_by_table {
+            let def = catalog()
+                .table(name)
+                .ok_or_else(|| DataFusionError::Plan(format!("format produces unknown table {name}")))?;
+            let df = self.ctx.table(name.as_str()).await?;
+            let has_time = def.column("TimeGenerated").is_some();
+            let aggs = if has_time {
+                vec![count(lit(1)).alias("rows"), min(col("TimeGenerated")).alias("first"), max(col("TimeGenerated")).alias("last")]
+            } else {
+                vec![count(lit(1)).alias("rows")]
+            };
+            let batches = df.aggregate(vec![], aggs)?.collect().await?;
+            let batch = batches.first().ok_or_else(|| DataFusionError::Internal("no aggregate row".into()))?;
+            let rows = batch.column(0).as_any().downcast_ref::<Int64Array>().map(|a| a.value(0)).unwrap_or(0);
+            let ts = |i: usize| {
+                batch
+                    .columns()
+                    .get(i)
+                    .and_then(|c| c.as_any().downcast_ref::<TimestampNanosecondArray>())
+                    .and_then(|a| (!a.is_null(0)).then(|| a.value(0)))
+            };
+            let bad = self.bad_records.lock().expect("bad record log").iter().filter(|b| &b.table == name).count();
+            out.push(TableSummary {
+                table: name.clone(),
+                rows: rows as u64,
+                files: files.len(),
+                bad_records: bad,
+                first_ns: ts(1),
+                last_ns: ts(2),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The catalog definition of a table.
+    pub fn table_def(name: &str) -> Option<&'static TableDef> {
+        catalog().table(name)
+    }
+}
+
+fn wall_clock_ns() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}

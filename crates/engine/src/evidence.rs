@@ -1,0 +1,189 @@
+//! Catalog tables backed by evidence files: a [`TableProvider`] that decodes only the columns a
+//! query needs, streaming, one partition per group of files.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::Session;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::Result;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use spoor_catalog::TableDef;
+use spoor_sources::{BadRecord, Decoded, EvidenceFile};
+
+/// A bad record, attributed to the table that was being read.
+#[derive(Debug, Clone)]
+pub struct TableBadRecord {
+    pub table: String,
+    pub record: BadRecord,
+}
+
+/// Where every reader reports what it skipped.
+pub type BadRecordLog = Arc<Mutex<Vec<TableBadRecord>>>;
+
+/// A catalog table over a set of evidence files (possibly none: the table is then empty but
+/// still has its documented columns, so that queries plan and run).
+pub struct EvidenceTable {
+    def: TableDef,
+    files: Arc<Vec<EvidenceFile>>,
+    partitions: usize,
+    batch_size: usize,
+    bad_records: BadRecordLog,
+}
+
+impl fmt::Debug for EvidenceTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvidenceTable").field("table", &self.def.name).field("files", &self.files.len()).finish()
+    }
+}
+
+impl EvidenceTable {
+    pub fn new(
+        def: TableDef,
+        files: Vec<EvidenceFile>,
+        partitions: usize,
+        batch_size: usize,
+        bad_records: BadRecordLog,
+    ) -> Self {
+        EvidenceTable { def, files: Arc::new(files), partitions: partitions.max(1), batch_size, bad_records }
+    }
+
+    /// Splits the files into at most `self.partitions` groups of similar total size.
+    fn file_groups(&self) -> Vec<Vec<usize>> {
+        let n = self.partitions.min(self.files.len()).max(1);
+        let mut order: Vec<usize> = (0..self.files.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.files[i].size));
+        let mut groups: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); n];
+        for i in order {
+            let g = groups.iter_mut().min_by_key(|(size, _)| *size).expect("n >= 1");
+            g.0 += self.files[i].size;
+            g.1.push(i);
+        }
+        groups
+            .into_iter()
+            .map(|(_, mut files)| {
+                files.sort_unstable();
+                files
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl TableProvider for EvidenceTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.def.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let columns: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.def.columns.len()).collect(),
+        };
+        let schema = Arc::new(self.def.schema().project(&columns)?);
+        let partitions: Vec<Arc<dyn PartitionStream>> = self
+            .file_groups()
+            .into_iter()
+            .map(|files| {
+                Arc::new(FileGroupStream {
+                    def: self.def.clone(),
+                    files: files.into_iter().map(|i| self.files[i].clone()).collect(),
+                    columns: columns.clone(),
+                    schema: Arc::clone(&schema),
+                    batch_size: self.batch_size,
+                    bad_records: Arc::clone(&self.bad_records),
+                }) as Arc<dyn PartitionStream>
+            })
+            .collect();
+        Ok(Arc::new(StreamingTableExec::try_new(schema, partitions, None, [], false, limit)?))
+    }
+}
+
+/// One partition: decodes its files one after the other on a blocking thread.
+#[derive(Debug)]
+struct FileGroupStream {
+    def: TableDef,
+    files: Vec<EvidenceFile>,
+    columns: Vec<usize>,
+    schema: SchemaRef,
+    batch_size: usize,
+    bad_records: BadRecordLog,
+}
+
+impl PartitionStream for FileGroupStream {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        // A small bounded channel keeps memory flat: the decoder waits while the query is busy.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+        let files = self.files.clone();
+        let def = self.def.clone();
+        let columns = self.columns.clone();
+        let batch_size = self.batch_size;
+        let log = Arc::clone(&self.bad_records);
+        tokio::task::spawn_blocking(move || {
+            for file in &files {
+                let report = |record: BadRecord| {
+                    log.lock().expect("bad record log").push(TableBadRecord { table: def.name.clone(), record })
+                };
+                let reader = match spoor_sources::read(file, &def, Some(&columns), batch_size) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // A file that cannot be opened is reported; the other files are still read.
+                        report(unreadable(file, &e));
+                        continue;
+                    }
+                };
+                for item in reader {
+                    match item {
+                        Ok(Decoded::Batch(batch)) => {
+                            if tx.blocking_send(Ok(batch)).is_err() {
+                                return; // the query stopped reading (limit reached, or cancelled)
+                            }
+                        }
+                        Ok(Decoded::Bad(bad)) => report(bad),
+                        Err(e) => {
+                            report(unreadable(file, &e));
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), stream))
+    }
+}
+
+/// A file-level failure, reported like a bad record so that nothing is lost silently.
+fn unreadable(file: &EvidenceFile, e: &dyn std::fmt::Display) -> BadRecord {
+    BadRecord {
+        file: file.path.clone(),
+        position: spoor_sources::Position::Byte(0),
+        reason: format!("the file could not be read: {e}"),
+    }
+}
