@@ -4,7 +4,7 @@
 //! ```
 //! use spoor_core::{Diagnostic, Span};
 //! let src = "T\n| where x == ";
-//! let d = Diagnostic::new("expected an expression after `==`", Span::new(14, 14))
+//! let d = Diagnostic::new("expected an expression after `==`", Span::empty(15))
 //!     .with_hint("a comparison needs a value on both sides");
 //! let text = d.render(src, "hunt.kql");
 //! assert!(text.contains(" --> hunt.kql:2:14"));
