@@ -1,0 +1,308 @@
+//! The KQL planner: AST → DataFusion logical plan, against the table catalog.
+//!
+//! The planner never touches data: table scans are made over the catalog's schemas
+//! (`LogicalTableSource`), and the engine binds them to evidence before running the plan.
+//! Alongside the plan it tracks each column's KQL type, because Arrow cannot tell a `dynamic`
+//! column (JSON text) from a `string` one.
+
+mod aggregate;
+mod ops;
+mod scalar;
+mod tabular;
+
+use std::collections::HashMap;
+
+use datafusion::common::{Column, DFSchemaRef};
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use spoor_catalog::KqlType;
+use spoor_core::{Diagnostic, Span};
+
+use crate::syntax::ast::{self, FunctionDef, StatementKind};
+
+/// What a plan needs to know besides the query.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// The query's `now` (ns since the epoch, UTC): `now()` and `ago()` are measured from it.
+    pub now_ns: i64,
+}
+
+/// A planned query: the DataFusion plan, the KQL type of each output column, and the chart
+/// that `render` asked for.
+#[derive(Debug, Clone)]
+pub struct PlannedQuery {
+    pub plan: LogicalPlan,
+    pub types: Vec<KqlType>,
+    pub render: Option<String>,
+}
+
+/// Plans a parsed query.
+pub fn plan_query(query: &ast::Query, options: &PlanOptions) -> Result<PlannedQuery, Diagnostic> {
+    let mut planner = Planner::new(options.clone());
+    let mut result = None;
+    for stmt in &query.statements {
+        match &stmt.kind {
+            StatementKind::Let(l) => planner.bind_let(l)?,
+            StatementKind::Set(_) | StatementKind::DeclareQueryParameters(_) => {}
+            StatementKind::Query(e) => result = Some(planner.tabular(e)?),
+        }
+    }
+    let tab = result.ok_or_else(|| {
+        Diagnostic::new("the query has no tabular expression to run", query.span)
+            .with_hint("end the query with an expression such as `AWSCloudTrail | take 10`")
+    })?;
+    Ok(PlannedQuery { plan: tab.plan, types: tab.types, render: tab.render })
+}
+
+/// A table under construction: its plan and the KQL type of every column, in schema order.
+#[derive(Debug, Clone)]
+pub(crate) struct Tab {
+    pub plan: LogicalPlan,
+    pub types: Vec<KqlType>,
+    pub render: Option<String>,
+}
+
+impl Tab {
+    pub fn new(plan: LogicalPlan, types: Vec<KqlType>) -> Tab {
+        debug_assert_eq!(plan.schema().fields().len(), types.len());
+        Tab { plan, types, render: None }
+    }
+
+    pub fn schema(&self) -> &DFSchemaRef {
+        self.plan.schema()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.schema().fields().iter().map(|f| f.name().clone()).collect()
+    }
+
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.schema().fields().iter().position(|f| f.name() == name)
+    }
+
+    pub fn type_of(&self, name: &str) -> Option<KqlType> {
+        self.index_of(name).map(|i| self.types[i])
+    }
+
+    /// A reference to a column (qualified as in the plan's schema).
+    pub fn column(&self, name: &str) -> Option<Expr> {
+        let i = self.index_of(name)?;
+        let (q, f) = self.schema().qualified_field(i);
+        Some(Expr::Column(Column::new(q.cloned(), f.name())))
+    }
+
+    /// A reference to the i-th column.
+    pub fn column_at(&self, i: usize) -> Expr {
+        let (q, f) = self.schema().qualified_field(i);
+        Expr::Column(Column::new(q.cloned(), f.name()))
+    }
+}
+
+/// A typed scalar expression.
+#[derive(Debug, Clone)]
+pub(crate) struct TExpr {
+    pub expr: Expr,
+    pub ty: KqlType,
+}
+
+impl TExpr {
+    pub fn new(expr: Expr, ty: KqlType) -> TExpr {
+        TExpr { expr, ty }
+    }
+}
+
+/// What a `let` name stands for.
+#[derive(Debug, Clone)]
+pub(crate) enum Binding {
+    /// A scalar (constant or row-independent expression); dynamic literals keep their value for
+    /// `in (list)` expansion.
+    Scalar { value: TExpr, literal: Option<serde_json::Value> },
+    Tabular(Tab),
+    Function(FunctionDef),
+}
+
+pub(crate) struct Planner {
+    pub options: PlanOptions,
+    scopes: Vec<HashMap<String, Binding>>,
+    /// Nesting of user function calls, to stop runaway recursion.
+    depth: usize,
+}
+
+impl Planner {
+    fn new(options: PlanOptions) -> Planner {
+        Planner { options, scopes: vec![HashMap::new()], depth: 0 }
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<&Binding> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    fn bind(&mut self, name: &str, b: Binding) {
+        self.scopes.last_mut().expect("a scope").insert(name.to_string(), b);
+    }
+
+    fn bind_let(&mut self, l: &ast::LetStmt) -> Result<(), Diagnostic> {
+        let binding = match &l.value {
+            ast::LetValue::Function(f) => Binding::Function(f.clone()),
+            ast::LetValue::Expr(e) => {
+                if self.is_tabular(e) {
+                    Binding::Tabular(self.tabular(e)?)
+                } else {
+                    let literal = match &e.kind {
+                        ast::ExprKind::Literal(ast::Literal::Dynamic(v)) => Some(v.clone()),
+                        _ => None,
+                    };
+                    Binding::Scalar { value: self.scalar(e, None)?, literal }
+                }
+            }
+        };
+        self.bind(&l.name.name, binding);
+        Ok(())
+    }
+
+    /// Calls a user-defined function: binds its parameters to the arguments in a new scope and
+    /// plans its body. Returns the tabular result, or the scalar one.
+    pub fn call_function(
+        &mut self,
+        def: &FunctionDef,
+        call: &ast::Call,
+        span: Span,
+        input: Option<&Tab>,
+    ) -> Result<Either, Diagnostic> {
+        if self.depth > 32 {
+            return Err(Diagnostic::new(format!("function `{}` calls itself too deeply", call.func.name), span));
+        }
+        let mut scope = HashMap::new();
+        let mut positional = call.args.iter();
+        for p in &def.params {
+            let arg = call
+                .named_args
+                .iter()
+                .find(|a| a.name.name == p.name.name)
+                .map(|a| &a.value)
+                .or_else(|| positional.next());
+            let arg = match (arg, &p.default) {
+                (Some(a), _) => a,
+                (None, Some(d)) => d,
+                (None, None) => {
+                    return Err(Diagnostic::new(
+                        format!("function `{}` needs a value for its parameter `{}`", call.func.name, p.name.name),
+                        span,
+                    ));
+                }
+            };
+            let b = match &p.ty {
+                ast::ParamType::Tabular { .. } => Binding::Tabular(self.tabular(arg)?),
+                ast::ParamType::Scalar(_) => Binding::Scalar { value: self.scalar(arg, input)?, literal: None },
+            };
+            scope.insert(p.name.name.clone(), b);
+        }
+        if positional.next().is_some() {
+            return Err(Diagnostic::new(
+                format!("function `{}` takes {} parameter(s)", call.func.name, def.params.len()),
+                span,
+            ));
+        }
+        self.scopes.push(scope);
+        self.depth += 1;
+        let result = self.plan_body(&def.body, span, input);
+        self.depth -= 1;
+        self.scopes.pop();
+        result
+    }
+
+    fn plan_body(&mut self, body: &[ast::Statement], span: Span, input: Option<&Tab>) -> Result<Either, Diagnostic> {
+        let mut last = None;
+        for stmt in body {
+            match &stmt.kind {
+                StatementKind::Let(l) => self.bind_let(l)?,
+                StatementKind::Query(e) => {
+                    last = Some(if self.is_tabular(e) {
+                        Either::Tabular(self.tabular(e)?)
+                    } else {
+                        Either::Scalar(self.scalar(e, input)?)
+                    })
+                }
+                _ => {}
+            }
+        }
+        last.ok_or_else(|| Diagnostic::new("the function body has no result expression", span))
+    }
+
+    /// Whether an expression denotes a table (as opposed to a scalar).
+    pub fn is_tabular(&self, e: &ast::Expr) -> bool {
+        match &e.kind {
+            ast::ExprKind::Pipe { .. } => true,
+            ast::ExprKind::Name(n) => match self.lookup(&n.name) {
+                Some(Binding::Tabular(_)) => true,
+                Some(Binding::Function(f)) => f.params.is_empty() && self.body_is_tabular(&f.body),
+                Some(Binding::Scalar { .. }) => false,
+                None => spoor_catalog::catalog().table(&n.name).is_some(),
+            },
+            ast::ExprKind::Call(c) => match c.func.name.as_str() {
+                "materialize" | "table" | "view" => true,
+                name => match self.lookup(name) {
+                    Some(Binding::Function(f)) => self.body_is_tabular(&f.body),
+                    _ => false,
+                },
+            },
+            _ => false,
+        }
+    }
+
+    fn body_is_tabular(&self, body: &[ast::Statement]) -> bool {
+        body.iter().rev().find_map(|s| match &s.kind {
+            StatementKind::Query(e) => Some(matches!(e.kind, ast::ExprKind::Pipe { .. }) || self.is_tabular(e)),
+            _ => None,
+        }) == Some(true)
+    }
+}
+
+/// The result of a user function: a table or a scalar.
+pub(crate) enum Either {
+    Tabular(Tab),
+    Scalar(TExpr),
+}
+
+/// Turns a DataFusion planning error into a diagnostic at the construct being planned.
+pub(crate) fn df_error(e: DataFusionError, span: Span) -> Diagnostic {
+    let msg = e.strip_backtrace();
+    let msg = msg.strip_prefix("Error during planning: ").unwrap_or(&msg).to_string();
+    Diagnostic::new(msg, span)
+}
+
+/// A "not supported yet" diagnostic: spoor says so rather than guessing.
+pub(crate) fn unsupported(what: impl std::fmt::Display, span: Span) -> Diagnostic {
+    Diagnostic::new(format!("{what} is not supported yet"), span)
+        .with_hint("spoor refuses rather than return a result that could be wrong; see the issue tracker")
+}
+
+/// Kusto's suggestion for a misspelled name: the candidate with the same letters ignoring
+/// case, or the closest one by edit distance.
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        if c.to_lowercase() == lower {
+            return Some(c.to_string());
+        }
+        let d = edit_distance(&lower, &c.to_lowercase());
+        if d <= 2.max(name.len() / 4) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
