@@ -30,22 +30,20 @@ pub enum OutputFormat {
 /// A query result: its batches and the KQL type of each column.
 #[derive(Debug, Clone)]
 pub struct ResultSet {
+    pub columns: Vec<String>,
     pub batches: Vec<RecordBatch>,
     pub types: Vec<KqlType>,
 }
 
 impl ResultSet {
     /// A result whose column types are known (from the front-end's planner).
-    pub fn new(batches: Vec<RecordBatch>, types: Vec<KqlType>) -> ResultSet {
-        ResultSet { batches, types }
+    pub fn new(columns: Vec<String>, batches: Vec<RecordBatch>, types: Vec<KqlType>) -> ResultSet {
+        ResultSet { columns, batches, types }
     }
 
-    /// Column names.
+    /// Column names (known even when there are no rows).
     pub fn columns(&self) -> Vec<String> {
-        self.batches
-            .first()
-            .map(|b| b.schema().fields().iter().map(|f| f.name().clone()).collect())
-            .unwrap_or_default()
+        self.columns.clone()
     }
 
     /// Number of rows.

@@ -1,0 +1,132 @@
+//! Command-line flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// spoor: threat hunting and detection over security logs.
+///
+/// Point spoor at evidence (folders of CloudTrail, VPC flow logs, IIS logs...) and query it in
+/// KQL as you would in Microsoft Sentinel. Files are recognised by their content, `.gz` is
+/// read transparently, folders are read recursively, and evidence is never written to.
+#[derive(Debug, Parser)]
+#[command(name = "spoor", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a query over evidence.
+    ///
+    /// Examples:
+    ///   spoor query 'AWSCloudTrail | where EventName == "StopLogging"' ./evidence
+    ///   spoor query -f hunt.kql --now 2023-08-10T00:00:00Z --format json ./evidence
+    #[command(verbatim_doc_comment)]
+    Query(QueryArgs),
+    /// Parse and plan queries against the table catalog, without data.
+    ///
+    /// Examples:
+    ///   spoor check -f hunt.kql
+    ///   spoor check 'SigninLogs | where ResultType != 0'
+    ///   spoor check --jsonl detections.jsonl --format json   # one {"query": ...} per line
+    #[command(verbatim_doc_comment)]
+    Check(CheckArgs),
+    /// List the tables the evidence fills: rows, files, bad records, time range.
+    ///
+    /// Example:
+    ///   spoor tables ./evidence
+    #[command(verbatim_doc_comment)]
+    Tables(TablesArgs),
+}
+
+/// The query languages spoor reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Kusto Query Language, as in Microsoft Sentinel and Azure Data Explorer.
+    Kql,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The query text (omit it when using -f), then the evidence files or folders.
+    #[arg(value_name = "QUERY|PATH", required = true)]
+    pub args: Vec<String>,
+    /// Read the query from a file (`-` for standard input).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The query language.
+    #[arg(long, value_enum, default_value_t = Lang::Kql)]
+    pub lang: Lang,
+    /// Pin the query's `now` (ISO 8601, e.g. 2023-08-10T00:00:00Z): `ago(1d)` is measured from
+    /// it. Evidence is usually old; the default is the current time.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Hide the progress indicator.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for the terminal.
+    Table,
+    /// JSON lines: one object per row.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The query text (or use -f / --jsonl).
+    #[arg(value_name = "QUERY")]
+    pub query: Option<String>,
+    /// Read the query from a file (`-` for standard input).
+    #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "jsonl")]
+    pub file: Option<PathBuf>,
+    /// Check one query per line of a JSON lines file, each `{"query": "..."}` (other keys are
+    /// ignored), e.g. a whole content repository.
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// The query language.
+    #[arg(long, value_enum, default_value_t = Lang::Kql)]
+    pub lang: Lang,
+    /// `text` explains each error; `json` prints one object per query:
+    /// {"line", "parsed", "planned", "error"}.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// Evidence files or folders.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// `table` for people; `json` prints one object per table:
+    /// {"table", "rows", "files", "bad_records", "first", "last"}.
+    #[arg(long, value_enum, default_value_t = TablesFormat::Table)]
+    pub format: TablesFormat,
+    /// List every bad record (file, position, reason), not only the counts.
+    #[arg(long)]
+    pub bad_records: bool,
+    /// Hide the progress indicator.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TablesFormat {
+    Table,
+    Json,
+}

@@ -1,0 +1,69 @@
+//! `spoor tables`: what the evidence holds.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde_json::json;
+use spoor_output::format_datetime;
+
+use crate::args::{TablesArgs, TablesFormat};
+use crate::input::{Progress, open_engine};
+use crate::Failure;
+
+pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
+    let engine = open_engine(&args.paths, None)?;
+    let progress = Progress::start(&format!("reading {} evidence file(s)", engine.inventory().files.len()), args.quiet);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let summaries = runtime.block_on(engine.summarize_tables());
+    progress.finish();
+    let summaries = summaries.map_err(|e| Failure::Query(format!("error: reading the evidence failed: {}", e.strip_backtrace())))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let ts = |v: Option<i64>| v.map(format_datetime);
+    match args.format {
+        TablesFormat::Json => {
+            for s in &summaries {
+                let row = json!({
+                    "table": s.table, "rows": s.rows, "files": s.files, "bad_records": s.bad_records,
+                    "first": ts(s.first_ns), "last": ts(s.last_ns),
+                });
+                writeln!(out, "{row}").map_err(anyhow::Error::from)?;
+            }
+        }
+        TablesFormat::Table => {
+            let mut t = comfy_table::Table::new();
+            t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            t.set_header(["table", "rows", "files", "bad records", "first", "last"]);
+            for s in &summaries {
+                t.add_row([
+                    s.table.clone(),
+                    s.rows.to_string(),
+                    s.files.to_string(),
+                    s.bad_records.to_string(),
+                    ts(s.first_ns).unwrap_or_default(),
+                    ts(s.last_ns).unwrap_or_default(),
+                ]);
+            }
+            writeln!(out, "{t}").map_err(anyhow::Error::from)?;
+            if summaries.is_empty() {
+                writeln!(out, "no table: no file of the evidence was recognised").map_err(anyhow::Error::from)?;
+            }
+        }
+    }
+    let inv = engine.inventory();
+    for f in &inv.unclaimed {
+        eprintln!("warning: {} was not recognised by any format (it was not read)", f.display());
+    }
+    for e in &inv.errors {
+        eprintln!("warning: {e}");
+    }
+    let bad = engine.bad_records();
+    if args.bad_records {
+        for b in &bad {
+            eprintln!("bad record in {}: {}", b.table, b.record);
+        }
+    } else if !bad.is_empty() {
+        eprintln!("note: {} bad record(s) were skipped; --bad-records lists them", bad.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

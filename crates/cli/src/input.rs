@@ -1,0 +1,101 @@
+//! Shared helpers: reading query text, parsing `--now`, opening the engine with a progress
+//! indicator, reporting skipped records.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use spoor_engine::{Engine, EngineOptions};
+
+use crate::Failure;
+
+/// Reads a query from a file, or standard input for `-`.
+pub fn read_query_file(path: &Path) -> Result<String, Failure> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read the query file {}: {e}", path.display())))
+}
+
+/// Parses `--now` (any datetime form KQL accepts; ISO 8601 recommended).
+pub fn parse_now(now: Option<&str>) -> Result<Option<i64>, Failure> {
+    match now {
+        None => Ok(None),
+        Some(text) => spoor_functions::datetime::parse_kql_datetime(text.trim()).map(Some).ok_or_else(|| {
+            Failure::Usage(format!("--now {text:?} is not a datetime; use ISO 8601, e.g. --now 2023-08-10T00:00:00Z"))
+        }),
+    }
+}
+
+/// Checks that every evidence path exists before doing any work.
+pub fn check_paths(paths: &[PathBuf]) -> Result<(), Failure> {
+    if paths.is_empty() {
+        return Err(Failure::Usage("no evidence given: name the files or folders to read, e.g. ./evidence".into()));
+    }
+    for p in paths {
+        if !p.exists() {
+            return Err(Failure::Usage(format!("evidence path {} does not exist", p.display())));
+        }
+    }
+    Ok(())
+}
+
+/// A spinner on standard error, shown only when the work takes more than a second and only on
+/// a terminal.
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    pub fn start(message: &str, quiet: bool) -> Progress {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
+        bar.set_message(message.to_string());
+        if !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let shown = bar.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(1));
+                if !shown.is_finished() {
+                    shown.set_draw_target(ProgressDrawTarget::stderr());
+                    shown.enable_steady_tick(Duration::from_millis(120));
+                }
+            });
+        }
+        Progress { bar }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Opens the engine over the evidence.
+pub fn open_engine(paths: &[PathBuf], now_ns: Option<i64>) -> Result<Engine, Failure> {
+    check_paths(paths)?;
+    Engine::open(paths, EngineOptions { now_ns, ..EngineOptions::default() })
+        .context("cannot start the query engine")
+        .map_err(Failure::Other)
+}
+
+/// Tells the user, on standard error, what was skipped while reading the evidence.
+pub fn report_skipped(engine: &Engine) {
+    for e in engine.discovery_errors() {
+        eprintln!("warning: {e}");
+    }
+    let bad = engine.bad_records();
+    if bad.is_empty() {
+        return;
+    }
+    eprintln!("warning: {} bad record(s) skipped while reading the evidence:", bad.len());
+    for b in bad.iter().take(5) {
+        eprintln!("  {}", b.record);
+    }
+    if bad.len() > 5 {
+        eprintln!("  ... and {} more (`spoor tables --bad-records PATH` lists them all)", bad.len() - 5);
+    }
+}
