@@ -1,1 +1,349 @@
-//! placeholder
+//! Sources: decoders from evidence files to Arrow record batches.
+//!
+//! A [`Format`] recognises a kind of log from its first bytes ([`Format::sniff`]) and decodes it
+//! into the tables of the catalog it fills ([`Format::decode`]). [`FORMATS`] lists every format;
+//! adding one is a module, one line in that list and a fixture folder in `tests/fixtures/`.
+//!
+//! [`discover`] walks files and folders and assigns each file to the first format that claims it;
+//! [`read`] decodes one file into batches of one table. Batches carry exactly
+//! `table.schema().project(projection)`, so they can go to DataFusion as they are, and only the
+//! projected columns are built. A record that cannot be decoded becomes a [`Decoded::Bad`] (file,
+//! line or record number, reason) and the rest of the file is still read; a [`SourceError`] ends
+//! the file (what was decoded before it stands).
+//!
+//! Evidence is only ever read: nothing is written next to it.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use arrow::record_batch::RecordBatch;
+use spoor_catalog::TableDef;
+
+mod batch;
+pub mod cloudtrail;
+mod lines;
+pub mod vpcflow;
+pub mod w3c;
+
+/// Where in a file a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// 1-based line number.
+    Line(u64),
+    /// 1-based record number (elements of a JSON array).
+    Record(u64),
+    /// 0-based byte offset in the (decompressed) content.
+    Byte(u64),
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::Line(n) => write!(f, "line {n}"),
+            Position::Record(n) => write!(f, "record {n}"),
+            Position::Byte(n) => write!(f, "byte {n}"),
+        }
+    }
+}
+
+/// A record that could not be decoded; it is skipped and the rest of the file is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRecord {
+    pub file: PathBuf,
+    pub position: Position,
+    pub reason: String,
+}
+
+impl fmt::Display for BadRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}",
+            self.file.display(),
+            self.position,
+            self.reason
+        )
+    }
+}
+
+/// What ends the reading of a file (records decoded before it stand).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {}: {source}; check that it exists and that spoor may read it", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "reading {} failed after {position}: {source}; the file may be truncated or its compression damaged, \
+         the records before that point were kept",
+        path.display()
+    )]
+    Read {
+        path: PathBuf,
+        position: Position,
+        source: io::Error,
+    },
+    #[error("{}: {position}: {reason}", path.display())]
+    Malformed {
+        path: PathBuf,
+        position: Position,
+        reason: String,
+    },
+    #[error("format {format} does not fill table {table}; it fills {}", fills.join(", "))]
+    Table {
+        format: &'static str,
+        table: String,
+        fills: Vec<&'static str>,
+    },
+    #[error(
+        "column {index} is not in table {table}, which has {columns} columns; pass indices of the catalog's columns"
+    )]
+    Projection {
+        table: String,
+        index: usize,
+        columns: usize,
+    },
+}
+
+/// One decoded item: a batch of rows, or a record that was skipped.
+#[derive(Debug)]
+pub enum Decoded {
+    Batch(RecordBatch),
+    Bad(BadRecord),
+}
+
+/// The stream of decoded items of one file.
+pub type Batches = Box<dyn Iterator<Item = Result<Decoded, SourceError>> + Send>;
+
+/// A log format: recognises its files and decodes them into catalog tables.
+pub trait Format: Send + Sync {
+    /// Short name, e.g. `cloudtrail`.
+    fn name(&self) -> &'static str;
+    /// What the format recognises (for `spoor sources`).
+    fn description(&self) -> &'static str;
+    /// The catalog tables this format fills.
+    fn tables(&self) -> &'static [&'static str];
+    /// Whether the file is of this format, judged from its first bytes (decompressed). Never
+    /// looks at the file name. `head` may end in the middle of a line or a multi-byte character.
+    fn sniff(&self, head: &[u8]) -> bool;
+    /// Decodes `input` into batches of `table` with the columns `projection` (indices into
+    /// `table.columns`), at most `batch_size` rows each.
+    fn decode(
+        &self,
+        input: Box<dyn BufRead + Send>,
+        file: &Path,
+        table: &TableDef,
+        projection: &[usize],
+        batch_size: usize,
+    ) -> Result<Batches, SourceError>;
+}
+
+/// Every format, in the order `discover` asks them (the first that claims a file gets it).
+pub static FORMATS: &[&dyn Format] = &[&cloudtrail::CloudTrail, &vpcflow::VpcFlow, &w3c::W3cIis];
+
+/// The format with this name.
+pub fn format(name: &str) -> Option<&'static dyn Format> {
+    FORMATS.iter().copied().find(|f| f.name() == name)
+}
+
+/// How a file is compressed (found from its magic bytes, never its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+}
+
+impl Compression {
+    fn detect(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// A file that a format claimed.
+#[derive(Clone)]
+pub struct EvidenceFile {
+    pub path: PathBuf,
+    pub format: &'static dyn Format,
+    /// Size on disk (compressed size for compressed files).
+    pub size: u64,
+    pub compression: Compression,
+}
+
+impl fmt::Debug for EvidenceFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvidenceFile")
+            .field("path", &self.path)
+            .field("format", &self.format.name())
+            .field("size", &self.size)
+            .field("compression", &self.compression)
+            .finish()
+    }
+}
+
+/// What `discover` found.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Claimed files, sorted by path.
+    pub files: Vec<EvidenceFile>,
+    /// Files no format claims (including empty files), sorted by path.
+    pub unclaimed: Vec<PathBuf>,
+    /// Paths that could not be read.
+    pub errors: Vec<SourceError>,
+}
+
+/// How many decompressed bytes `discover` hands to `sniff`.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Finds the evidence under `paths` (files, and folders walked recursively in name order).
+/// Symbolic links given as arguments are followed; links met inside folders are followed to
+/// files but not to folders (no cycles).
+pub fn discover(paths: &[PathBuf]) -> Inventory {
+    let mut inv = Inventory::default();
+    let mut candidates: Vec<(PathBuf, u64)> = Vec::new();
+    for path in paths {
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() => walk(path, &mut candidates, &mut inv.errors),
+            Ok(m) => candidates.push((path.clone(), m.len())),
+            Err(source) => inv.errors.push(SourceError::Io {
+                path: path.clone(),
+                source,
+            }),
+        }
+    }
+    candidates.sort();
+    candidates.dedup();
+    for (path, size) in candidates {
+        match classify(&path) {
+            Ok(Some((format, compression))) => inv.files.push(EvidenceFile {
+                path,
+                format,
+                size,
+                compression,
+            }),
+            Ok(None) => inv.unclaimed.push(path),
+            Err(e) => inv.errors.push(e),
+        }
+    }
+    inv
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>, errors: &mut Vec<SourceError>) {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(source) => {
+            errors.push(SourceError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(e) => paths.push(e.path()),
+            Err(source) => errors.push(SourceError::Io {
+                path: dir.to_path_buf(),
+                source,
+            }),
+        }
+    }
+    paths.sort();
+    for path in paths {
+        let link = fs::symlink_metadata(&path)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false);
+        match fs::metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                if !link {
+                    walk(&path, out, errors);
+                }
+            }
+            Ok(m) if m.is_file() => out.push((path, m.len())),
+            Ok(_) => {} // sockets, fifos, devices: not evidence files
+            Err(source) => errors.push(SourceError::Io { path, source }),
+        }
+    }
+}
+
+/// Reads the head of a file and asks every format.
+fn classify(path: &Path) -> Result<Option<(&'static dyn Format, Compression)>, SourceError> {
+    let (mut reader, compression) = open_path(path)?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    // A damaged gzip stream still gets its readable head sniffed; reading reports the damage.
+    let _ = (&mut reader)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head);
+    if head.is_empty() {
+        return Ok(None);
+    }
+    Ok(FORMATS
+        .iter()
+        .copied()
+        .find(|f| f.sniff(&head))
+        .map(|f| (f, compression)))
+}
+
+fn open_path(path: &Path) -> Result<(Box<dyn BufRead + Send>, Compression), SourceError> {
+    let io_err = |source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io_err)?;
+    let mut raw = BufReader::with_capacity(256 * 1024, file);
+    let compression = Compression::detect(raw.fill_buf().map_err(io_err)?);
+    Ok(match compression {
+        Compression::None => (Box::new(raw), compression),
+        Compression::Gzip => (
+            Box::new(BufReader::with_capacity(
+                256 * 1024,
+                flate2::bufread::MultiGzDecoder::new(raw),
+            )),
+            compression,
+        ),
+    })
+}
+
+/// Opens a file for reading, decompressing it when its magic bytes say it is compressed.
+pub fn open(file: &EvidenceFile) -> Result<Box<dyn BufRead + Send>, SourceError> {
+    open_path(&file.path).map(|(r, _)| r)
+}
+
+/// Decodes a file into batches of `table`. `projection` lists the columns to build (indices into
+/// `table.columns`); `None` builds them all. Fails at once when the format does not fill `table`.
+pub fn read(
+    file: &EvidenceFile,
+    table: &TableDef,
+    projection: Option<&[usize]>,
+    batch_size: usize,
+) -> Result<Batches, SourceError> {
+    check_table(file.format, table)?;
+    let all: Vec<usize>;
+    let projection = match projection {
+        Some(p) => p,
+        None => {
+            all = (0..table.columns.len()).collect();
+            &all
+        }
+    };
+    let input = open(file)?;
+    file.format
+        .decode(input, &file.path, table, projection, batch_size)
+}
+
+/// Fails unless `format` fills `table`.
+pub(crate) fn check_table(format: &dyn Format, table: &TableDef) -> Result<(), SourceError> {
+    if format.tables().contains(&table.name.as_str()) {
+        Ok(())
+    } else {
+        Err(SourceError::Table {
+            format: format.name(),
+            table: table.name.clone(),
+            fills: format.tables().to_vec(),
+        })
+    }
+}
