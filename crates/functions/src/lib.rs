@@ -1,9 +1,162 @@
-//! placeholder until the functions branch lands (replaced on merge)
-use std::sync::Arc;
+//! KQL semantics as DataFusion functions: scalar UDFs (`kql_has`, `kql_bin`, `kql_json_get`,
+//! ...) and aggregate UDAFs (`kql_dcount`, `kql_make_set`, `kql_arg_max`, ...).
+//!
+//! Types follow the catalog: datetime is `Timestamp(ns)`, timespan `Duration(ns)`, long `Int64`,
+//! int `Int32`, real `Float64`, and dynamic is `Utf8` holding compact JSON text.
+//!
+//! Every function is listed once, in [`scalar_specs`] or [`aggregate_udfs`]; [`register_all`]
+//! registers them all, [`scalar`] and [`aggregate`] find one by name.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
 use datafusion::error::Result;
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
-pub fn register_all(_r: &mut dyn FunctionRegistry) -> Result<()> { Ok(()) }
-pub fn scalar(_name: &str) -> Option<Arc<ScalarUDF>> { None }
-pub fn aggregate(_name: &str) -> Option<Arc<AggregateUDF>> { None }
-pub mod datetime { pub fn parse_kql_datetime(_s: &str) -> Option<i64> { None } }
+
+mod args;
+mod convert;
+pub mod datetime;
+pub mod dynamic;
+mod has;
+mod udf;
+
+#[cfg(test)]
+mod testing;
+
+pub use convert::format_real;
+
+/// Every scalar function.
+fn scalar_specs() -> Vec<udf::Spec> {
+    vec![
+        has::kql_has(),
+        has::kql_has_cs(),
+        has::kql_has_any(),
+        has::kql_has_all(),
+        dynamic::kql_json_get(),
+        dynamic::kql_dyn_to_string(),
+        dynamic::kql_dyn_to_long(),
+        dynamic::kql_dyn_to_int(),
+        dynamic::kql_dyn_to_double(),
+        dynamic::kql_dyn_to_bool(),
+        dynamic::kql_dyn_to_datetime(),
+        dynamic::kql_dyn_to_timespan(),
+        dynamic::kql_parse_json(),
+        dynamic::kql_array_length(),
+        dynamic::kql_pack_array(),
+        dynamic::kql_bag_pack(),
+        convert::kql_tostring(),
+        convert::kql_to_json(),
+        convert::kql_tolong(),
+        convert::kql_toint(),
+        convert::kql_todouble(),
+        convert::kql_tobool(),
+        datetime::kql_todatetime(),
+        datetime::kql_totimespan(),
+        datetime::kql_format_datetime(),
+        datetime::kql_datetime_diff(),
+    ]
+}
+
+/// Every aggregate function.
+fn aggregate_udfs() -> Vec<AggregateUDF> {
+    vec![]
+}
+
+fn scalars() -> &'static HashMap<String, Arc<ScalarUDF>> {
+    static SCALARS: OnceLock<HashMap<String, Arc<ScalarUDF>>> = OnceLock::new();
+    SCALARS.get_or_init(|| {
+        scalar_specs()
+            .into_iter()
+            .map(|s| (s.name.to_string(), Arc::new(s.udf())))
+            .collect()
+    })
+}
+
+fn aggregates() -> &'static HashMap<String, Arc<AggregateUDF>> {
+    static AGGREGATES: OnceLock<HashMap<String, Arc<AggregateUDF>>> = OnceLock::new();
+    AGGREGATES.get_or_init(|| {
+        aggregate_udfs()
+            .into_iter()
+            .map(|u| (u.name().to_string(), Arc::new(u)))
+            .collect()
+    })
+}
+
+/// A scalar function by name (`kql_has`, ...).
+pub fn scalar(name: &str) -> Option<Arc<ScalarUDF>> {
+    scalars().get(name).cloned()
+}
+
+/// An aggregate function by name (`kql_dcount`, ...).
+pub fn aggregate(name: &str) -> Option<Arc<AggregateUDF>> {
+    aggregates().get(name).cloned()
+}
+
+/// The names of every function, scalar then aggregate.
+pub fn names() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = scalar_specs().iter().map(|s| s.name).collect();
+    v.sort_unstable();
+    let mut a: Vec<&str> = aggregates().keys().map(String::as_str).collect();
+    a.sort_unstable();
+    v.extend(a);
+    v
+}
+
+/// Registers every function.
+pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    for f in scalars().values() {
+        registry.register_udf(Arc::clone(f))?;
+    }
+    for f in aggregates().values() {
+        registry.register_udaf(Arc::clone(f))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_prefixed() {
+        let mut seen = HashSet::new();
+        for s in scalar_specs() {
+            assert!(s.name.starts_with("kql_"), "{}", s.name);
+            assert!(
+                seen.insert(s.name.to_string()),
+                "duplicate function name {}",
+                s.name
+            );
+        }
+        for a in aggregate_udfs() {
+            assert!(a.name().starts_with("kql_"), "{}", a.name());
+            assert!(
+                seen.insert(a.name().to_string()),
+                "duplicate function name {}",
+                a.name()
+            );
+            for alias in a.aliases() {
+                assert!(seen.insert(alias.clone()), "duplicate alias {alias}");
+            }
+        }
+        assert_eq!(seen.len(), scalars().len() + aggregates().len());
+    }
+
+    #[test]
+    fn register_all_into_a_session() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let mut state = ctx.state();
+        register_all(&mut state).unwrap();
+        for name in names() {
+            assert!(
+                state.udf(name).is_ok() || state.udaf(name).is_ok(),
+                "{name} not registered"
+            );
+        }
+        assert!(scalar("kql_has").is_some());
+        assert!(scalar("nope").is_none());
+    }
+}
