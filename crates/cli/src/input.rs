@@ -87,13 +87,13 @@ pub fn report_skipped(engine: &Engine) {
     for e in engine.discovery_errors() {
         eprintln!("warning: {e}");
     }
-    let bad = engine.bad_records();
+    let bad = engine.distinct_bad_records();
     if bad.is_empty() {
         return;
     }
     eprintln!("warning: {} bad record(s) skipped while reading the evidence:", bad.len());
     for b in bad.iter().take(5) {
-        eprintln!("  {}", b.record);
+        eprintln!("  {b}");
     }
     if bad.len() > 5 {
         eprintln!("  ... and {} more (`spoor tables --bad-records PATH` lists them all)", bad.len() - 5);

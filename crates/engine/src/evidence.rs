@@ -1,7 +1,6 @@
 //! Catalog tables backed by evidence files: a [`TableProvider`] that decodes only the columns a
 //! query needs, streaming, one partition per group of files.
 
-use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -79,10 +78,6 @@ impl EvidenceTable {
 
 #[async_trait]
 impl TableProvider for EvidenceTable {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
     fn schema(&self) -> SchemaRef {
         self.def.schema()
     }

@@ -12,12 +12,12 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, Int64Array, TimestampNanosecondArray};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::datasource::{TableProvider, provider_as_source};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::SessionStateBuilder;
-use datafusion::logical_expr::{LogicalPlan, TableScan, col, lit};
+use datafusion::logical_expr::{LogicalPlan, TableScanBuilder, ident, lit};
 use datafusion::prelude::SessionConfig;
 use datafusion::functions_aggregate::expr_fn::{count, max, min};
 use spoor_catalog::{TableDef, catalog};
@@ -126,9 +126,20 @@ impl Engine {
         &self.inventory.errors
     }
 
-    /// Everything skipped so far while reading evidence.
+    /// Everything skipped so far while reading evidence, per table (a record that two tables
+    /// read, such as AWSCloudTrail and its `cloudtrail` view, appears once for each).
     pub fn bad_records(&self) -> Vec<TableBadRecord> {
         self.bad_records.lock().expect("bad record log").clone()
+    }
+
+    /// Every distinct bad record (file and position), whatever table was reading it.
+    pub fn distinct_bad_records(&self) -> Vec<spoor_sources::BadRecord> {
+        let mut seen = std::collections::HashSet::new();
+        self.bad_records()
+            .into_iter()
+            .filter(|b| seen.insert((b.record.file.clone(), b.record.position.to_string())))
+            .map(|b| b.record)
+            .collect()
     }
 
     /// Replaces each table scan of a front-end's plan (made against the catalog) with the
@@ -142,13 +153,11 @@ impl Engine {
                     .get(&name)
                     .cloned()
                     .ok_or_else(|| DataFusionError::Plan(format!("table {name} is not in the catalog")))?;
-                let bound = TableScan::try_new(
-                    scan.table_name.clone(),
-                    provider_as_source(provider),
-                    scan.projection.clone(),
-                    scan.filters.clone(),
-                    scan.fetch,
-                )?;
+                let bound = TableScanBuilder::new(scan.table_name.clone(), provider_as_source(provider))
+                    .with_projection(scan.projection.clone())
+                    .with_filters(scan.filters.clone())
+                    .with_fetch(scan.fetch)
+                    .build()?;
                 Ok(Transformed::yes(LogicalPlan::TableScan(bound)))
             }
             other => Ok(Transformed::no(other)),
@@ -170,9 +179,12 @@ impl Engine {
                 .table(name)
                 .ok_or_else(|| DataFusionError::Plan(format!("format produces unknown table {name}")))?;
             let df = self.ctx.table(name.as_str()).await?;
-            let has_time = def.column("TimeGenerated").is_some();
-            let aggs = if has_time {
-                vec![count(lit(1)).alias("rows"), min(col("TimeGenerated")).alias("first"), max(col("TimeGenerated")).alias("last")]
+            // The table's time: TimeGenerated, or else its first datetime column (eventTime).
+            let time = def
+                .column("TimeGenerated")
+                .or_else(|| def.columns.iter().find(|c| c.ty == spoor_catalog::KqlType::DateTime));
+            let aggs = if let Some(time) = time {
+                vec![count(lit(1)).alias("rows"), min(ident(&time.name)).alias("first"), max(ident(&time.name)).alias("last")]
             } else {
                 vec![count(lit(1)).alias("rows")]
             };

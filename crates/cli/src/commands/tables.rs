@@ -57,10 +57,10 @@ pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
     for e in &inv.errors {
         eprintln!("warning: {e}");
     }
-    let bad = engine.bad_records();
+    let bad = engine.distinct_bad_records();
     if args.bad_records {
         for b in &bad {
-            eprintln!("bad record in {}: {}", b.table, b.record);
+            eprintln!("bad record: {b}");
         }
     } else if !bad.is_empty() {
         eprintln!("note: {} bad record(s) were skipped; --bad-records lists them", bad.len());
