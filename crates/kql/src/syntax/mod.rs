@@ -3,6 +3,8 @@
 
 pub mod ast;
 pub mod lexer;
+mod literals;
+mod operators;
 pub mod parser;
 
 pub use parser::parse;
