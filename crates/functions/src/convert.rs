@@ -173,6 +173,7 @@ pub(crate) fn kql_tostring() -> Spec {
         name: "kql_tostring",
         coerce: coerce_any,
         ret: ret_utf8,
+        ret_field: None,
         invoke: tostring,
     }
 }
@@ -190,6 +191,7 @@ pub(crate) fn kql_to_json() -> Spec {
         name: "kql_to_json",
         coerce: coerce_any,
         ret: ret_utf8,
+        ret_field: None,
         invoke: to_json,
     }
 }
@@ -213,6 +215,7 @@ pub(crate) fn kql_tolong() -> Spec {
         name: "kql_tolong",
         coerce: one_text,
         ret: ret_i64,
+        ret_field: None,
         invoke: |a| text_to::<i64, Int64Array>(a, parse_long),
     }
 }
@@ -222,6 +225,7 @@ pub(crate) fn kql_toint() -> Spec {
         name: "kql_toint",
         coerce: one_text,
         ret: ret_i32,
+        ret_field: None,
         invoke: |a| {
             text_to::<i32, Int32Array>(a, |s| parse_long(s).and_then(|v| i32::try_from(v).ok()))
         },
@@ -233,6 +237,7 @@ pub(crate) fn kql_todouble() -> Spec {
         name: "kql_todouble",
         coerce: one_text,
         ret: ret_f64,
+        ret_field: None,
         invoke: |a| text_to::<f64, Float64Array>(a, parse_real),
     }
 }
@@ -242,6 +247,7 @@ pub(crate) fn kql_tobool() -> Spec {
         name: "kql_tobool",
         coerce: one_text,
         ret: ret_bool,
+        ret_field: None,
         invoke: |a| text_to::<bool, BooleanArray>(a, parse_bool),
     }
 }

@@ -637,6 +637,7 @@ pub(crate) fn kql_todatetime() -> Spec {
         name: "kql_todatetime",
         coerce: |n, t| keep_time_or_text(n, t, &DataType::Timestamp(TimeUnit::Nanosecond, None)),
         ret: ret_timestamp,
+        ret_field: None,
         invoke: todatetime,
     }
 }
@@ -646,6 +647,7 @@ pub(crate) fn kql_totimespan() -> Spec {
         name: "kql_totimespan",
         coerce: |n, t| keep_time_or_text(n, t, &DataType::Duration(TimeUnit::Nanosecond)),
         ret: ret_duration,
+        ret_field: None,
         invoke: totimespan,
     }
 }
@@ -674,6 +676,7 @@ pub(crate) fn kql_format_datetime() -> Spec {
             ])
         },
         ret: ret_utf8,
+        ret_field: None,
         invoke: format_datetime,
     }
 }
@@ -706,6 +709,7 @@ pub(crate) fn kql_datetime_diff() -> Spec {
             Ok(vec![DataType::Utf8, ts.clone(), ts])
         },
         ret: ret_i64,
+        ret_field: None,
         invoke: datetime_diff_fn,
     }
 }

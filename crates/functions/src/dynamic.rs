@@ -116,6 +116,7 @@ pub(crate) fn kql_json_get() -> Spec {
                 .collect())
         },
         ret: ret_utf8,
+        ret_field: None,
         invoke: json_get,
     }
 }
@@ -212,6 +213,7 @@ pub(crate) fn kql_dyn_to_string() -> Spec {
         name: "kql_dyn_to_string",
         coerce: one_text,
         ret: ret_utf8,
+        ret_field: None,
         invoke: dyn_to_string,
     }
 }
@@ -221,6 +223,7 @@ pub(crate) fn kql_dyn_to_long() -> Spec {
         name: "kql_dyn_to_long",
         coerce: one_text,
         ret: ret_i64,
+        ret_field: None,
         invoke: |a| from_dynamic::<i64, Int64Array>(a, dyn_long),
     }
 }
@@ -230,6 +233,7 @@ pub(crate) fn kql_dyn_to_int() -> Spec {
         name: "kql_dyn_to_int",
         coerce: one_text,
         ret: ret_i32,
+        ret_field: None,
         invoke: |a| {
             from_dynamic::<i32, Int32Array>(a, |v| dyn_long(v).and_then(|x| i32::try_from(x).ok()))
         },
@@ -241,6 +245,7 @@ pub(crate) fn kql_dyn_to_double() -> Spec {
         name: "kql_dyn_to_double",
         coerce: one_text,
         ret: ret_f64,
+        ret_field: None,
         invoke: |a| from_dynamic::<f64, Float64Array>(a, dyn_double),
     }
 }
@@ -250,6 +255,7 @@ pub(crate) fn kql_dyn_to_bool() -> Spec {
         name: "kql_dyn_to_bool",
         coerce: one_text,
         ret: ret_bool,
+        ret_field: None,
         invoke: |a| from_dynamic::<bool, BooleanArray>(a, dyn_bool),
     }
 }
@@ -259,6 +265,7 @@ pub(crate) fn kql_dyn_to_datetime() -> Spec {
         name: "kql_dyn_to_datetime",
         coerce: one_text,
         ret: ret_timestamp,
+        ret_field: None,
         invoke: |a| from_dynamic::<i64, TimestampNanosecondArray>(a, dyn_datetime),
     }
 }
@@ -268,6 +275,7 @@ pub(crate) fn kql_dyn_to_timespan() -> Spec {
         name: "kql_dyn_to_timespan",
         coerce: one_text,
         ret: ret_duration,
+        ret_field: None,
         invoke: |a| from_dynamic::<i64, DurationNanosecondArray>(a, dyn_timespan),
     }
 }
@@ -302,6 +310,7 @@ pub(crate) fn kql_parse_json() -> Spec {
         name: "kql_parse_json",
         coerce: one_text,
         ret: ret_utf8,
+        ret_field: None,
         invoke: parse_json,
     }
 }
@@ -329,6 +338,7 @@ pub(crate) fn kql_array_length() -> Spec {
         name: "kql_array_length",
         coerce: one_text,
         ret: ret_i64,
+        ret_field: None,
         invoke: array_length,
     }
 }
@@ -369,6 +379,7 @@ pub(crate) fn kql_pack_array() -> Spec {
         name: "kql_pack_array",
         coerce: |n, t| all_text(n, t, 0, usize::MAX),
         ret: ret_utf8,
+        ret_field: None,
         invoke: pack_array,
     }
 }
@@ -403,6 +414,7 @@ pub(crate) fn kql_bag_pack() -> Spec {
         name: "kql_bag_pack",
         coerce: |n, t| all_text(n, t, 0, usize::MAX),
         ret: ret_utf8,
+        ret_field: None,
         invoke: bag_pack,
     }
 }

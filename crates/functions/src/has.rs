@@ -275,6 +275,7 @@ pub(crate) fn kql_has() -> Spec {
         name: "kql_has",
         coerce: coerce_two,
         ret: ret_bool,
+        ret_field: None,
         invoke: |a| eval(a, false, Mode::Any, false),
     }
 }
@@ -284,6 +285,7 @@ pub(crate) fn kql_has_cs() -> Spec {
         name: "kql_has_cs",
         coerce: coerce_two,
         ret: ret_bool,
+        ret_field: None,
         invoke: |a| eval(a, true, Mode::Any, false),
     }
 }
@@ -293,6 +295,7 @@ pub(crate) fn kql_has_any() -> Spec {
         name: "kql_has_any",
         coerce: coerce_variadic,
         ret: ret_bool,
+        ret_field: None,
         invoke: |a| eval(a, false, Mode::Any, true),
     }
 }
@@ -302,6 +305,7 @@ pub(crate) fn kql_has_all() -> Spec {
         name: "kql_has_all",
         coerce: coerce_variadic,
         ret: ret_bool,
+        ret_field: None,
         invoke: |a| eval(a, false, Mode::All, true),
     }
 }

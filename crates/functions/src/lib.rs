@@ -15,10 +15,15 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 
 mod args;
+mod bin;
 mod convert;
 pub mod datetime;
 pub mod dynamic;
 mod has;
+mod json_path;
+mod regex_fns;
+mod string_ops;
+mod strings;
 mod udf;
 
 #[cfg(test)]
@@ -33,6 +38,15 @@ fn scalar_specs() -> Vec<udf::Spec> {
         has::kql_has_cs(),
         has::kql_has_any(),
         has::kql_has_all(),
+        string_ops::kql_contains(),
+        string_ops::kql_contains_cs(),
+        string_ops::kql_startswith(),
+        string_ops::kql_startswith_cs(),
+        string_ops::kql_endswith(),
+        string_ops::kql_endswith_cs(),
+        string_ops::kql_equals_ci(),
+        string_ops::kql_in_ci(),
+        bin::kql_bin(),
         dynamic::kql_json_get(),
         dynamic::kql_dyn_to_string(),
         dynamic::kql_dyn_to_long(),
@@ -55,6 +69,18 @@ fn scalar_specs() -> Vec<udf::Spec> {
         datetime::kql_totimespan(),
         datetime::kql_format_datetime(),
         datetime::kql_datetime_diff(),
+        json_path::kql_extract_json(),
+        regex_fns::kql_extract(),
+        regex_fns::kql_extract_all(),
+        regex_fns::kql_trim(),
+        regex_fns::kql_trim_start(),
+        regex_fns::kql_trim_end(),
+        strings::kql_split(),
+        strings::kql_substring(),
+        strings::kql_replace_string(),
+        strings::kql_strcat(),
+        strings::kql_isempty(),
+        strings::kql_isnotempty(),
     ]
 }
 

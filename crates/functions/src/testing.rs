@@ -59,11 +59,28 @@ pub fn call(spec: Spec, args: &[ColumnarValue]) -> ArrayRef {
         .zip(&coerced)
         .map(|(a, t)| a.cast_to(t, None).expect("cast"))
         .collect();
-    let ret = (spec.ret)(&coerced).expect("return type");
-    let arg_fields = coerced
+    let arg_fields: Vec<_> = coerced
         .iter()
         .map(|t| Arc::new(Field::new("a", t.clone(), true)))
         .collect();
+    let ret = match spec.ret_field {
+        Some(f) => {
+            let scalars: Vec<Option<&ScalarValue>> = args
+                .iter()
+                .map(|a| match a {
+                    ColumnarValue::Scalar(s) => Some(s),
+                    ColumnarValue::Array(_) => None,
+                })
+                .collect();
+            let field = f(&datafusion::logical_expr::ReturnFieldArgs {
+                arg_fields: &arg_fields,
+                scalar_arguments: &scalars,
+            })
+            .expect("return field");
+            field.data_type().clone()
+        }
+        None => (spec.ret)(&coerced).expect("return type"),
+    };
     let out = (spec.invoke)(&ScalarFunctionArgs {
         args,
         arg_fields,

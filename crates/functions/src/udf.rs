@@ -6,10 +6,13 @@
 
 use std::hash::{Hash, Hasher};
 
-use datafusion::arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 
 /// Coerces the argument types (also checks the argument count).
@@ -19,11 +22,15 @@ pub(crate) type ReturnFn = fn(&[DataType]) -> Result<DataType>;
 /// The body.
 pub(crate) type InvokeFn = fn(&ScalarFunctionArgs) -> Result<ColumnarValue>;
 
+/// The return field when it depends on literal arguments (`extract(..., typeof(long))`).
+pub(crate) type ReturnFieldFn = fn(&ReturnFieldArgs) -> Result<FieldRef>;
+
 /// What a KQL scalar function is.
 pub(crate) struct Spec {
     pub name: &'static str,
     pub coerce: CoerceFn,
     pub ret: ReturnFn,
+    pub ret_field: Option<ReturnFieldFn>,
     pub invoke: InvokeFn,
 }
 
@@ -78,6 +85,24 @@ impl ScalarUDFImpl for KqlScalar {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         (self.spec.ret)(arg_types)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        match self.spec.ret_field {
+            Some(f) => f(&args),
+            None => {
+                let types: Vec<DataType> = args
+                    .arg_fields
+                    .iter()
+                    .map(|f| f.data_type().clone())
+                    .collect();
+                Ok(Arc::new(Field::new(
+                    self.spec.name,
+                    (self.spec.ret)(&types)?,
+                    true,
+                )))
+            }
+        }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
