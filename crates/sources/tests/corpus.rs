@@ -58,7 +58,7 @@ fn decode_count(file: &EvidenceFile, table: &str, columns: Option<&[&str]>) -> u
 fn stratus_detonation_logs_decode_every_event() {
     let Some(corpus) = corpus() else { return };
     let dir = corpus.join("cloudtrail-stratus/docs/detonation-logs");
-    let inv = discover(&[dir.clone()]);
+    let inv = discover(std::slice::from_ref(&dir));
     assert!(inv.errors.is_empty(), "{:?}", inv.errors);
     assert!(inv.unclaimed.is_empty(), "unclaimed: {:?}", inv.unclaimed);
     assert!(
