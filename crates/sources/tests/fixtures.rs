@@ -1,0 +1,280 @@
+//! The small fixtures in `tests/fixtures/`: discovery, sniffing, gzip, bad records, truncation.
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, StringArray};
+use spoor_catalog::catalog;
+use spoor_sources::{Compression, Decoded, EvidenceFile, Position, discover, read};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn rel(p: &Path) -> String {
+    p.strip_prefix(fixtures()).unwrap().display().to_string()
+}
+
+struct Read {
+    rows: usize,
+    bad: Vec<(Position, String)>,
+    first_column: Vec<Option<String>>,
+}
+
+fn read_all(file: &EvidenceFile, table: &str, columns: &[&str]) -> Read {
+    let t = catalog().table(table).unwrap();
+    let projection: Vec<usize> = columns.iter().map(|c| t.index_of(c).unwrap()).collect();
+    let mut out = Read {
+        rows: 0,
+        bad: Vec::new(),
+        first_column: Vec::new(),
+    };
+    for item in read(file, t, Some(&projection), 2).unwrap() {
+        match item.unwrap() {
+            Decoded::Batch(b) => {
+                assert_eq!(
+                    b.schema(),
+                    std::sync::Arc::new(t.schema().project(&projection).unwrap())
+                );
+                out.rows += b.num_rows();
+                if let Some(a) = b
+                    .columns()
+                    .first()
+                    .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+                {
+                    out.first_column.extend(
+                        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_string())),
+                    );
+                }
+            }
+            Decoded::Bad(bad) => {
+                assert_eq!(bad.file, file.path);
+                out.bad.push((bad.position, bad.reason));
+            }
+        }
+    }
+    out
+}
+
+fn find<'a>(files: &'a [EvidenceFile], name: &str) -> &'a EvidenceFile {
+    files
+        .iter()
+        .find(|f| rel(&f.path) == name)
+        .unwrap_or_else(|| panic!("{name} was not discovered"))
+}
+
+#[test]
+fn discover_claims_by_content_and_keeps_the_rest() {
+    let inv = discover(&[fixtures()]);
+    assert!(inv.errors.is_empty(), "{:?}", inv.errors);
+    let claimed: Vec<(String, &str, Compression)> = inv
+        .files
+        .iter()
+        .map(|f| (rel(&f.path), f.format.name(), f.compression))
+        .collect();
+    assert_eq!(
+        claimed,
+        vec![
+            (
+                "cloudtrail/111122223333_CloudTrail_us-east-1_20240802T0825Z_abc.json.gz"
+                    .to_string(),
+                "cloudtrail",
+                Compression::Gzip
+            ),
+            (
+                "cloudtrail/events.jsonl".to_string(),
+                "cloudtrail",
+                Compression::None
+            ),
+            (
+                "cloudtrail/nested/2024/08/detonation".to_string(),
+                "cloudtrail",
+                Compression::None
+            ),
+            (
+                "cloudtrail/truncated.json".to_string(),
+                "cloudtrail",
+                Compression::None
+            ),
+            (
+                "vpcflow/custom-v5.log.gz".to_string(),
+                "vpcflow",
+                Compression::Gzip
+            ),
+            (
+                "vpcflow/eni-flows.log".to_string(),
+                "vpcflow",
+                Compression::None
+            ),
+            (
+                "w3c-iis/u_ex240802.log".to_string(),
+                "w3c-iis",
+                Compression::None
+            ),
+        ]
+    );
+    let unclaimed: Vec<String> = inv.unclaimed.iter().map(|p| rel(p)).collect();
+    assert_eq!(
+        unclaimed,
+        vec!["unclaimed/empty.log", "unclaimed/notes.txt"]
+    );
+    // Deterministic: the same answer twice, and the same for a file named directly.
+    let again = discover(&[fixtures()]);
+    assert_eq!(again.files.len(), inv.files.len());
+    let one = discover(&[fixtures().join("w3c-iis/u_ex240802.log")]);
+    assert_eq!(one.files.len(), 1);
+}
+
+#[test]
+fn discover_reports_missing_paths() {
+    let inv = discover(&[fixtures().join("no-such-folder")]);
+    assert!(inv.files.is_empty());
+    assert_eq!(inv.errors.len(), 1);
+    let msg = inv.errors[0].to_string();
+    assert!(
+        msg.contains("no-such-folder") && msg.contains("check that it exists"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn cloudtrail_fixtures_decode_with_their_damage_reported() {
+    let inv = discover(&[fixtures().join("cloudtrail")]);
+    let f = &inv.files;
+
+    let gz = read_all(
+        find(
+            f,
+            "cloudtrail/111122223333_CloudTrail_us-east-1_20240802T0825Z_abc.json.gz",
+        ),
+        "AWSCloudTrail",
+        &["EventName", "TimeGenerated"],
+    );
+    assert_eq!(gz.rows, 3);
+    assert!(gz.bad.is_empty());
+    assert_eq!(gz.first_column[0].as_deref(), Some("StopLogging"));
+
+    let lines = read_all(
+        find(f, "cloudtrail/events.jsonl"),
+        "AWSCloudTrail",
+        &["SessionIssuerUserName"],
+    );
+    assert_eq!(lines.rows, 2);
+    assert_eq!(
+        lines.first_column,
+        vec![Some("ops".to_string()), Some("ops".to_string())]
+    );
+    assert_eq!(lines.bad.len(), 1);
+    assert_eq!(lines.bad[0].0, Position::Line(2));
+    assert!(
+        lines.bad[0].1.contains("EOF while parsing"),
+        "{}",
+        lines.bad[0].1
+    );
+
+    let pretty = read_all(
+        find(f, "cloudtrail/nested/2024/08/detonation"),
+        "cloudtrail",
+        &["eventName", "userIdentity"],
+    );
+    assert_eq!(pretty.rows, 2);
+    assert_eq!(
+        pretty.first_column,
+        vec![
+            Some("CreateUser".to_string()),
+            Some("AttachUserPolicy".to_string())
+        ]
+    );
+
+    let cut = read_all(
+        find(f, "cloudtrail/truncated.json"),
+        "AWSCloudTrail",
+        &["EventName"],
+    );
+    assert_eq!(cut.rows, 1, "the record before the break is kept");
+    assert_eq!(cut.bad.len(), 1);
+    assert_eq!(cut.bad[0].0, Position::Record(2));
+    assert!(cut.bad[0].1.contains("truncated"), "{}", cut.bad[0].1);
+}
+
+#[test]
+fn vpcflow_fixtures_decode_into_both_tables() {
+    let inv = discover(&[fixtures().join("vpcflow")]);
+    let plain = read_all(
+        find(&inv.files, "vpcflow/eni-flows.log"),
+        "vpc_flow_logs",
+        &["sourceaddress", "destinationport"],
+    );
+    assert_eq!(plain.rows, 3);
+    assert_eq!(plain.first_column[0].as_deref(), Some("203.0.113.12"));
+    assert_eq!(
+        plain.first_column[2], None,
+        "NODATA records have no addresses"
+    );
+    let reasons: Vec<String> = plain.bad.iter().map(|(p, r)| format!("{p}: {r}")).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "line 5: expected 14 fields (header at line 1), found 9".to_string(),
+            "line 6: field packets: expected a whole number, found \"many\"".to_string(),
+        ]
+    );
+
+    let custom = read_all(
+        find(&inv.files, "vpcflow/custom-v5.log.gz"),
+        "AWSVPCFlow",
+        &[
+            "PktDstAwsService",
+            "FlowDirection",
+            "TrafficPath",
+            "TimeGenerated",
+            "TcpFlags",
+        ],
+    );
+    assert_eq!(custom.rows, 2);
+    assert!(custom.bad.is_empty(), "{:?}", custom.bad);
+    assert_eq!(custom.first_column, vec![Some("S3".to_string()), None]);
+}
+
+#[test]
+fn iis_fixture_follows_each_fields_directive() {
+    let inv = discover(&[fixtures().join("w3c-iis")]);
+    let r = read_all(
+        find(&inv.files, "w3c-iis/u_ex240802.log"),
+        "W3CIISLog",
+        &["csUserAgent", "TimeGenerated", "Computer"],
+    );
+    assert_eq!(r.rows, 3);
+    assert_eq!(
+        r.first_column,
+        vec![
+            Some("Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)".to_string()),
+            Some("Nuclei+-+Open-source+project".to_string()),
+            None
+        ]
+    );
+    let positions: Vec<Position> = r.bad.iter().map(|(p, _)| *p).collect();
+    assert_eq!(positions, vec![Position::Line(7), Position::Line(13)]);
+}
+
+#[test]
+fn a_table_the_format_does_not_fill_is_refused() {
+    let inv = discover(&[fixtures().join("w3c-iis")]);
+    let t = catalog().table("AWSCloudTrail").unwrap();
+    let err = read(&inv.files[0], t, None, 10)
+        .err()
+        .expect("w3c-iis does not fill AWSCloudTrail");
+    assert!(
+        err.to_string()
+            .contains("does not fill table AWSCloudTrail; it fills W3CIISLog"),
+        "{err}"
+    );
+    let t = catalog().table("W3CIISLog").unwrap();
+    let err = read(&inv.files[0], t, Some(&[999]), 10)
+        .err()
+        .expect("index out of range");
+    assert!(
+        err.to_string()
+            .contains("column 999 is not in table W3CIISLog"),
+        "{err}"
+    );
+}
