@@ -216,7 +216,7 @@ impl Planner {
             )
             .schema();
             return Ok(Tab::new(
-                LogicalPlanBuilder::scan("datatable", Arc::new(LogicalTableSource::new(schema)), None)
+                LogicalPlanBuilder::scan(datafusion::common::TableReference::bare("datatable"), Arc::new(LogicalTableSource::new(schema)), None)
                     .and_then(|b| b.build())
                     .map_err(|e| df_error(e, span))?,
                 types,
@@ -300,7 +300,7 @@ impl Tab {
 pub(crate) fn scan(name: &str) -> Option<Tab> {
     let def = catalog().table(name)?;
     let source = Arc::new(LogicalTableSource::new(def.schema()));
-    let plan = LogicalPlanBuilder::scan(name, source, None).and_then(|b| b.build()).ok()?;
+    let plan = LogicalPlanBuilder::scan(datafusion::common::TableReference::bare(name), source, None).and_then(|b| b.build()).ok()?;
     let types = def.columns.iter().map(|c| c.ty).collect();
     Tab::new(plan, types).unqualified(Span::default()).ok()
 }
