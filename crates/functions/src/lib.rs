@@ -21,6 +21,7 @@ pub mod datetime;
 pub mod dynamic;
 mod has;
 mod json_path;
+mod mv_expand;
 mod regex_fns;
 mod string_ops;
 mod strings;
@@ -34,6 +35,7 @@ pub use convert::format_real;
 /// Every scalar function.
 fn scalar_specs() -> Vec<udf::Spec> {
     vec![
+        mv_expand::kql_mv_expand_elements(),
         has::kql_has(),
         has::kql_has_cs(),
         has::kql_has_any(),
