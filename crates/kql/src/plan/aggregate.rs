@@ -34,6 +34,14 @@ fn udaf_call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::AggregateFunction(AggregateFunction::new_udf(udaf(name), args, false, None, vec![], None))
 }
 
+/// One output item of `summarize`, in the order written.
+enum SummaryItem {
+    /// Columns produced by one aggregation (arg_max gives several), indices into the outputs.
+    Aggregates(std::ops::Range<usize>),
+    /// An expression over aggregations, planned over the grouped table.
+    Computed { name: String, expr: ast::Expr },
+}
+
 /// One planned aggregate output column.
 struct AggOut {
     name: String,
@@ -63,8 +71,26 @@ impl Planner {
             out_types.push(v.ty);
         }
         let mut outs: Vec<AggOut> = Vec::new();
+        let mut items: Vec<SummaryItem> = Vec::new();
         for (i, a) in aggregates.iter().enumerate() {
-            self.aggregate(&tab, a, i, &mut outs)?;
+            match &a.expr.kind {
+                ExprKind::Call(c) if is_aggregate(&c.func.name) => {
+                    let first = outs.len();
+                    self.aggregate(&tab, c, a.expr.span, a.names.first().map(|n| n.name.clone()), &mut outs)?;
+                    items.push(SummaryItem::Aggregates(first..outs.len()));
+                }
+                _ => {
+                    // An expression over aggregates (`Span = max(T) - min(T)`): the aggregates
+                    // are computed by the grouping, the expression afterwards.
+                    let rewritten = self.extract_aggregates(&a.expr, &tab, &mut outs)?;
+                    if rewritten == a.expr {
+                        return Err(Diagnostic::new("summarize expects an aggregation such as count() or dcount(X)", a.expr.span)
+                            .with_hint("to compute a value per row, use extend before the summarize"));
+                    }
+                    let name = a.names.first().map(|n| n.name.clone()).unwrap_or_else(|| format!("Column{}", i + 1));
+                    items.push(SummaryItem::Computed { name, expr: rewritten });
+                }
+            }
         }
         // Unique internal names for the aggregate expressions, renamed afterwards (Kusto
         // allows an aggregate column to take the name of a group column's source).
@@ -76,36 +102,100 @@ impl Planner {
             .aggregate(group, agg_exprs)
             .and_then(|b| b.build())
             .map_err(|e| df_error(e, span))?;
-        let mut exprs: Vec<Expr> = out_names.iter().map(|n| Expr::Column(Column::new_unqualified(n)).alias(n.clone())).collect();
-        let mut used = out_names.clone();
-        for (i, o) in outs.into_iter().enumerate() {
-            let mut name = o.name.clone();
-            let mut k = 1;
-            while used.contains(&name) {
-                name = format!("{}{k}", o.name);
-                k += 1;
-            }
+        // The grouped table, aggregates under their internal names (with Kusto's defaults).
+        let mut inner_exprs: Vec<Expr> =
+            out_names.iter().map(|n| Expr::Column(Column::new_unqualified(n)).alias(n.clone())).collect();
+        let mut inner_types = out_types.clone();
+        for (i, o) in outs.iter().enumerate() {
             let col = Expr::Column(Column::new_unqualified(format!("__agg{i}")));
-            let col = match o.post {
+            inner_exprs.push(match o.post {
                 Some(p) => p(col),
                 None => col,
-            };
-            exprs.push(col.alias(name.clone()));
-            used.push(name);
-            out_types.push(o.ty);
+            }.alias(format!("__agg{i}")));
+            inner_types.push(o.ty);
         }
+        let inner_plan =
+            LogicalPlanBuilder::from(plan).project(inner_exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
+        let inner = Tab::new(inner_plan, inner_types);
+        let mut exprs: Vec<Expr> = out_names.iter().map(|n| inner.column(n).expect("group column").alias(n.clone())).collect();
+        let mut used = out_names.clone();
+        let mut unique = |wanted: &str, used: &mut Vec<String>| {
+            let mut name = wanted.to_string();
+            let mut k = 1;
+            while used.contains(&name) {
+                name = format!("{wanted}{k}");
+                k += 1;
+            }
+            used.push(name.clone());
+            name
+        };
+        for item in items {
+            match item {
+                SummaryItem::Aggregates(range) => {
+                    for i in range {
+                        let name = unique(&outs[i].name, &mut used);
+                        exprs.push(inner.column(&format!("__agg{i}")).expect("aggregate column").alias(name));
+                        out_types.push(outs[i].ty);
+                    }
+                }
+                SummaryItem::Computed { name, expr } => {
+                    let v = self.scalar(&expr, Some(&inner))?;
+                    let name = unique(&name, &mut used);
+                    exprs.push(v.expr.alias(name));
+                    out_types.push(v.ty);
+                }
+            }
+        }
+        let plan = inner.plan;
         let plan = LogicalPlanBuilder::from(plan).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
         Ok(Tab { plan, types: out_types, render: tab.render })
     }
 
-    fn aggregate(&mut self, tab: &Tab, a: &ast::Assignment, position: usize, outs: &mut Vec<AggOut>) -> Result<(), Diagnostic> {
-        let ExprKind::Call(c) = &a.expr.kind else {
-            return Err(Diagnostic::new("summarize expects an aggregation such as count() or dcount(X)", a.expr.span)
-                .with_hint("to compute over an aggregate, add an `extend` after the summarize"));
-        };
+    /// Replaces each aggregation call inside `e` with a reference to its grouped column.
+    fn extract_aggregates(&mut self, e: &ast::Expr, tab: &Tab, outs: &mut Vec<AggOut>) -> Result<ast::Expr, Diagnostic> {
+        let mut out = e.clone();
+        match &mut out.kind {
+            ExprKind::Call(c) if is_aggregate(&c.func.name) => {
+                let first = outs.len();
+                let call = c.clone();
+                self.aggregate(tab, &call, e.span, None, outs)?;
+                if outs.len() != first + 1 {
+                    return Err(unsupported(format!("{}() inside an expression", call.func.name), e.span));
+                }
+                out.kind = ExprKind::Name(ast::Ident { name: format!("__agg{first}"), span: e.span });
+            }
+            ExprKind::Call(c) => {
+                for a in c.args.iter_mut() {
+                    *a = self.extract_aggregates(a, tab, outs)?;
+                }
+            }
+            ExprKind::Binary { left, right, .. } => {
+                **left = self.extract_aggregates(left, tab, outs)?;
+                **right = self.extract_aggregates(right, tab, outs)?;
+            }
+            ExprKind::Unary { operand, .. } => **operand = self.extract_aggregates(operand, tab, outs)?,
+            ExprKind::Between { expr, low, high, .. } => {
+                **expr = self.extract_aggregates(expr, tab, outs)?;
+                **low = self.extract_aggregates(low, tab, outs)?;
+                **high = self.extract_aggregates(high, tab, outs)?;
+            }
+            ExprKind::InList { expr, .. } => **expr = self.extract_aggregates(expr, tab, outs)?,
+            ExprKind::Member { target, .. } => **target = self.extract_aggregates(target, tab, outs)?,
+            ExprKind::Index { target, .. } => **target = self.extract_aggregates(target, tab, outs)?,
+            _ => {}
+        }
+        Ok(out)
+    }
+
+    fn aggregate(
+        &mut self,
+        tab: &Tab,
+        c: &ast::Call,
+        span: Span,
+        written: Option<String>,
+        outs: &mut Vec<AggOut>,
+    ) -> Result<(), Diagnostic> {
         let fname = c.func.name.as_str();
-        let span = a.expr.span;
-        let written = a.names.first().map(|n| n.name.clone());
         let col_name = c.args.first().and_then(derived_name);
         let named = |prefix: &str| -> String {
             written.clone().unwrap_or_else(|| match &col_name {
@@ -259,7 +349,6 @@ impl Planner {
                     .with_hint("summarize takes aggregations such as count(), dcount(X), sum(X), make_set(X)"));
             }
         }
-        let _ = position;
         Ok(())
     }
 
