@@ -4,6 +4,8 @@
 //! Data: `$SPOOR_CORPUS` (default `../../../shared/corpus`) and `../../../shared/seeds`.
 //! When missing, the tests fail if `CI` is set and are skipped otherwise.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -93,7 +95,10 @@ fn seed_queries_parse() {
             .iter()
             .position(|(frag, _, _)| text.contains(frag));
         match (parse(text), malformed) {
-            (Ok(_), None) => {}
+            (Ok(q), None) => {
+                let bad = common::span_violations(&q);
+                assert!(bad.is_empty(), "{origin}: {bad:?}");
+            }
             (Ok(_), Some(i)) => failures.push(format!("{origin}: malformed seed #{i} parsed")),
             (Err(errors), Some(i)) => {
                 seen_malformed[i] = true;
@@ -147,7 +152,11 @@ fn sentinel_detections_parse_rate() {
         };
         total += 1;
         match parse(query) {
-            Ok(_) => ok += 1,
+            Ok(q) => {
+                ok += 1;
+                let bad = common::span_violations(&q);
+                assert!(bad.is_empty(), "detections.jsonl:{}: {bad:?}", line_no + 1);
+            }
             Err(errors) => {
                 *messages.entry(errors[0].message.clone()).or_default() += 1;
                 if show {
