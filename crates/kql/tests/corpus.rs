@@ -181,3 +181,32 @@ fn sentinel_detections_parse_rate() {
     assert!(total >= 400, "expected the 426 detections, found {total}");
     assert!(ok * 100 >= total * 90, "parse rate below 90%: {ok}/{total}");
 }
+
+/// Truncated real queries (20 prefixes each) produce errors, never a panic or a hang,
+/// and every error renders.
+#[test]
+fn truncated_detections_never_panic() {
+    let Some(corpus) = data_dir(Some("SPOOR_CORPUS"), "../../../shared/corpus") else {
+        return;
+    };
+    let text = std::fs::read_to_string(corpus.join("sentinel/detections.jsonl"))
+        .expect("detections.jsonl");
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+        let Some(query) = v.get("query").and_then(|q| q.as_str()) else {
+            continue;
+        };
+        let step = (query.len() / 20).max(1);
+        for cut in (0..query.len()).step_by(step) {
+            if !query.is_char_boundary(cut) {
+                continue;
+            }
+            let prefix = &query[..cut];
+            if let Err(errors) = parse(prefix) {
+                for e in errors {
+                    let _ = e.render(prefix, "prefix");
+                }
+            }
+        }
+    }
+}
