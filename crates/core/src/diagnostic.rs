@@ -114,8 +114,9 @@ mod tests {
     fn renders_caret_under_span() {
         let src = "AWSCloudTrail\n| take 1\n| where EventName == ";
         let at = u32::try_from(src.len()).unwrap();
-        let d = Diagnostic::new("expected an expression after `==`", Span::empty(at))
-            .with_hint("a comparison needs a value on both sides, e.g. EventName == \"StopLogging\"");
+        let d = Diagnostic::new("expected an expression after `==`", Span::empty(at)).with_hint(
+            "a comparison needs a value on both sides, e.g. EventName == \"StopLogging\"",
+        );
         let expected = "\
 error: expected an expression after `==`
  --> hunt.kql:3:22

@@ -4,6 +4,8 @@
 //! Data: `$SPOOR_CORPUS` (default `../../../shared/corpus`) and `../../../shared/seeds`.
 //! When missing, the tests fail if `CI` is set and are skipped otherwise.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -93,7 +95,10 @@ fn seed_queries_parse() {
             .iter()
             .position(|(frag, _, _)| text.contains(frag));
         match (parse(text), malformed) {
-            (Ok(_), None) => {}
+            (Ok(q), None) => {
+                let bad = common::span_violations(&q);
+                assert!(bad.is_empty(), "{origin}: {bad:?}");
+            }
             (Ok(_), Some(i)) => failures.push(format!("{origin}: malformed seed #{i} parsed")),
             (Err(errors), Some(i)) => {
                 seen_malformed[i] = true;
@@ -147,7 +152,11 @@ fn sentinel_detections_parse_rate() {
         };
         total += 1;
         match parse(query) {
-            Ok(_) => ok += 1,
+            Ok(q) => {
+                ok += 1;
+                let bad = common::span_violations(&q);
+                assert!(bad.is_empty(), "detections.jsonl:{}: {bad:?}", line_no + 1);
+            }
             Err(errors) => {
                 *messages.entry(errors[0].message.clone()).or_default() += 1;
                 if show {
@@ -171,4 +180,33 @@ fn sentinel_detections_parse_rate() {
     }
     assert!(total >= 400, "expected the 426 detections, found {total}");
     assert!(ok * 100 >= total * 90, "parse rate below 90%: {ok}/{total}");
+}
+
+/// Truncated real queries (20 prefixes each) produce errors, never a panic or a hang,
+/// and every error renders.
+#[test]
+fn truncated_detections_never_panic() {
+    let Some(corpus) = data_dir(Some("SPOOR_CORPUS"), "../../../shared/corpus") else {
+        return;
+    };
+    let text = std::fs::read_to_string(corpus.join("sentinel/detections.jsonl"))
+        .expect("detections.jsonl");
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+        let Some(query) = v.get("query").and_then(|q| q.as_str()) else {
+            continue;
+        };
+        let step = (query.len() / 20).max(1);
+        for cut in (0..query.len()).step_by(step) {
+            if !query.is_char_boundary(cut) {
+                continue;
+            }
+            let prefix = &query[..cut];
+            if let Err(errors) = parse(prefix) {
+                for e in errors {
+                    let _ = e.render(prefix, "prefix");
+                }
+            }
+        }
+    }
 }

@@ -678,6 +678,7 @@ impl<'a> Parser<'a> {
             }
             "range" => self.nth(1).kind == TokenKind::Ident && self.nth_word(2, "from"),
             "evaluate" => next == TokenKind::Ident,
+            "search" | "find" if self.nth_word(1, "in") => self.nth_kind_is(2, &TokenKind::LParen),
             "union" | "print" | "search" | "find" => !continues_expr && !self.nth_is_binary_word(1),
             _ => false,
         }
