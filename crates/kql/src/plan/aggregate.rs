@@ -119,7 +119,7 @@ impl Planner {
         let inner = Tab::new(inner_plan, inner_types);
         let mut exprs: Vec<Expr> = out_names.iter().map(|n| inner.column(n).expect("group column").alias(n.clone())).collect();
         let mut used = out_names.clone();
-        let mut unique = |wanted: &str, used: &mut Vec<String>| {
+        let unique = |wanted: &str, used: &mut Vec<String>| {
             let mut name = wanted.to_string();
             let mut k = 1;
             while used.contains(&name) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn as f;
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{Expr, ExprSchemable, Operator, ScalarUDF, binary_expr, cast, lit, when};
+use datafusion::logical_expr::{Expr, Operator, ScalarUDF, binary_expr, cast, lit, when};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use spoor_catalog::KqlType;
 use spoor_core::{Diagnostic, Span};
@@ -991,10 +991,4 @@ fn arithmetic(op: BinaryOp, l: TExpr, r: TExpr, span: Span) -> Result<TExpr, Dia
     // Keep datetimes in the catalog's Arrow type whatever DataFusion's arithmetic returns.
     let e = if ty == DateTime { cast(e, DataType::Timestamp(TimeUnit::Nanosecond, None)) } else { e };
     Ok(TExpr::new(e, ty))
-}
-
-/// The Arrow type a planned expression will have, for checks that need it.
-#[allow(dead_code)]
-pub(crate) fn arrow_type(e: &Expr, tab: &Tab) -> Option<DataType> {
-    e.get_type(tab.schema()).ok()
 }

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Column, JoinType, ScalarValue};
 use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast, lit};
@@ -145,10 +144,13 @@ impl Planner {
         }
         // (label, table) for each operand.
         let mut parts: Vec<(String, Tab)> = Vec::new();
+        let piped = input.is_some();
         if let Some(t) = input {
             parts.push(("union_arg0".to_string(), t));
         }
-        for t in tables {
+        for (position, t) in tables.iter().enumerate() {
+            // Kusto names an operand that is not a table `union_arg<position>`.
+            let position = position + usize::from(piped);
             match &t.kind {
                 ExprKind::NamePattern(p) => {
                     let re = glob(p);
@@ -165,7 +167,7 @@ impl Planner {
                     Err(e) => return Err(e),
                 },
                 _ => match self.tabular(t) {
-                    Ok(tab) => parts.push((format!("union_arg{}", parts.len()), tab)),
+                    Ok(tab) => parts.push((format!("union_arg{position}"), tab)),
                     Err(e) if fuzzy && is_unknown_table(&e) => {}
                     Err(e) => return Err(e),
                 },
@@ -389,5 +391,3 @@ pub(crate) fn join_type(kind: &str) -> Option<JoinType> {
     })
 }
 
-#[allow(dead_code)]
-fn _types_used(_: DataType) {}
