@@ -14,16 +14,21 @@ use datafusion::error::Result;
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 
+mod aggregate;
+mod arg_max;
 mod args;
 mod bin;
 mod convert;
 pub mod datetime;
+mod dcount;
 pub mod dynamic;
 mod has;
 mod json_path;
+mod make_set;
 mod regex_fns;
 mod string_ops;
 mod strings;
+mod take_any;
 mod udf;
 
 #[cfg(test)]
@@ -86,7 +91,14 @@ fn scalar_specs() -> Vec<udf::Spec> {
 
 /// Every aggregate function.
 fn aggregate_udfs() -> Vec<AggregateUDF> {
-    vec![]
+    vec![
+        AggregateUDF::new_from_impl(dcount::Dcount::new()),
+        AggregateUDF::new_from_impl(make_set::MakeCollection::set()),
+        AggregateUDF::new_from_impl(make_set::MakeCollection::list()),
+        AggregateUDF::new_from_impl(arg_max::ArgMaxMin::max()),
+        AggregateUDF::new_from_impl(arg_max::ArgMaxMin::min()),
+        AggregateUDF::new_from_impl(take_any::TakeAny::new()),
+    ]
 }
 
 fn scalars() -> &'static HashMap<String, Arc<ScalarUDF>> {
