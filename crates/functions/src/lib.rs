@@ -23,8 +23,10 @@ pub mod datetime;
 mod dcount;
 pub mod dynamic;
 mod has;
+mod ipv4;
 mod json_path;
 mod make_set;
+mod parse_url;
 mod regex_fns;
 mod string_ops;
 mod strings;
@@ -86,6 +88,11 @@ fn scalar_specs() -> Vec<udf::Spec> {
         strings::kql_strcat(),
         strings::kql_isempty(),
         strings::kql_isnotempty(),
+        parse_url::kql_parse_url(),
+        ipv4::kql_ipv4_is_private(),
+        ipv4::kql_ipv4_is_match(),
+        ipv4::kql_ipv4_is_in_range(),
+        ipv4::kql_ipv4_compare(),
     ]
 }
 
