@@ -14,17 +14,24 @@ use datafusion::error::Result;
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 
+mod aggregate;
+mod arg_max;
 mod args;
 mod bin;
 mod convert;
 pub mod datetime;
+mod dcount;
 pub mod dynamic;
 mod has;
+mod ipv4;
 mod json_path;
+mod make_set;
 mod mv_expand;
+mod parse_url;
 mod regex_fns;
 mod string_ops;
 mod strings;
+mod take_any;
 mod udf;
 
 #[cfg(test)]
@@ -83,12 +90,24 @@ fn scalar_specs() -> Vec<udf::Spec> {
         strings::kql_strcat(),
         strings::kql_isempty(),
         strings::kql_isnotempty(),
+        parse_url::kql_parse_url(),
+        ipv4::kql_ipv4_is_private(),
+        ipv4::kql_ipv4_is_match(),
+        ipv4::kql_ipv4_is_in_range(),
+        ipv4::kql_ipv4_compare(),
     ]
 }
 
 /// Every aggregate function.
 fn aggregate_udfs() -> Vec<AggregateUDF> {
-    vec![]
+    vec![
+        AggregateUDF::new_from_impl(dcount::Dcount::new()),
+        AggregateUDF::new_from_impl(make_set::MakeCollection::set()),
+        AggregateUDF::new_from_impl(make_set::MakeCollection::list()),
+        AggregateUDF::new_from_impl(arg_max::ArgMaxMin::max()),
+        AggregateUDF::new_from_impl(arg_max::ArgMaxMin::min()),
+        AggregateUDF::new_from_impl(take_any::TakeAny::new()),
+    ]
 }
 
 fn scalars() -> &'static HashMap<String, Arc<ScalarUDF>> {

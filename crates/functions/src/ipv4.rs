@@ -1,0 +1,235 @@
+//! IPv4 functions: `ipv4_is_private`, `ipv4_is_match`, `ipv4_is_in_range`, `ipv4_compare`
+//! (<https://learn.microsoft.com/kusto/query/ipv4-is-match-function> and siblings). Addresses
+//! may carry a `/prefix` (CIDR); text that is not an IPv4 address gives null.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{BooleanArray, Int64Array};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Result;
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
+
+use crate::args::{I64Arg, Rows, StrArg, all_text, arity};
+use crate::udf::{Spec, ret_bool, ret_i64};
+
+/// `a.b.c.d[/p]` as (address, prefix length).
+pub fn parse_ipv4(s: &str) -> Option<(u32, u8)> {
+    let s = s.trim();
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, p.trim().parse::<u8>().ok().filter(|p| *p <= 32)?),
+        None => (s, 32),
+    };
+    Some((u32::from(addr.trim().parse::<Ipv4Addr>().ok()?), prefix))
+}
+
+fn mask(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix))
+    }
+}
+
+/// Compares two addresses on their common prefix (and `prefix` when given).
+pub fn ipv4_compare(a: &str, b: &str, prefix: Option<i64>) -> Option<i64> {
+    let (x, px) = parse_ipv4(a)?;
+    let (y, py) = parse_ipv4(b)?;
+    let p = match prefix {
+        Some(p) if (0..=32).contains(&p) => p as u8,
+        Some(_) => return None,
+        None => 32,
+    };
+    let m = mask(p.min(px).min(py));
+    Some(match (x & m).cmp(&(y & m)) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
+    })
+}
+
+/// Whether the address (or the whole CIDR block) lies in 10/8, 172.16/12 or 192.168/16.
+pub fn ipv4_is_private(s: &str) -> Option<bool> {
+    let (x, p) = parse_ipv4(s)?;
+    const PRIVATE: [(u32, u8); 3] = [(0x0A00_0000, 8), (0xAC10_0000, 12), (0xC0A8_0000, 16)];
+    Some(
+        PRIVATE
+            .iter()
+            .any(|&(net, np)| p >= np && x & mask(np) == net),
+    )
+}
+
+fn compare_fn(args: &ScalarFunctionArgs) -> Result<Vec<Option<i64>>> {
+    let rows = Rows::of(&args.args, args.number_rows);
+    let a = StrArg::new(&args.args[0])?;
+    let b = StrArg::new(&args.args[1])?;
+    let p = args.args.get(2).map(I64Arg::new).transpose()?;
+    Ok((0..rows.n)
+        .map(|i| {
+            let prefix = match &p {
+                Some(p) => Some(p.get(i)?),
+                None => None,
+            };
+            ipv4_compare(a.get(i)?, b.get(i)?, prefix)
+        })
+        .collect())
+}
+
+fn coerce_compare(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
+    arity(name, t, 2, 3)?;
+    Ok(t.iter()
+        .enumerate()
+        .map(|(i, _)| {
+            if i == 2 {
+                DataType::Int64
+            } else {
+                DataType::Utf8
+            }
+        })
+        .collect())
+}
+
+pub(crate) fn kql_ipv4_compare() -> Spec {
+    Spec {
+        name: "kql_ipv4_compare",
+        coerce: coerce_compare,
+        ret: ret_i64,
+        ret_field: None,
+        invoke: |a| {
+            let rows = Rows::of(&a.args, a.number_rows);
+            rows.finish(Arc::new(compare_fn(a)?.into_iter().collect::<Int64Array>()))
+        },
+    }
+}
+
+pub(crate) fn kql_ipv4_is_match() -> Spec {
+    Spec {
+        name: "kql_ipv4_is_match",
+        coerce: coerce_compare,
+        ret: ret_bool,
+        ret_field: None,
+        invoke: |a| {
+            let rows = Rows::of(&a.args, a.number_rows);
+            rows.finish(Arc::new(
+                compare_fn(a)?
+                    .into_iter()
+                    .map(|c| c.map(|c| c == 0))
+                    .collect::<BooleanArray>(),
+            ))
+        },
+    }
+}
+
+/// `ipv4_is_in_range(ip, range)`: the address is inside the range's CIDR block.
+fn in_range(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let rows = Rows::of(&args.args, args.number_rows);
+    let ip = StrArg::new(&args.args[0])?;
+    let range = StrArg::new(&args.args[1])?;
+    let out: BooleanArray = (0..rows.n)
+        .map(|i| {
+            let (x, _) = parse_ipv4(ip.get(i)?)?;
+            let (net, p) = parse_ipv4(range.get(i)?)?;
+            Some(x & mask(p) == net & mask(p))
+        })
+        .collect();
+    rows.finish(Arc::new(out))
+}
+
+pub(crate) fn kql_ipv4_is_in_range() -> Spec {
+    Spec {
+        name: "kql_ipv4_is_in_range",
+        coerce: |n, t| all_text(n, t, 2, 2),
+        ret: ret_bool,
+        ret_field: None,
+        invoke: in_range,
+    }
+}
+
+pub(crate) fn kql_ipv4_is_private() -> Spec {
+    Spec {
+        name: "kql_ipv4_is_private",
+        coerce: |n, t| all_text(n, t, 1, 1),
+        ret: ret_bool,
+        ret_field: None,
+        invoke: |a| {
+            let rows = Rows::of(&a.args, a.number_rows);
+            let ip = StrArg::new(&a.args[0])?;
+            let out: BooleanArray = (0..rows.n).map(|i| ipv4_is_private(ip.get(i)?)).collect();
+            rows.finish(Arc::new(out))
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    #[test]
+    fn doc_examples() {
+        assert_eq!(ipv4_compare("192.168.1.1", "192.168.1.255", None), Some(-1));
+        assert_eq!(
+            ipv4_compare("192.168.1.1/24", "192.168.1.255/24", None),
+            Some(0)
+        );
+        assert_eq!(
+            ipv4_compare("192.168.1.1", "192.168.1.255", Some(24)),
+            Some(0)
+        );
+        assert_eq!(
+            ipv4_compare("192.168.1.1/24", "192.168.1.255", Some(31)),
+            Some(0)
+        );
+        assert_eq!(ipv4_compare("192.168.2.1", "192.168.1.255", None), Some(1));
+        assert_eq!(ipv4_compare("x", "192.168.1.255", None), None);
+        assert_eq!(ipv4_is_private("192.168.1.1/24"), Some(true));
+        assert_eq!(ipv4_is_private("10.1.2.3/24"), Some(true));
+        assert_eq!(ipv4_is_private("202.1.2.3"), Some(false));
+        assert_eq!(ipv4_is_private("127.0.0.1"), Some(false));
+        assert_eq!(ipv4_is_private("172.31.255.255"), Some(true));
+        assert_eq!(ipv4_is_private("172.32.0.1"), Some(false));
+        assert_eq!(ipv4_is_private("10.0.0.0/7"), Some(false));
+        assert_eq!(
+            call_bool(
+                kql_ipv4_is_in_range(),
+                &[lit("192.168.1.6"), lit("192.168.1.1/24")]
+            ),
+            vec![Some(true)]
+        );
+        assert_eq!(
+            call_bool(
+                kql_ipv4_is_in_range(),
+                &[lit("192.168.2.6"), lit("192.168.1.1/24")]
+            ),
+            vec![Some(false)]
+        );
+        assert_eq!(
+            call_bool(
+                kql_ipv4_is_match(),
+                &[lit("192.168.1.1"), lit("192.168.1.255"), int(24)]
+            ),
+            vec![Some(true)]
+        );
+        assert_eq!(
+            call_bool(
+                kql_ipv4_is_match(),
+                &[lit("192.168.1.1"), lit("192.168.1.255")]
+            ),
+            vec![Some(false)]
+        );
+        assert_eq!(
+            call_i64(
+                kql_ipv4_compare(),
+                &[s(&[Some("10.0.0.1"), None]), lit("10.0.0.2")]
+            ),
+            vec![Some(-1), None]
+        );
+        assert_eq!(
+            call_bool(
+                kql_ipv4_is_private(),
+                &[s(&[Some("10.0.0.1"), Some("8.8.8.8"), Some("")])]
+            ),
+            vec![Some(true), Some(false), None]
+        );
+    }
+}
