@@ -294,7 +294,7 @@ fn open_path(path: &Path) -> Result<(Box<dyn BufRead + Send>, Compression), Sour
         source,
     };
     let file = File::open(path).map_err(io_err)?;
-    let mut raw = BufReader::with_capacity(256 * 1024, file);
+    let mut raw = BufReader::with_capacity(64 * 1024, file);
     let compression = Compression::detect(raw.fill_buf().map_err(io_err)?);
     Ok(match compression {
         Compression::None => (Box::new(raw), compression),

@@ -7,7 +7,7 @@ use memchr::memchr;
 use crate::Position;
 use crate::batch::{Unit, Units};
 
-const INITIAL: usize = 1 << 20;
+const INITIAL: usize = 64 << 10;
 
 /// A window of the input: `buf[start..end]` is read but not consumed yet.
 pub(crate) struct Window {
