@@ -220,7 +220,7 @@ impl Batcher {
         let batch_size = batch_size.max(1);
         let builders = projection
             .iter()
-            .map(|&i| Builder::new(table.columns[i].ty, batch_size.min(8192)))
+            .map(|&i| Builder::new(table.columns[i].ty, batch_size.min(1024)))
             .collect();
         Ok(Batcher {
             schema: Arc::new(schema),

@@ -151,12 +151,15 @@ pub fn format(name: &str) -> Option<&'static dyn Format> {
 pub enum Compression {
     None,
     Gzip,
+    Zstd,
 }
 
 impl Compression {
     fn detect(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
         } else {
             Compression::None
         }
@@ -294,17 +297,24 @@ fn open_path(path: &Path) -> Result<(Box<dyn BufRead + Send>, Compression), Sour
         source,
     };
     let file = File::open(path).map_err(io_err)?;
-    let mut raw = BufReader::with_capacity(256 * 1024, file);
+    let mut raw = BufReader::with_capacity(64 * 1024, file);
     let compression = Compression::detect(raw.fill_buf().map_err(io_err)?);
     Ok(match compression {
         Compression::None => (Box::new(raw), compression),
         Compression::Gzip => (
             Box::new(BufReader::with_capacity(
-                256 * 1024,
+                64 * 1024,
                 flate2::bufread::MultiGzDecoder::new(raw),
             )),
             compression,
         ),
+        Compression::Zstd => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(raw).map_err(io_err)?;
+            (
+                Box::new(BufReader::with_capacity(64 * 1024, decoder)),
+                compression,
+            )
+        }
     })
 }
 

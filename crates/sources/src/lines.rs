@@ -7,7 +7,7 @@ use memchr::memchr;
 use crate::Position;
 use crate::batch::{Unit, Units};
 
-const INITIAL: usize = 1 << 20;
+const INITIAL: usize = 64 << 10;
 
 /// A window of the input: `buf[start..end]` is read but not consumed yet.
 pub(crate) struct Window {
@@ -91,8 +91,14 @@ impl Lines {
     }
 }
 
-fn trim_cr(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
+/// Without the line break's `\r`, and without a byte order mark on the first line.
+fn trim(line: &[u8], line_no: u64) -> &[u8] {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line_no == 1 {
+        line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+    } else {
+        line
+    }
 }
 
 impl Units for Lines {
@@ -108,7 +114,10 @@ impl Units for Lines {
                 if self.w.buf[s..e].iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                return Unit::Record(Position::Line(self.line_no), trim_cr(&self.w.buf[s..e]));
+                return Unit::Record(
+                    Position::Line(self.line_no),
+                    trim(&self.w.buf[s..e], self.line_no),
+                );
             }
             if self.w.eof {
                 if self.w.start == self.w.end {
@@ -121,7 +130,10 @@ impl Units for Lines {
                 if self.w.buf[s..e].iter().all(u8::is_ascii_whitespace) {
                     return Unit::End;
                 }
-                return Unit::Record(Position::Line(self.line_no), trim_cr(&self.w.buf[s..e]));
+                return Unit::Record(
+                    Position::Line(self.line_no),
+                    trim(&self.w.buf[s..e], self.line_no),
+                );
             }
             self.scanned = self.w.end - self.w.start;
             if let Err(e) = self.w.fill() {
@@ -149,7 +161,7 @@ mod tests {
 
     #[test]
     fn lines_keep_numbers_and_skip_blanks() {
-        let got = all_lines(b"a\r\n\nb\nc");
+        let got = all_lines(b"\xEF\xBB\xBFa\r\n\nb\nc");
         assert_eq!(
             got,
             vec![

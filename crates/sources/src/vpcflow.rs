@@ -281,12 +281,15 @@ impl RowDecoder for FlowDecoder {
         position: Position,
         batcher: &mut Batcher,
     ) -> Result<(), String> {
-        let line = std::str::from_utf8(record).map_err(|e| format!("not UTF-8 text: {e}"))?;
+        // Bytes that are not UTF-8 (raw bytes in a request line are often the attack) are kept as
+        // U+FFFD rather than losing the line.
+        let line = String::from_utf8_lossy(record);
+        let line = line.as_ref();
         let line_no = match position {
             Position::Line(n) => n,
             _ => 0,
         };
-        split_tokens(record, &mut self.tokens);
+        split_tokens(line.as_bytes(), &mut self.tokens);
         let starts_with_letter = line
             .trim_start()
             .starts_with(|c: char| c.is_ascii_alphabetic());

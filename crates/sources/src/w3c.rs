@@ -207,7 +207,10 @@ impl RowDecoder for IisDecoder {
         position: Position,
         batcher: &mut Batcher,
     ) -> Result<(), String> {
-        let line = std::str::from_utf8(record).map_err(|e| format!("not UTF-8 text: {e}"))?;
+        // Bytes that are not UTF-8 (raw bytes in a request line are often the attack) are kept as
+        // U+FFFD rather than losing the line.
+        let line = String::from_utf8_lossy(record);
+        let line = line.as_ref();
         if let Some(directive) = line.strip_prefix('#') {
             let line_no = match position {
                 Position::Line(n) => n,
@@ -225,7 +228,7 @@ impl RowDecoder for IisDecoder {
                         `#Fields: date time s-ip cs-method cs-uri-stem ...`"
                 .into());
         };
-        split_tokens(record, &mut self.tokens);
+        split_tokens(line.as_bytes(), &mut self.tokens);
         if self.tokens.len() != f.names.len() {
             return Err(format!(
                 "expected {} fields (#Fields at line {}), found {}",
@@ -391,6 +394,23 @@ mod tests {
                 .value(0),
             "W3CIISLog"
         );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_do_not_lose_the_request() {
+        let t = catalog().table(W3C_IIS_LOG).unwrap();
+        let text = b"#Fields: date time cs-uri-stem\n2024-01-01 00:00:00 /a\xff\xfeb\n".to_vec();
+        let input: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(text));
+        let projection = [t.index_of("csUriStem").unwrap()];
+        let items: Vec<_> = W3cIis
+            .decode(input, Path::new("x.log"), t, &projection, 10)
+            .unwrap()
+            .collect();
+        let Ok(Decoded::Batch(b)) = &items[0] else {
+            panic!("{items:?}")
+        };
+        let uri = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(uri.value(0), "/a\u{fffd}\u{fffd}b");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use arrow::array::{Array, StringArray, TimestampNanosecondArray};
 use spoor_catalog::catalog;
 use spoor_sources::{Decoded, EvidenceFile, discover, open, read};
 
@@ -25,6 +26,24 @@ fn corpus() -> Option<PathBuf> {
     }
     eprintln!("skipped: no corpus at {} (set SPOOR_CORPUS)", dir.display());
     None
+}
+
+/// The events of a file read independently with serde_json::Value.
+fn events(file: &EvidenceFile) -> Vec<serde_json::Value> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut open(file).unwrap(), &mut text).unwrap();
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Array(a)) => a,
+        Ok(serde_json::Value::Object(mut o)) => match o.remove("Records") {
+            Some(serde_json::Value::Array(a)) => a,
+            _ => panic!("{}: no Records", file.path.display()),
+        },
+        _ => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    }
 }
 
 /// Events in a file counted independently: a JSON array, `{"Records":[...]}`, or JSON lines.
@@ -99,6 +118,75 @@ fn stratus_detonation_logs_decode_every_event() {
         total += expected;
     }
     eprintln!("{} files, {total} events", inv.files.len());
+}
+
+#[test]
+fn stratus_values_match_an_independent_reading() {
+    let Some(corpus) = corpus() else { return };
+    let inv = discover(&[corpus.join("cloudtrail-stratus/docs/detonation-logs")]);
+    let t = catalog().table("AWSCloudTrail").unwrap();
+    let columns = [
+        "EventName",
+        "SessionIssuerUserName",
+        "UserIdentityArn",
+        "ErrorCode",
+        "TimeGenerated",
+    ];
+    let projection: Vec<usize> = columns.iter().map(|c| t.index_of(c).unwrap()).collect();
+    for file in &inv.files {
+        let expected = events(file);
+        let text = |e: &serde_json::Value, ptr: &str| {
+            e.pointer(ptr).and_then(|v| v.as_str()).map(str::to_string)
+        };
+        let mut got: Vec<[Option<String>; 4]> = Vec::new();
+        let mut times: Vec<i64> = Vec::new();
+        for item in read(file, t, Some(&projection), 64).unwrap() {
+            let Decoded::Batch(b) = item.unwrap() else {
+                panic!("bad record in {}", file.path.display())
+            };
+            let s = |i: usize| {
+                b.column(i)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap()
+                    .clone()
+            };
+            let (a, bb, c, d) = (s(0), s(1), s(2), s(3));
+            let v = |a: &StringArray, r: usize| a.is_valid(r).then(|| a.value(r).to_string());
+            for r in 0..b.num_rows() {
+                got.push([v(&a, r), v(&bb, r), v(&c, r), v(&d, r)]);
+            }
+            let ts = b
+                .column(4)
+                .as_any()
+                .downcast_ref::<TimestampNanosecondArray>()
+                .unwrap();
+            times.extend(ts.values().iter().copied());
+        }
+        let want: Vec<[Option<String>; 4]> = expected
+            .iter()
+            .map(|e| {
+                [
+                    text(e, "/eventName"),
+                    text(e, "/userIdentity/sessionContext/sessionIssuer/userName"),
+                    text(e, "/userIdentity/arn"),
+                    text(e, "/errorCode"),
+                ]
+            })
+            .collect();
+        assert_eq!(got, want, "{}", file.path.display());
+        let want_times: Vec<i64> = expected
+            .iter()
+            .map(|e| {
+                let s = e["eventTime"].as_str().unwrap();
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .unwrap()
+                    .timestamp_nanos_opt()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(times, want_times, "{}", file.path.display());
+    }
 }
 
 #[test]

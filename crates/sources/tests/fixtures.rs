@@ -110,6 +110,11 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 "w3c-iis",
                 Compression::None
             ),
+            (
+                "w3c-iis/u_ex240803.log.zst".to_string(),
+                "w3c-iis",
+                Compression::Zstd
+            ),
         ]
     );
     let unclaimed: Vec<String> = inv.unclaimed.iter().map(|p| rel(p)).collect();
@@ -254,6 +259,18 @@ fn iis_fixture_follows_each_fields_directive() {
     );
     let positions: Vec<Position> = r.bad.iter().map(|(p, _)| *p).collect();
     assert_eq!(positions, vec![Position::Line(7), Position::Line(13)]);
+
+    let zst = read_all(
+        find(&inv.files, "w3c-iis/u_ex240803.log.zst"),
+        "W3CIISLog",
+        &["csUriStem"],
+    );
+    assert_eq!(zst.rows, 2);
+    assert!(zst.bad.is_empty(), "{:?}", zst.bad);
+    assert_eq!(
+        zst.first_column[1].as_deref(),
+        Some("/autodiscover/autodiscover.json")
+    );
 }
 
 #[test]
