@@ -899,6 +899,10 @@ pub(crate) fn coerce_pair(l: TExpr, r: TExpr) -> (TExpr, TExpr) {
             (convert_to(l, t), convert_to(r, t))
         }
         (KqlType::String, KqlType::Guid) | (KqlType::Guid, KqlType::String) => (l, r),
+        // Real content compares numbers with text (`EventID == '4656'`, a parsed `LogonType ==
+        // 10`) and Kusto accepts it: the text side is read as the other side's type.
+        (s, t) if is_stringish(s) && (is_numeric(t) || t == KqlType::Bool) => (convert_to(l, t), r),
+        (t, s) if is_stringish(s) && (is_numeric(t) || t == KqlType::Bool) => (l, convert_to(r, t)),
         _ => (l, r),
     }
 }

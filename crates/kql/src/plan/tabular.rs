@@ -33,12 +33,20 @@ impl Planner {
                     [one] => self.tabular(one),
                     _ => Err(Diagnostic::new("materialize() takes one tabular argument", e.span)),
                 },
-                "table" => match c.args.as_slice() {
-                    [ast::Expr { kind: ExprKind::Literal(ast::Literal::String(name)), span }] => {
-                        self.named_table(name, *span)
+                "table" => {
+                    // The name is a string literal or a `let` bound to one.
+                    let name = match c.args.as_slice() {
+                        [arg] => match self.scalar(arg, None).map(|v| v.expr) {
+                            Ok(Expr::Literal(ScalarValue::Utf8(Some(name)), _)) => Some((name, arg.span)),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    match name {
+                        Some((name, span)) => self.named_table(&name, span),
+                        None => Err(Diagnostic::new("table() takes a table name: a string or a let bound to one", e.span)),
                     }
-                    _ => Err(Diagnostic::new("table() takes a table name as a string literal", e.span)),
-                },
+                }
                 name => match self.lookup(name).cloned() {
                     Some(Binding::Function(def)) => match self.call_function(&def, c, e.span, None)? {
                         Either::Tabular(t) => Ok(t),
