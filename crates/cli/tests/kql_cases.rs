@@ -34,12 +34,13 @@ fn run_case(path: &Path) -> String {
     let now = header(&text, "now").unwrap_or_else(|| "2023-08-10T00:00:00Z".into());
     let now_ns = spoor_functions::datetime::parse_kql_datetime(&now).expect("valid now");
     let name = path.file_name().unwrap().to_string_lossy().to_string();
-    let planned = match spoor_kql::compile(&text, &PlanOptions { now_ns }) {
+    let engine = Engine::open(&[evidence], EngineOptions { now_ns: Some(now_ns), partitions: Some(2), ..Default::default() })
+        .expect("engine");
+    let options = PlanOptions { now_ns, tables_with_data: engine.tables_with_data() };
+    let planned = match spoor_kql::compile(&text, &options) {
         Ok(p) => p,
         Err(ds) => return ds.iter().map(|d| d.render(&text, &name)).collect::<Vec<_>>().join("\n"),
     };
-    let engine = Engine::open(&[evidence], EngineOptions { now_ns: Some(now_ns), partitions: Some(2), ..Default::default() })
-        .expect("engine");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let columns: Vec<String> = planned.plan.schema().fields().iter().map(|f| f.name().clone()).collect();
     let batches = match rt.block_on(engine.execute(planned.plan)) {

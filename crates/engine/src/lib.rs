@@ -106,6 +106,12 @@ impl Engine {
         Ok(Engine { ctx, now_ns, inventory, files_by_table, bad_records, providers })
     }
 
+    /// The catalog tables that the evidence fills (at least one file of a format that produces
+    /// them).
+    pub fn tables_with_data(&self) -> std::collections::HashSet<String> {
+        self.files_by_table.keys().cloned().collect()
+    }
+
     /// The pinned `now` of every query run by this engine.
     pub fn now_ns(&self) -> i64 {
         self.now_ns

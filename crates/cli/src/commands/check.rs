@@ -36,7 +36,7 @@ fn check_one(text: &str, origin: &str, options: &PlanOptions) -> Outcome {
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
-    let options = PlanOptions { now_ns: super::query::wall_clock_ns() };
+    let options = PlanOptions::without_data(super::query::wall_clock_ns());
     if let Some(path) = &args.jsonl {
         return check_jsonl(path, &args, &options);
     }

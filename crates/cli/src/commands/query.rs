@@ -21,10 +21,14 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
         }
     };
     let now_ns = parse_now(args.now.as_deref())?.unwrap_or_else(wall_clock_ns);
-    // Plan first: a mistake in the query is reported before any evidence is read.
-    let planned = spoor_kql::compile(&text, &PlanOptions { now_ns })
-        .map_err(|ds| Failure::Query(ds.iter().map(|d| d.render(&text, &origin)).collect::<Vec<_>>().join("\n")))?;
+    let render = |ds: Vec<spoor_core::Diagnostic>| {
+        Failure::Query(ds.iter().map(|d| d.render(&text, &origin)).collect::<Vec<_>>().join("\n"))
+    };
+    // Parse first: a mistake in the query is reported before any evidence is touched.
+    let query = spoor_kql::syntax::parse(&text).map_err(render)?;
     let engine = open_engine(&paths, Some(now_ns))?;
+    let options = PlanOptions { now_ns, tables_with_data: engine.tables_with_data() };
+    let planned = spoor_kql::plan_query(&query, &options).map_err(|d| render(vec![d]))?;
     let progress = Progress::start(&format!("reading {} evidence file(s)", engine.inventory().files.len()), args.quiet);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let columns: Vec<String> = planned.plan.schema().fields().iter().map(|f| f.name().clone()).collect();

@@ -10,7 +10,7 @@ mod ops;
 mod scalar;
 mod tabular;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use datafusion::common::{Column, DFSchemaRef};
 use datafusion::error::DataFusionError;
@@ -25,6 +25,17 @@ use crate::syntax::ast::{self, FunctionDef, StatementKind};
 pub struct PlanOptions {
     /// The query's `now` (ns since the epoch, UTC): `now()` and `ago()` are measured from it.
     pub now_ns: i64,
+    /// The tables the evidence fills. As in a Log Analytics workspace, a table that received
+    /// no data does not exist for `union isfuzzy=true`, which skips it. Empty when planning
+    /// without evidence (`spoor check`).
+    pub tables_with_data: HashSet<String>,
+}
+
+impl PlanOptions {
+    /// Options for planning without evidence.
+    pub fn without_data(now_ns: i64) -> PlanOptions {
+        PlanOptions { now_ns, tables_with_data: HashSet::new() }
+    }
 }
 
 /// A planned query: the DataFusion plan, the KQL type of each output column, and the chart

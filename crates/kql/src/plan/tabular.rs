@@ -185,7 +185,18 @@ impl Planner {
             return Err(Diagnostic::new("union has no table to read", span)
                 .with_hint("none of the operands exists (isfuzzy=true skips the ones that do not)"));
         }
-        union_tabs(parts, source_column, span)
+        if fuzzy {
+            // A leg over tables the evidence does not fill does not exist, as in a workspace.
+            let (with_data, empty): (Vec<_>, Vec<_>) =
+                parts.into_iter().partition(|(_, t)| reads_data(&t.plan, &self.options.tables_with_data));
+            if !with_data.is_empty() {
+                return union_tabs(with_data, source_column, span, false);
+            }
+            // Every leg is empty: so is the result. Keep one column per name so that the rest
+            // of the query plans (and `spoor check` can check it).
+            return union_tabs(empty, source_column, span, true);
+        }
+        union_tabs(parts, source_column, span, false)
     }
 
     fn datatable(&mut self, columns: &[ast::ColumnDecl], values: &[ast::Expr], span: Span) -> Result<Tab, Diagnostic> {
@@ -315,6 +326,22 @@ pub(crate) fn scan(name: &str) -> Option<Tab> {
     Tab::new(plan, types).unqualified(Span::default()).ok()
 }
 
+/// Whether a plan reads a table the evidence fills (or reads no table at all: datatable, print).
+fn reads_data(plan: &LogicalPlan, tables_with_data: &std::collections::HashSet<String>) -> bool {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let (mut scans, mut filled) = (0, 0);
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            scans += 1;
+            if tables_with_data.contains(scan.table_name.table()) {
+                filled += 1;
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    scans == 0 || filled > 0
+}
+
 fn is_unknown_table(d: &Diagnostic) -> bool {
     d.message.starts_with("unknown table") || d.message.starts_with("unknown tabular function")
 }
@@ -327,7 +354,12 @@ pub(crate) fn glob(pattern: &str) -> regex::Regex {
 
 /// Kusto's union: every column of every operand, in order of first appearance, missing ones
 /// null; a name that has different types in different operands becomes `name_type` in each.
-pub(crate) fn union_tabs(parts: Vec<(String, Tab)>, source_column: Option<String>, span: Span) -> Result<Tab, Diagnostic> {
+pub(crate) fn union_tabs(
+    parts: Vec<(String, Tab)>,
+    source_column: Option<String>,
+    span: Span,
+    merge_types: bool,
+) -> Result<Tab, Diagnostic> {
     let mut names: Vec<String> = Vec::new();
     let mut types_by_name: std::collections::HashMap<String, Vec<KqlType>> = Default::default();
     for (_, t) in &parts {
@@ -345,7 +377,7 @@ pub(crate) fn union_tabs(parts: Vec<(String, Tab)>, source_column: Option<String
     let mut out: Vec<(String, KqlType, String)> = Vec::new();
     for n in &names {
         let tys = &types_by_name[n];
-        if tys.len() == 1 {
+        if tys.len() == 1 || merge_types {
             out.push((n.clone(), tys[0], n.clone()));
         } else {
             for t in tys {
