@@ -11,11 +11,20 @@ fn main() {
         .filter(|n| n.ends_with(".tsv"))
         .collect();
     names.sort();
-    let mut out = String::from("/// (file name, contents) of every table definition.\npub static TABLE_FILES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// (file name, contents) of every table definition.\npub static TABLE_FILES: &[(&str, &str)] = &[\n",
+    );
     for n in &names {
         let abs = fs::canonicalize(dir.join(n)).unwrap();
-        out.push_str(&format!("    ({n:?}, include_str!({:?})),\n", abs.display().to_string()));
+        out.push_str(&format!(
+            "    ({n:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join("table_files.rs"), out).unwrap();
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("table_files.rs"),
+        out,
+    )
+    .unwrap();
 }

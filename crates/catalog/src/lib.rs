@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! # AWSCloudTrail: what the table holds. Source: <reference URL>
-//! TimeGenerated	datetime	When the event happened (UTC)
-//! EventName	string
+//! TimeGenerated<TAB>datetime<TAB>When the event happened (UTC)
+//! EventName<TAB>string
 //! ```
 //!
 //! Lines starting with `#` are comments (the first one describes the table); every other
@@ -93,9 +93,11 @@ impl KqlType {
     pub fn from_arrow(dt: &DataType) -> Option<KqlType> {
         Some(match dt {
             DataType::Boolean => KqlType::Bool,
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::UInt8 | DataType::UInt16 => {
-                KqlType::Int
-            }
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::UInt8
+            | DataType::UInt16 => KqlType::Int,
             DataType::Int64 | DataType::UInt32 | DataType::UInt64 => KqlType::Long,
             DataType::Float16 | DataType::Float32 | DataType::Float64 => KqlType::Real,
             DataType::Decimal128(..) | DataType::Decimal256(..) => KqlType::Decimal,
@@ -103,9 +105,10 @@ impl KqlType {
             DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 => KqlType::DateTime,
             DataType::Duration(_) | DataType::Interval(_) => KqlType::TimeSpan,
             DataType::Null => KqlType::String,
-            DataType::List(_) | DataType::LargeList(_) | DataType::Struct(_) | DataType::Map(..) => {
-                KqlType::Dynamic
-            }
+            DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::Struct(_)
+            | DataType::Map(..) => KqlType::Dynamic,
             _ => return None,
         })
     }
@@ -149,9 +152,20 @@ pub struct TableDef {
 
 impl TableDef {
     /// Builds a table from its columns.
-    pub fn new(name: impl Into<String>, description: impl Into<String>, columns: Vec<Column>) -> TableDef {
-        let schema = Arc::new(Schema::new(columns.iter().map(Column::field).collect::<Vec<_>>()));
-        TableDef { name: name.into(), description: description.into(), columns, schema }
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        columns: Vec<Column>,
+    ) -> TableDef {
+        let schema = Arc::new(Schema::new(
+            columns.iter().map(Column::field).collect::<Vec<_>>(),
+        ));
+        TableDef {
+            name: name.into(),
+            description: description.into(),
+            columns,
+            schema,
+        }
     }
 
     /// The Arrow schema of the table, columns in catalog order.
@@ -192,7 +206,11 @@ pub fn parse_definition(file: &str, text: &str) -> Result<TableDef, DefinitionEr
     let mut description = String::new();
     let mut columns: Vec<Column> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
-        let err = |message: String| DefinitionError { file: file.to_string(), line: i + 1, message };
+        let err = |message: String| DefinitionError {
+            file: file.to_string(),
+            line: i + 1,
+            message,
+        };
         let line = raw.trim_end_matches('\r');
         if line.trim().is_empty() {
             continue;
@@ -200,7 +218,11 @@ pub fn parse_definition(file: &str, text: &str) -> Result<TableDef, DefinitionEr
         if let Some(comment) = line.strip_prefix('#') {
             if description.is_empty() {
                 let c = comment.trim();
-                description = c.strip_prefix(&format!("{name}:")).unwrap_or(c).trim().to_string();
+                description = c
+                    .strip_prefix(&format!("{name}:"))
+                    .unwrap_or(c)
+                    .trim()
+                    .to_string();
             }
             continue;
         }
@@ -211,14 +233,23 @@ pub fn parse_definition(file: &str, text: &str) -> Result<TableDef, DefinitionEr
         if col.is_empty() || ty.is_empty() {
             return Err(err(format!("expected `column<TAB>type`, found {line:?}")));
         }
-        let ty = KqlType::parse(ty).ok_or_else(|| err(format!("unknown type {ty:?} for column {col}")))?;
+        let ty = KqlType::parse(ty)
+            .ok_or_else(|| err(format!("unknown type {ty:?} for column {col}")))?;
         if columns.iter().any(|c| c.name == col) {
             return Err(err(format!("column {col} is defined twice")));
         }
-        columns.push(Column { name: col.to_string(), ty, description: desc.to_string() });
+        columns.push(Column {
+            name: col.to_string(),
+            ty,
+            description: desc.to_string(),
+        });
     }
     if columns.is_empty() {
-        return Err(DefinitionError { file: file.to_string(), line: 0, message: "no columns".into() });
+        return Err(DefinitionError {
+            file: file.to_string(),
+            line: 0,
+            message: "no columns".into(),
+        });
     }
     Ok(TableDef::new(name, description, columns))
 }
@@ -243,7 +274,9 @@ impl Catalog {
 
     /// A table whose name matches ignoring case (for SQL front-ends and "did you mean" hints).
     pub fn table_ignore_case(&self, name: &str) -> Option<&TableDef> {
-        self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(name))
+        self.tables
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -257,7 +290,11 @@ pub fn catalog() -> &'static Catalog {
             .map(|(file, text)| parse_definition(file, text).unwrap_or_else(|e| panic!("{e}")))
             .collect();
         tables.sort_by(|a, b| a.name.cmp(&b.name));
-        let by_name = tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+        let by_name = tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
         Catalog { tables, by_name }
     })
 }
@@ -285,11 +322,18 @@ mod tests {
 
     #[test]
     fn schema_carries_kql_types() {
-        let t = parse_definition("T.tsv", "# T: test\nWhen\tdatetime\nBag\tdynamic\tJSON\n").unwrap();
+        let t =
+            parse_definition("T.tsv", "# T: test\nWhen\tdatetime\nBag\tdynamic\tJSON\n").unwrap();
         assert_eq!(t.name, "T");
         assert_eq!(t.description, "test");
         let s = t.schema();
-        assert_eq!(s.field(0).data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, None));
-        assert_eq!(s.field(1).metadata().get(KQL_TYPE_KEY).map(String::as_str), Some("dynamic"));
+        assert_eq!(
+            s.field(0).data_type(),
+            &DataType::Timestamp(TimeUnit::Nanosecond, None)
+        );
+        assert_eq!(
+            s.field(1).metadata().get(KQL_TYPE_KEY).map(String::as_str),
+            Some("dynamic")
+        );
     }
 }

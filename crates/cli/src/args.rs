@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// KQL as you would in Microsoft Sentinel. Files are recognised by their content, `.gz` is
 /// read transparently, folders are read recursively, and evidence is never written to.
 #[derive(Debug, Parser)]
-#[command(name = "spoor", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "spoor",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -87,7 +92,12 @@ pub struct CheckArgs {
     #[arg(value_name = "QUERY")]
     pub query: Option<String>,
     /// Read the query from a file (`-` for standard input).
-    #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "jsonl")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "jsonl"
+    )]
     pub file: Option<PathBuf>,
     /// Check one query per line of a JSON lines file, each `{"query": "..."}` (other keys are
     /// ignored), e.g. a whole content repository.

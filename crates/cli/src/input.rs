@@ -18,8 +18,12 @@ pub fn read_query_file(path: &Path) -> Result<String, Failure> {
         std::io::stdin().read_to_string(&mut s)?;
         return Ok(s);
     }
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("cannot read the query file {}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| {
+        Failure::Usage(format!(
+            "cannot read the query file {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Parses `--now` (any datetime form KQL accepts; ISO 8601 recommended).
@@ -35,11 +39,16 @@ pub fn parse_now(now: Option<&str>) -> Result<Option<i64>, Failure> {
 /// Checks that every evidence path exists before doing any work.
 pub fn check_paths(paths: &[PathBuf]) -> Result<(), Failure> {
     if paths.is_empty() {
-        return Err(Failure::Usage("no evidence given: name the files or folders to read, e.g. ./evidence".into()));
+        return Err(Failure::Usage(
+            "no evidence given: name the files or folders to read, e.g. ./evidence".into(),
+        ));
     }
     for p in paths {
         if !p.exists() {
-            return Err(Failure::Usage(format!("evidence path {} does not exist", p.display())));
+            return Err(Failure::Usage(format!(
+                "evidence path {} does not exist",
+                p.display()
+            )));
         }
     }
     Ok(())
@@ -54,7 +63,9 @@ pub struct Progress {
 impl Progress {
     pub fn start(message: &str, quiet: bool) -> Progress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
+        );
         bar.set_message(message.to_string());
         if !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             let shown = bar.clone();
@@ -77,9 +88,15 @@ impl Progress {
 /// Opens the engine over the evidence.
 pub fn open_engine(paths: &[PathBuf], now_ns: Option<i64>) -> Result<Engine, Failure> {
     check_paths(paths)?;
-    Engine::open(paths, EngineOptions { now_ns, ..EngineOptions::default() })
-        .context("cannot start the query engine")
-        .map_err(Failure::Other)
+    Engine::open(
+        paths,
+        EngineOptions {
+            now_ns,
+            ..EngineOptions::default()
+        },
+    )
+    .context("cannot start the query engine")
+    .map_err(Failure::Other)
 }
 
 /// Tells the user, on standard error, what was skipped while reading the evidence.
@@ -91,11 +108,17 @@ pub fn report_skipped(engine: &Engine) {
     if bad.is_empty() {
         return;
     }
-    eprintln!("warning: {} bad record(s) skipped while reading the evidence:", bad.len());
+    eprintln!(
+        "warning: {} bad record(s) skipped while reading the evidence:",
+        bad.len()
+    );
     for b in bad.iter().take(5) {
         eprintln!("  {b}");
     }
     if bad.len() > 5 {
-        eprintln!("  ... and {} more (`spoor tables --bad-records PATH` lists them all)", bad.len() - 5);
+        eprintln!(
+            "  ... and {} more (`spoor tables --bad-records PATH` lists them all)",
+            bad.len() - 5
+        );
     }
 }

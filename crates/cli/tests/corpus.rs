@@ -10,18 +10,29 @@ use spoor_engine::{Engine, EngineOptions};
 use spoor_kql::PlanOptions;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 fn shared(var: &str, default: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| repo_root().join(default));
+    let dir = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(default));
     if dir.is_dir() {
         return Some(dir);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("{} is missing and CI is set: the corpus tests cannot run", dir.display());
+        panic!(
+            "{} is missing and CI is set: the corpus tests cannot run",
+            dir.display()
+        );
     }
-    eprintln!("skipped: {} is missing (set {var} to point at it)", dir.display());
+    eprintln!(
+        "skipped: {} is missing (set {var} to point at it)",
+        dir.display()
+    );
     None
 }
 
@@ -45,17 +56,25 @@ fn seed_kql(seeds: &Path) -> Vec<(String, String)> {
         .collect();
     files.sort();
     for f in files {
-        out.push((f.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&f).unwrap()));
+        out.push((
+            f.file_name().unwrap().to_string_lossy().into_owned(),
+            std::fs::read_to_string(&f).unwrap(),
+        ));
     }
-    let hunts: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(seeds.join("cloud_threat_hunting.json")).unwrap()).unwrap();
+    let hunts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(seeds.join("cloud_threat_hunting.json")).unwrap(),
+    )
+    .unwrap();
     for (h, hunt) in hunts.as_array().unwrap().iter().enumerate() {
         for (s, step) in hunt["steps"].as_array().unwrap().iter().enumerate() {
             for (q, query) in step["queries"].as_array().unwrap().iter().enumerate() {
                 for (kind, item) in [("", query), (" embedded", &query["embedded"])] {
                     if item["language"] == "kql" {
                         let text = item["text"].as_str().unwrap().to_string();
-                        out.push((format!("cloud_threat_hunting.json hunt {h} step {s} query {q}{kind}"), text));
+                        out.push((
+                            format!("cloud_threat_hunting.json hunt {h} step {s} query {q}{kind}"),
+                            text,
+                        ));
                     }
                 }
             }
@@ -76,17 +95,29 @@ const MALFORMED_SEEDS: &[(&str, &str)] = &[
 fn every_seed_kql_query_checks() {
     let Some(seeds) = seeds() else { return };
     let queries = seed_kql(&seeds);
-    assert!(queries.len() >= 40, "expected the seed KQL queries, found {}", queries.len());
+    assert!(
+        queries.len() >= 40,
+        "expected the seed KQL queries, found {}",
+        queries.len()
+    );
     let mut failures = Vec::new();
     let mut malformed_seen = 0;
     for (origin, text) in &queries {
         let result = spoor_kql::compile(text, &PlanOptions::without_data(NOW));
-        match MALFORMED_SEEDS.iter().find(|(marker, _)| text.contains(marker)) {
+        match MALFORMED_SEEDS
+            .iter()
+            .find(|(marker, _)| text.contains(marker))
+        {
             Some((marker, at)) => {
                 malformed_seen += 1;
-                let ds = result.err().unwrap_or_else(|| panic!("{origin}: malformed seed ({marker}) was accepted"));
+                let ds = result
+                    .err()
+                    .unwrap_or_else(|| panic!("{origin}: malformed seed ({marker}) was accepted"));
                 let rendered = ds[0].render(text, "seed");
-                assert!(rendered.contains(&format!("seed:{at}")), "{origin}: error should point at {at}:\n{rendered}");
+                assert!(
+                    rendered.contains(&format!("seed:{at}")),
+                    "{origin}: error should point at {at}:\n{rendered}"
+                );
             }
             None => {
                 if let Err(ds) = result {
@@ -96,25 +127,53 @@ fn every_seed_kql_query_checks() {
         }
     }
     assert!(malformed_seen >= 2, "the malformed seeds were not found");
-    assert!(failures.is_empty(), "{} seed queries do not check:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} seed queries do not check:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn seed_web_fingerprinting_hunt_runs_on_fixture_evidence() {
     let Some(seeds) = seeds() else { return };
-    let text = std::fs::read_to_string(seeds.join("queries/t1592_002_software_fingerprinting.sentinel.kql")).unwrap();
-    let engine = Engine::open(
-        &[repo_root().join("examples/evidence")],
-        EngineOptions { now_ns: Some(NOW), partitions: Some(2), ..Default::default() },
+    let text = std::fs::read_to_string(
+        seeds.join("queries/t1592_002_software_fingerprinting.sentinel.kql"),
     )
     .unwrap();
-    let options = PlanOptions { now_ns: NOW, tables_with_data: engine.tables_with_data() };
+    let engine = Engine::open(
+        &[repo_root().join("examples/evidence")],
+        EngineOptions {
+            now_ns: Some(NOW),
+            partitions: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let options = PlanOptions {
+        now_ns: NOW,
+        tables_with_data: engine.tables_with_data(),
+    };
     let planned = spoor_kql::compile(&text, &options).expect("the seed plans");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let columns: Vec<String> = planned.plan.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let columns: Vec<String> = planned
+        .plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let batches = rt.block_on(engine.execute(planned.plan)).unwrap();
     let rows = spoor_output::ResultSet::new(columns, batches, planned.types).json_rows();
-    let rendered: Vec<String> = rows.iter().map(|r| serde_json::to_string(r).unwrap()).collect();
+    let rendered: Vec<String> = rows
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
     insta::assert_snapshot!(rendered.join("\n"));
 }
 
@@ -127,25 +186,51 @@ fn cloudtrail_stratus_row_counts_match_an_independent_count() {
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "json") {
-            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
             expected += match &v {
                 serde_json::Value::Array(a) => a.len() as u64,
-                serde_json::Value::Object(o) => o["Records"].as_array().map_or(1, |a| a.len() as u64),
+                serde_json::Value::Object(o) => {
+                    o["Records"].as_array().map_or(1, |a| a.len() as u64)
+                }
                 _ => 0,
             };
             files += 1;
         }
     }
     assert_eq!(files, 35, "the 35 detonation logs");
-    let engine = Engine::open(&[dir], EngineOptions { partitions: Some(2), ..Default::default() }).unwrap();
-    assert!(engine.inventory().unclaimed.is_empty(), "unclaimed: {:?}", engine.inventory().unclaimed);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let engine = Engine::open(
+        &[dir],
+        EngineOptions {
+            partitions: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        engine.inventory().unclaimed.is_empty(),
+        "unclaimed: {:?}",
+        engine.inventory().unclaimed
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let tables = rt.block_on(engine.summarize_tables()).unwrap();
     for name in ["AWSCloudTrail", "cloudtrail"] {
-        let t = tables.iter().find(|t| t.table == name).unwrap_or_else(|| panic!("{name} filled"));
+        let t = tables
+            .iter()
+            .find(|t| t.table == name)
+            .unwrap_or_else(|| panic!("{name} filled"));
         assert_eq!(t.rows, expected, "{name} rows");
         assert_eq!(t.files, 35, "{name} files");
-        assert_eq!(t.bad_records, 0, "{name} bad records: {:?}", engine.bad_records());
+        assert_eq!(
+            t.bad_records,
+            0,
+            "{name} bad records: {:?}",
+            engine.bad_records()
+        );
     }
 }
 

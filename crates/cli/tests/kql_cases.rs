@@ -19,30 +19,65 @@ use spoor_kql::PlanOptions;
 use spoor_output::ResultSet;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 fn header(text: &str, key: &str) -> Option<String> {
     text.lines()
         .take_while(|l| l.starts_with("//"))
-        .find_map(|l| l.trim_start_matches('/').trim().strip_prefix(&format!("{key}:")).map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.trim_start_matches('/')
+                .trim()
+                .strip_prefix(&format!("{key}:"))
+                .map(|v| v.trim().to_string())
+        })
 }
 
 fn run_case(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("case file");
-    let evidence = repo_root().join(header(&text, "evidence").unwrap_or_else(|| "examples/evidence".into()));
+    let evidence =
+        repo_root().join(header(&text, "evidence").unwrap_or_else(|| "examples/evidence".into()));
     let now = header(&text, "now").unwrap_or_else(|| "2023-08-10T00:00:00Z".into());
     let now_ns = spoor_functions::datetime::parse_kql_datetime(&now).expect("valid now");
     let name = path.file_name().unwrap().to_string_lossy().to_string();
-    let engine = Engine::open(&[evidence], EngineOptions { now_ns: Some(now_ns), partitions: Some(2), ..Default::default() })
-        .expect("engine");
-    let options = PlanOptions { now_ns, tables_with_data: engine.tables_with_data() };
+    let engine = Engine::open(
+        &[evidence],
+        EngineOptions {
+            now_ns: Some(now_ns),
+            partitions: Some(2),
+            ..Default::default()
+        },
+    )
+    .expect("engine");
+    let options = PlanOptions {
+        now_ns,
+        tables_with_data: engine.tables_with_data(),
+    };
     let planned = match spoor_kql::compile(&text, &options) {
         Ok(p) => p,
-        Err(ds) => return ds.iter().map(|d| d.render(&text, &name)).collect::<Vec<_>>().join("\n"),
+        Err(ds) => {
+            return ds
+                .iter()
+                .map(|d| d.render(&text, &name))
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let columns: Vec<String> = planned.plan.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let columns: Vec<String> = planned
+        .plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let batches = match rt.block_on(engine.execute(planned.plan)) {
         Ok(b) => b,
         Err(e) => return format!("runtime error: {}", e.strip_backtrace()),
@@ -54,12 +89,18 @@ fn run_case(path: &Path) -> String {
         .map(|r| serde_json::to_string(&serde_json::Value::Object(r)).unwrap())
         .collect();
     let lower = text.to_lowercase();
-    let ordered = lower.contains("sort by") || lower.contains("order by") || lower.contains("| top ");
+    let ordered =
+        lower.contains("sort by") || lower.contains("order by") || lower.contains("| top ");
     if !ordered {
         rows.sort();
     }
     let types: Vec<&str> = planned.types.iter().map(|t| t.name()).collect();
-    let mut out = format!("columns: {}\ntypes: {}\nrows: {}\n", result.columns().join(", "), types.join(", "), rows.len());
+    let mut out = format!(
+        "columns: {}\ntypes: {}\nrows: {}\n",
+        result.columns().join(", "),
+        types.join(", "),
+        rows.len()
+    );
     if let Some(r) = &planned.render {
         out.push_str(&format!("render: {r}\n"));
     }

@@ -40,7 +40,10 @@ pub struct EvidenceTable {
 
 impl fmt::Debug for EvidenceTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EvidenceTable").field("table", &self.def.name).field("files", &self.files.len()).finish()
+        f.debug_struct("EvidenceTable")
+            .field("table", &self.def.name)
+            .field("files", &self.files.len())
+            .finish()
     }
 }
 
@@ -52,7 +55,13 @@ impl EvidenceTable {
         batch_size: usize,
         bad_records: BadRecordLog,
     ) -> Self {
-        EvidenceTable { def, files: Arc::new(files), partitions: partitions.max(1), batch_size, bad_records }
+        EvidenceTable {
+            def,
+            files: Arc::new(files),
+            partitions: partitions.max(1),
+            batch_size,
+            bad_records,
+        }
     }
 
     /// Splits the files into at most `self.partitions` groups of similar total size.
@@ -62,7 +71,10 @@ impl EvidenceTable {
         order.sort_by_key(|&i| std::cmp::Reverse(self.files[i].size));
         let mut groups: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); n];
         for i in order {
-            let g = groups.iter_mut().min_by_key(|(size, _)| *size).expect("n >= 1");
+            let g = groups
+                .iter_mut()
+                .min_by_key(|(size, _)| *size)
+                .expect("n >= 1");
             g.0 += self.files[i].size;
             g.1.push(i);
         }
@@ -112,7 +124,14 @@ impl TableProvider for EvidenceTable {
                 }) as Arc<dyn PartitionStream>
             })
             .collect();
-        Ok(Arc::new(StreamingTableExec::try_new(schema, partitions, None, [], false, limit)?))
+        Ok(Arc::new(StreamingTableExec::try_new(
+            schema,
+            partitions,
+            None,
+            [],
+            false,
+            limit,
+        )?))
     }
 }
 
@@ -143,7 +162,10 @@ impl PartitionStream for FileGroupStream {
         tokio::task::spawn_blocking(move || {
             for file in &files {
                 let report = |record: BadRecord| {
-                    log.lock().expect("bad record log").push(TableBadRecord { table: def.name.clone(), record })
+                    log.lock().expect("bad record log").push(TableBadRecord {
+                        table: def.name.clone(),
+                        record,
+                    })
                 };
                 let reader = match spoor_sources::read(file, &def, Some(&columns), batch_size) {
                     Ok(r) => r,
@@ -169,8 +191,12 @@ impl PartitionStream for FileGroupStream {
                 }
             }
         });
-        let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
-        Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), stream))
+        let stream =
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        ))
     }
 }
 

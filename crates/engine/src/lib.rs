@@ -15,11 +15,11 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::Transformed;
 use datafusion::datasource::{TableProvider, provider_as_source};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::context::SessionContext;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionContext;
+use datafusion::functions_aggregate::expr_fn::{count, max, min};
 use datafusion::logical_expr::{LogicalPlan, TableScanBuilder, ident, lit};
 use datafusion::prelude::SessionConfig;
-use datafusion::functions_aggregate::expr_fn::{count, max, min};
 use spoor_catalog::{TableDef, catalog};
 use spoor_sources::{EvidenceFile, Inventory, SourceError};
 
@@ -38,7 +38,11 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { now_ns: None, partitions: None, batch_size: 8192 }
+        EngineOptions {
+            now_ns: None,
+            partitions: None,
+            batch_size: 8192,
+        }
     }
 }
 
@@ -68,16 +72,21 @@ impl Engine {
     /// Discovers the evidence under `paths` (files or folders) and registers every catalog
     /// table, filled from the files whose format produces it, or empty.
     pub fn open(paths: &[PathBuf], options: EngineOptions) -> Result<Engine> {
-        let partitions = options
-            .partitions
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        let partitions = options.partitions.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
         let config = SessionConfig::new()
             .with_target_partitions(partitions)
             .with_batch_size(options.batch_size)
             .with_information_schema(false)
             // KQL and CloudTrail names are case-sensitive (`eventName`, `EventName`).
             .set_bool("datafusion.sql_parser.enable_ident_normalization", false);
-        let mut state = SessionStateBuilder::new().with_config(config).with_default_features().build();
+        let mut state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .build();
         spoor_functions::register_all(&mut state)?;
         let ctx = SessionContext::new_with_state(state);
 
@@ -85,7 +94,10 @@ impl Engine {
         let mut files_by_table: BTreeMap<String, Vec<EvidenceFile>> = BTreeMap::new();
         for file in &inventory.files {
             for table in file.format.tables() {
-                files_by_table.entry((*table).to_string()).or_default().push(file.clone());
+                files_by_table
+                    .entry((*table).to_string())
+                    .or_default()
+                    .push(file.clone());
             }
         }
         let bad_records: BadRecordLog = Arc::new(Mutex::new(Vec::new()));
@@ -103,7 +115,14 @@ impl Engine {
             providers.insert(def.name.clone(), table);
         }
         let now_ns = options.now_ns.unwrap_or_else(wall_clock_ns);
-        Ok(Engine { ctx, now_ns, inventory, files_by_table, bad_records, providers })
+        Ok(Engine {
+            ctx,
+            now_ns,
+            inventory,
+            files_by_table,
+            bad_records,
+            providers,
+        })
     }
 
     /// The catalog tables that the evidence fills (at least one file of a format that produces
@@ -154,16 +173,15 @@ impl Engine {
         plan.transform_up_with_subqueries(|node| match node {
             LogicalPlan::TableScan(scan) => {
                 let name = scan.table_name.table().to_string();
-                let provider = self
-                    .providers
-                    .get(&name)
-                    .cloned()
-                    .ok_or_else(|| DataFusionError::Plan(format!("table {name} is not in the catalog")))?;
-                let bound = TableScanBuilder::new(scan.table_name.clone(), provider_as_source(provider))
-                    .with_projection(scan.projection.clone())
-                    .with_filters(scan.filters.clone())
-                    .with_fetch(scan.fetch)
-                    .build()?;
+                let provider = self.providers.get(&name).cloned().ok_or_else(|| {
+                    DataFusionError::Plan(format!("table {name} is not in the catalog"))
+                })?;
+                let bound =
+                    TableScanBuilder::new(scan.table_name.clone(), provider_as_source(provider))
+                        .with_projection(scan.projection.clone())
+                        .with_filters(scan.filters.clone())
+                        .with_fetch(scan.fetch)
+                        .build()?;
                 Ok(Transformed::yes(LogicalPlan::TableScan(bound)))
             }
             other => Ok(Transformed::no(other)),
@@ -181,22 +199,35 @@ impl Engine {
     pub async fn summarize_tables(&self) -> Result<Vec<TableSummary>> {
         let mut out = Vec::new();
         for (name, files) in &self.files_by_table {
-            let def = catalog()
-                .table(name)
-                .ok_or_else(|| DataFusionError::Plan(format!("format produces unknown table {name}")))?;
+            let def = catalog().table(name).ok_or_else(|| {
+                DataFusionError::Plan(format!("format produces unknown table {name}"))
+            })?;
             let df = self.ctx.table(name.as_str()).await?;
             // The table's time: TimeGenerated, or else its first datetime column (eventTime).
-            let time = def
-                .column("TimeGenerated")
-                .or_else(|| def.columns.iter().find(|c| c.ty == spoor_catalog::KqlType::DateTime));
+            let time = def.column("TimeGenerated").or_else(|| {
+                def.columns
+                    .iter()
+                    .find(|c| c.ty == spoor_catalog::KqlType::DateTime)
+            });
             let aggs = if let Some(time) = time {
-                vec![count(lit(1)).alias("rows"), min(ident(&time.name)).alias("first"), max(ident(&time.name)).alias("last")]
+                vec![
+                    count(lit(1)).alias("rows"),
+                    min(ident(&time.name)).alias("first"),
+                    max(ident(&time.name)).alias("last"),
+                ]
             } else {
                 vec![count(lit(1)).alias("rows")]
             };
             let batches = df.aggregate(vec![], aggs)?.collect().await?;
-            let batch = batches.first().ok_or_else(|| DataFusionError::Internal("no aggregate row".into()))?;
-            let rows = batch.column(0).as_any().downcast_ref::<Int64Array>().map(|a| a.value(0)).unwrap_or(0);
+            let batch = batches
+                .first()
+                .ok_or_else(|| DataFusionError::Internal("no aggregate row".into()))?;
+            let rows = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .map(|a| a.value(0))
+                .unwrap_or(0);
             let ts = |i: usize| {
                 batch
                     .columns()
@@ -204,7 +235,13 @@ impl Engine {
                     .and_then(|c| c.as_any().downcast_ref::<TimestampNanosecondArray>())
                     .and_then(|a| (!a.is_null(0)).then(|| a.value(0)))
             };
-            let bad = self.bad_records.lock().expect("bad record log").iter().filter(|b| &b.table == name).count();
+            let bad = self
+                .bad_records
+                .lock()
+                .expect("bad record log")
+                .iter()
+                .filter(|b| &b.table == name)
+                .count();
             out.push(TableSummary {
                 table: name.clone(),
                 rows: rows as u64,
@@ -224,6 +261,8 @@ impl Engine {
 }
 
 fn wall_clock_ns() -> i64 {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }

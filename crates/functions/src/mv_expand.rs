@@ -19,7 +19,10 @@ use crate::udf::Spec;
 fn elements(text: Option<&str>) -> Vec<Option<String>> {
     let Some(text) = text else { return vec![None] };
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(items)) => items.into_iter().map(|v| (!v.is_null()).then(|| v.to_string())).collect(),
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| (!v.is_null()).then(|| v.to_string()))
+            .collect(),
         Ok(Value::Object(map)) => map
             .into_iter()
             .map(|(k, v)| {
@@ -38,7 +41,11 @@ fn elements(text: Option<&str>) -> Vec<Option<String>> {
 fn invoke(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
     let rows = Rows::of(&args.args, args.number_rows);
     let a = StrArg::new(&args.args[0])?;
-    let mut builder = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, true)));
+    let mut builder = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+        "item",
+        DataType::Utf8,
+        true,
+    )));
     for i in 0..rows.n {
         for e in elements(a.get(i)) {
             builder.values().append_option(e);
@@ -49,7 +56,11 @@ fn invoke(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
 }
 
 fn ret(_: &[DataType]) -> Result<DataType> {
-    Ok(DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))))
+    Ok(DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Utf8,
+        true,
+    ))))
 }
 
 fn coerce(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
@@ -57,7 +68,13 @@ fn coerce(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
 }
 
 pub(crate) fn kql_mv_expand_elements() -> Spec {
-    Spec { name: "kql_mv_expand_elements", coerce, ret, ret_field: None, invoke }
+    Spec {
+        name: "kql_mv_expand_elements",
+        coerce,
+        ret,
+        ret_field: None,
+        invoke,
+    }
 }
 
 #[cfg(test)]
@@ -66,10 +83,16 @@ mod tests {
 
     #[test]
     fn arrays_bags_nulls_and_scalars() {
-        assert_eq!(elements(Some("[1,\"a\",null]")), vec![Some("1".into()), Some("\"a\"".into()), None]);
+        assert_eq!(
+            elements(Some("[1,\"a\",null]")),
+            vec![Some("1".into()), Some("\"a\"".into()), None]
+        );
         assert_eq!(elements(Some("[]")), Vec::<Option<String>>::new());
         assert_eq!(elements(Some("{}")), Vec::<Option<String>>::new());
-        assert_eq!(elements(Some("{\"a\":1,\"b\":[2]}")), vec![Some("{\"a\":1}".into()), Some("{\"b\":[2]}".into())]);
+        assert_eq!(
+            elements(Some("{\"a\":1,\"b\":[2]}")),
+            vec![Some("{\"a\":1}".into()), Some("{\"b\":[2]}".into())]
+        );
         assert_eq!(elements(None), vec![None]);
         assert_eq!(elements(Some("5")), vec![Some("5".into())]);
     }

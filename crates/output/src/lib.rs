@@ -7,8 +7,8 @@
 use std::io::{self, Write};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, DurationNanosecondArray, Float64Array, Int32Array, Int64Array,
-    TimestampNanosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, DurationNanosecondArray, Float64Array, Int32Array,
+    Int64Array, TimestampNanosecondArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -38,7 +38,11 @@ pub struct ResultSet {
 impl ResultSet {
     /// A result whose column types are known (from the front-end's planner).
     pub fn new(columns: Vec<String>, batches: Vec<RecordBatch>, types: Vec<KqlType>) -> ResultSet {
-        ResultSet { columns, batches, types }
+        ResultSet {
+            columns,
+            batches,
+            types,
+        }
     }
 
     /// Column names (known even when there are no rows).
@@ -63,8 +67,9 @@ impl ResultSet {
     pub fn text_rows(&self) -> Vec<Vec<String>> {
         let mut rows = Vec::with_capacity(self.rows());
         for batch in &self.batches {
-            let cols: Vec<(ArrayRef, KqlType)> =
-                (0..batch.num_columns()).map(|i| (normalize(batch.column(i)), self.type_of(batch, i))).collect();
+            let cols: Vec<(ArrayRef, KqlType)> = (0..batch.num_columns())
+                .map(|i| (normalize(batch.column(i)), self.type_of(batch, i)))
+                .collect();
             for r in 0..batch.num_rows() {
                 rows.push(cols.iter().map(|(a, _)| text_cell(a, r)).collect());
             }
@@ -77,8 +82,9 @@ impl ResultSet {
         let mut rows = Vec::with_capacity(self.rows());
         for batch in &self.batches {
             let schema = batch.schema();
-            let cols: Vec<(ArrayRef, KqlType)> =
-                (0..batch.num_columns()).map(|i| (normalize(batch.column(i)), self.type_of(batch, i))).collect();
+            let cols: Vec<(ArrayRef, KqlType)> = (0..batch.num_columns())
+                .map(|i| (normalize(batch.column(i)), self.type_of(batch, i)))
+                .collect();
             for r in 0..batch.num_rows() {
                 let mut obj = serde_json::Map::new();
                 for (i, (a, t)) in cols.iter().enumerate() {
@@ -130,10 +136,13 @@ fn normalize(a: &ArrayRef) -> ArrayRef {
     let target = match a.data_type() {
         DataType::Int8 | DataType::Int16 | DataType::UInt8 | DataType::UInt16 => DataType::Int32,
         DataType::UInt32 | DataType::UInt64 => DataType::Int64,
-        DataType::Float16 | DataType::Float32 | DataType::Decimal128(..) | DataType::Decimal256(..) => {
-            DataType::Float64
+        DataType::Float16
+        | DataType::Float32
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => DataType::Float64,
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 => {
+            DataType::Timestamp(TimeUnit::Nanosecond, None)
         }
-        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 => DataType::Timestamp(TimeUnit::Nanosecond, None),
         DataType::Duration(_) => DataType::Duration(TimeUnit::Nanosecond),
         DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
         _ => return a.clone(),
@@ -168,7 +177,12 @@ pub fn format_timespan(ns: i64) -> String {
     let v = ns.unsigned_abs();
     let ticks_frac = (v % 1_000_000_000) / 100;
     let total_secs = v / 1_000_000_000;
-    let (days, h, m, s) = (total_secs / 86_400, (total_secs / 3600) % 24, (total_secs / 60) % 60, total_secs % 60);
+    let (days, h, m, s) = (
+        total_secs / 86_400,
+        (total_secs / 3600) % 24,
+        (total_secs / 60) % 60,
+        total_secs % 60,
+    );
     let mut out = String::from(sign);
     if days > 0 {
         out.push_str(&format!("{days}."));
@@ -184,7 +198,11 @@ fn format_real(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         v.to_string()
     }
@@ -195,20 +213,36 @@ fn text_cell(a: &ArrayRef, r: usize) -> String {
         return String::new();
     }
     match a.data_type() {
-        DataType::Boolean => a.as_any().downcast_ref::<BooleanArray>().map(|x| x.value(r).to_string()),
-        DataType::Int32 => a.as_any().downcast_ref::<Int32Array>().map(|x| x.value(r).to_string()),
-        DataType::Int64 => a.as_any().downcast_ref::<Int64Array>().map(|x| x.value(r).to_string()),
-        DataType::Float64 => a.as_any().downcast_ref::<Float64Array>().map(|x| format_real(x.value(r))),
-        DataType::Timestamp(..) => {
-            a.as_any().downcast_ref::<TimestampNanosecondArray>().map(|x| format_datetime(x.value(r)))
-        }
-        DataType::Duration(_) => {
-            a.as_any().downcast_ref::<DurationNanosecondArray>().map(|x| format_timespan(x.value(r)))
-        }
+        DataType::Boolean => a
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .map(|x| x.value(r).to_string()),
+        DataType::Int32 => a
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .map(|x| x.value(r).to_string()),
+        DataType::Int64 => a
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .map(|x| x.value(r).to_string()),
+        DataType::Float64 => a
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .map(|x| format_real(x.value(r))),
+        DataType::Timestamp(..) => a
+            .as_any()
+            .downcast_ref::<TimestampNanosecondArray>()
+            .map(|x| format_datetime(x.value(r))),
+        DataType::Duration(_) => a
+            .as_any()
+            .downcast_ref::<DurationNanosecondArray>()
+            .map(|x| format_timespan(x.value(r))),
         DataType::Utf8 => Some(a.as_string::<i32>().value(r).to_string()),
         _ => None,
     }
-    .unwrap_or_else(|| datafusion::arrow::util::display::array_value_to_string(a, r).unwrap_or_default())
+    .unwrap_or_else(|| {
+        datafusion::arrow::util::display::array_value_to_string(a, r).unwrap_or_default()
+    })
 }
 
 fn json_cell(a: &ArrayRef, r: usize, ty: KqlType) -> Value {
@@ -216,12 +250,23 @@ fn json_cell(a: &ArrayRef, r: usize, ty: KqlType) -> Value {
         return Value::Null;
     }
     match a.data_type() {
-        DataType::Boolean => a.as_any().downcast_ref::<BooleanArray>().map(|x| Value::Bool(x.value(r))),
-        DataType::Int32 => a.as_any().downcast_ref::<Int32Array>().map(|x| Value::from(x.value(r))),
-        DataType::Int64 => a.as_any().downcast_ref::<Int64Array>().map(|x| Value::from(x.value(r))),
+        DataType::Boolean => a
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .map(|x| Value::Bool(x.value(r))),
+        DataType::Int32 => a
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .map(|x| Value::from(x.value(r))),
+        DataType::Int64 => a
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .map(|x| Value::from(x.value(r))),
         DataType::Float64 => a.as_any().downcast_ref::<Float64Array>().map(|x| {
             let v = x.value(r);
-            serde_json::Number::from_f64(v).map(Value::Number).unwrap_or_else(|| Value::String(format_real(v)))
+            serde_json::Number::from_f64(v)
+                .map(Value::Number)
+                .unwrap_or_else(|| Value::String(format_real(v)))
         }),
         DataType::Utf8 if ty == KqlType::Dynamic => {
             let text = a.as_string::<i32>().value(r);
@@ -238,14 +283,23 @@ mod tests {
 
     #[test]
     fn datetimes_print_as_kusto_does() {
-        assert_eq!(format_datetime(1_691_539_200_000_000_000), "2023-08-09T00:00:00Z");
-        assert_eq!(format_datetime(1_691_539_200_123_456_700), "2023-08-09T00:00:00.1234567Z");
+        assert_eq!(
+            format_datetime(1_691_539_200_000_000_000),
+            "2023-08-09T00:00:00Z"
+        );
+        assert_eq!(
+            format_datetime(1_691_539_200_123_456_700),
+            "2023-08-09T00:00:00.1234567Z"
+        );
     }
 
     #[test]
     fn timespans_print_as_kusto_does() {
         assert_eq!(format_timespan(30 * 60 * 1_000_000_000), "00:30:00");
-        assert_eq!(format_timespan((86_400 + 3_723) * 1_000_000_000), "1.01:02:03");
+        assert_eq!(
+            format_timespan((86_400 + 3_723) * 1_000_000_000),
+            "1.01:02:03"
+        );
         assert_eq!(format_timespan(-1_500_000_000), "-00:00:01.5000000");
     }
 }

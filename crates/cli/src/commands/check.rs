@@ -25,13 +25,26 @@ fn check_one(text: &str, origin: &str, options: &PlanOptions) -> Outcome {
             return Outcome {
                 parsed: false,
                 planned: false,
-                error: Some(ds.iter().map(|d| d.render(text, origin)).collect::<Vec<_>>().join("\n")),
+                error: Some(
+                    ds.iter()
+                        .map(|d| d.render(text, origin))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
             };
         }
     };
     match spoor_kql::plan_query(&query, options) {
-        Ok(_) => Outcome { parsed: true, planned: true, error: None },
-        Err(d) => Outcome { parsed: true, planned: false, error: Some(d.render(text, origin)) },
+        Ok(_) => Outcome {
+            parsed: true,
+            planned: true,
+            error: None,
+        },
+        Err(d) => Outcome {
+            parsed: true,
+            planned: false,
+            error: Some(d.render(text, origin)),
+        },
     }
 }
 
@@ -43,30 +56,55 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     let (text, origin) = match (&args.file, &args.query) {
         (Some(f), None) => (read_query_file(f)?, f.display().to_string()),
         (None, Some(q)) => (q.clone(), "<query>".to_string()),
-        (Some(_), Some(_)) => return Err(Failure::Usage("give the query either as text or with -f, not both".into())),
-        (None, None) => return Err(Failure::Usage("nothing to check: give a query, -f FILE or --jsonl FILE".into())),
+        (Some(_), Some(_)) => {
+            return Err(Failure::Usage(
+                "give the query either as text or with -f, not both".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(Failure::Usage(
+                "nothing to check: give a query, -f FILE or --jsonl FILE".into(),
+            ));
+        }
     };
     let o = check_one(&text, &origin, &options);
     match args.format {
         CheckFormat::Json => {
-            println!("{}", json!({"line": 1, "parsed": o.parsed, "planned": o.planned, "error": o.error}));
+            println!(
+                "{}",
+                json!({"line": 1, "parsed": o.parsed, "planned": o.planned, "error": o.error})
+            );
         }
         CheckFormat::Text => match &o.error {
             None => println!("ok: {origin} parses and plans against the catalog"),
             Some(e) => eprint!("{e}"),
         },
     }
-    Ok(if o.planned { ExitCode::SUCCESS } else { ExitCode::from(EXIT_QUERY_ERROR) })
+    Ok(if o.planned {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_QUERY_ERROR)
+    })
 }
 
-fn check_jsonl(path: &std::path::Path, args: &CheckArgs, options: &PlanOptions) -> Result<ExitCode, Failure> {
-    let file = std::fs::File::open(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+fn check_jsonl(
+    path: &std::path::Path,
+    args: &CheckArgs,
+    options: &PlanOptions,
+) -> Result<ExitCode, Failure> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let (mut total, mut parsed, mut planned) = (0usize, 0usize, 0usize);
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line_no = i + 1;
-        let line = line.map_err(|e| Failure::Other(anyhow::anyhow!("reading {} at line {line_no}: {e}", path.display())))?;
+        let line = line.map_err(|e| {
+            Failure::Other(anyhow::anyhow!(
+                "reading {} at line {line_no}: {e}",
+                path.display()
+            ))
+        })?;
         if line.trim().is_empty() {
             continue;
         }
@@ -75,9 +113,17 @@ fn check_jsonl(path: &std::path::Path, args: &CheckArgs, options: &PlanOptions) 
         let outcome = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(v) => match v.get("query").and_then(|q| q.as_str()) {
                 Some(q) => check_one(q, &origin, options),
-                None => Outcome { parsed: false, planned: false, error: Some("the line has no \"query\" string".into()) },
+                None => Outcome {
+                    parsed: false,
+                    planned: false,
+                    error: Some("the line has no \"query\" string".into()),
+                },
             },
-            Err(e) => Outcome { parsed: false, planned: false, error: Some(format!("the line is not JSON: {e}")) },
+            Err(e) => Outcome {
+                parsed: false,
+                planned: false,
+                error: Some(format!("the line is not JSON: {e}")),
+            },
         };
         parsed += usize::from(outcome.parsed);
         planned += usize::from(outcome.planned);
@@ -94,9 +140,24 @@ fn check_jsonl(path: &std::path::Path, args: &CheckArgs, options: &PlanOptions) 
         }
     }
     if args.format == CheckFormat::Text {
-        let pct = |n: usize| if total == 0 { 0.0 } else { 100.0 * n as f64 / total as f64 };
-        writeln!(out, "{total} queries: {parsed} parse ({:.1}%), {planned} plan ({:.1}%)", pct(parsed), pct(planned))
-            .map_err(anyhow::Error::from)?;
+        let pct = |n: usize| {
+            if total == 0 {
+                0.0
+            } else {
+                100.0 * n as f64 / total as f64
+            }
+        };
+        writeln!(
+            out,
+            "{total} queries: {parsed} parse ({:.1}%), {planned} plan ({:.1}%)",
+            pct(parsed),
+            pct(planned)
+        )
+        .map_err(anyhow::Error::from)?;
     }
-    Ok(if planned == total { ExitCode::SUCCESS } else { ExitCode::from(EXIT_QUERY_ERROR) })
+    Ok(if planned == total {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_QUERY_ERROR)
+    })
 }

@@ -7,13 +7,17 @@ use std::process::ExitCode;
 use spoor_kql::PlanOptions;
 use spoor_output::{OutputFormat, ResultSet};
 
+use crate::Failure;
 use crate::args::{Format, QueryArgs};
 use crate::input::{Progress, open_engine, parse_now, read_query_file, report_skipped};
-use crate::Failure;
 
 pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     let (text, origin, paths) = match &args.file {
-        Some(f) => (read_query_file(f)?, f.display().to_string(), args.args.iter().map(PathBuf::from).collect::<Vec<_>>()),
+        Some(f) => (
+            read_query_file(f)?,
+            f.display().to_string(),
+            args.args.iter().map(PathBuf::from).collect::<Vec<_>>(),
+        ),
         None => {
             let mut it = args.args.iter();
             let q = it.next().cloned().unwrap_or_default();
@@ -22,19 +26,46 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     };
     let now_ns = parse_now(args.now.as_deref())?.unwrap_or_else(wall_clock_ns);
     let render = |ds: Vec<spoor_core::Diagnostic>| {
-        Failure::Query(ds.iter().map(|d| d.render(&text, &origin)).collect::<Vec<_>>().join("\n"))
+        Failure::Query(
+            ds.iter()
+                .map(|d| d.render(&text, &origin))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     };
     // Parse first: a mistake in the query is reported before any evidence is touched.
     let query = spoor_kql::syntax::parse(&text).map_err(render)?;
     let engine = open_engine(&paths, Some(now_ns))?;
-    let options = PlanOptions { now_ns, tables_with_data: engine.tables_with_data() };
+    let options = PlanOptions {
+        now_ns,
+        tables_with_data: engine.tables_with_data(),
+    };
     let planned = spoor_kql::plan_query(&query, &options).map_err(|d| render(vec![d]))?;
-    let progress = Progress::start(&format!("reading {} evidence file(s)", engine.inventory().files.len()), args.quiet);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let columns: Vec<String> = planned.plan.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let progress = Progress::start(
+        &format!(
+            "reading {} evidence file(s)",
+            engine.inventory().files.len()
+        ),
+        args.quiet,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let columns: Vec<String> = planned
+        .plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let batches = runtime.block_on(engine.execute(planned.plan));
     progress.finish();
-    let batches = batches.map_err(|e| Failure::Query(format!("error: the query failed while running: {}", e.strip_backtrace())))?;
+    let batches = batches.map_err(|e| {
+        Failure::Query(format!(
+            "error: the query failed while running: {}",
+            e.strip_backtrace()
+        ))
+    })?;
     report_skipped(&engine);
     let result = ResultSet::new(columns, batches, planned.types);
     let format = match args.format {
@@ -47,12 +78,16 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     spoor_output::write(&mut out, &result, format).map_err(anyhow::Error::from)?;
     out.flush().map_err(anyhow::Error::from)?;
     if let (Some(chart), Format::Table) = (&planned.render, args.format) {
-        eprintln!("note: the query asks to render a {chart}; charts are drawn in reports, the rows are shown here");
+        eprintln!(
+            "note: the query asks to render a {chart}; charts are drawn in reports, the rows are shown here"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn wall_clock_ns() -> i64 {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }

@@ -6,17 +6,30 @@ use std::process::ExitCode;
 use serde_json::json;
 use spoor_output::format_datetime;
 
+use crate::Failure;
 use crate::args::{TablesArgs, TablesFormat};
 use crate::input::{Progress, open_engine};
-use crate::Failure;
 
 pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
     let engine = open_engine(&args.paths, None)?;
-    let progress = Progress::start(&format!("reading {} evidence file(s)", engine.inventory().files.len()), args.quiet);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let progress = Progress::start(
+        &format!(
+            "reading {} evidence file(s)",
+            engine.inventory().files.len()
+        ),
+        args.quiet,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let summaries = runtime.block_on(engine.summarize_tables());
     progress.finish();
-    let summaries = summaries.map_err(|e| Failure::Query(format!("error: reading the evidence failed: {}", e.strip_backtrace())))?;
+    let summaries = summaries.map_err(|e| {
+        Failure::Query(format!(
+            "error: reading the evidence failed: {}",
+            e.strip_backtrace()
+        ))
+    })?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let ts = |v: Option<i64>| v.map(format_datetime);
@@ -46,13 +59,17 @@ pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
             }
             writeln!(out, "{t}").map_err(anyhow::Error::from)?;
             if summaries.is_empty() {
-                writeln!(out, "no table: no file of the evidence was recognised").map_err(anyhow::Error::from)?;
+                writeln!(out, "no table: no file of the evidence was recognised")
+                    .map_err(anyhow::Error::from)?;
             }
         }
     }
     let inv = engine.inventory();
     for f in &inv.unclaimed {
-        eprintln!("warning: {} was not recognised by any format (it was not read)", f.display());
+        eprintln!(
+            "warning: {} was not recognised by any format (it was not read)",
+            f.display()
+        );
     }
     for e in &inv.errors {
         eprintln!("warning: {e}");
@@ -63,7 +80,10 @@ pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
             eprintln!("bad record: {b}");
         }
     } else if !bad.is_empty() {
-        eprintln!("note: {} bad record(s) were skipped; --bad-records lists them", bad.len());
+        eprintln!(
+            "note: {} bad record(s) were skipped; --bad-records lists them",
+            bad.len()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

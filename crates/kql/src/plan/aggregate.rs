@@ -16,10 +16,38 @@ use super::{Planner, TExpr, Tab, df_error, unsupported};
 use crate::syntax::ast::{self, ExprKind};
 
 const AGGREGATES: &[&str] = &[
-    "count", "countif", "dcount", "dcountif", "sum", "sumif", "min", "max", "avg", "avgif", "make_set",
-    "make_list", "makeset", "makelist", "make_set_if", "make_list_if", "arg_max", "arg_min", "take_any",
-    "any", "minif", "maxif", "stdev", "variance", "percentile", "percentiles", "make_bag", "count_distinct",
-    "hll", "tdigest", "binary_all_or", "binary_all_and",
+    "count",
+    "countif",
+    "dcount",
+    "dcountif",
+    "sum",
+    "sumif",
+    "min",
+    "max",
+    "avg",
+    "avgif",
+    "make_set",
+    "make_list",
+    "makeset",
+    "makelist",
+    "make_set_if",
+    "make_list_if",
+    "arg_max",
+    "arg_min",
+    "take_any",
+    "any",
+    "minif",
+    "maxif",
+    "stdev",
+    "variance",
+    "percentile",
+    "percentiles",
+    "make_bag",
+    "count_distinct",
+    "hll",
+    "tdigest",
+    "binary_all_or",
+    "binary_all_and",
 ];
 
 pub(crate) fn is_aggregate(name: &str) -> bool {
@@ -27,11 +55,19 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
 }
 
 fn udaf(name: &str) -> Arc<AggregateUDF> {
-    spoor_functions::aggregate(name).unwrap_or_else(|| panic!("spoor-functions has no aggregate function {name}"))
+    spoor_functions::aggregate(name)
+        .unwrap_or_else(|| panic!("spoor-functions has no aggregate function {name}"))
 }
 
 fn udaf_call(name: &str, args: Vec<Expr>) -> Expr {
-    Expr::AggregateFunction(AggregateFunction::new_udf(udaf(name), args, false, None, vec![], None))
+    Expr::AggregateFunction(AggregateFunction::new_udf(
+        udaf(name),
+        args,
+        false,
+        None,
+        vec![],
+        None,
+    ))
 }
 
 /// One output item of `summarize`, in the order written.
@@ -76,7 +112,13 @@ impl Planner {
             match &a.expr.kind {
                 ExprKind::Call(c) if is_aggregate(&c.func.name) => {
                     let first = outs.len();
-                    self.aggregate(&tab, c, a.expr.span, a.names.first().map(|n| n.name.clone()), &mut outs)?;
+                    self.aggregate(
+                        &tab,
+                        c,
+                        a.expr.span,
+                        a.names.first().map(|n| n.name.clone()),
+                        &mut outs,
+                    )?;
                     items.push(SummaryItem::Aggregates(first..outs.len()));
                 }
                 _ => {
@@ -84,11 +126,21 @@ impl Planner {
                     // are computed by the grouping, the expression afterwards.
                     let rewritten = self.extract_aggregates(&a.expr, &tab, &mut outs)?;
                     if rewritten == a.expr {
-                        return Err(Diagnostic::new("summarize expects an aggregation such as count() or dcount(X)", a.expr.span)
-                            .with_hint("to compute a value per row, use extend before the summarize"));
+                        return Err(Diagnostic::new(
+                            "summarize expects an aggregation such as count() or dcount(X)",
+                            a.expr.span,
+                        )
+                        .with_hint("to compute a value per row, use extend before the summarize"));
                     }
-                    let name = a.names.first().map(|n| n.name.clone()).unwrap_or_else(|| format!("Column{}", i + 1));
-                    items.push(SummaryItem::Computed { name, expr: rewritten });
+                    let name = a
+                        .names
+                        .first()
+                        .map(|n| n.name.clone())
+                        .unwrap_or_else(|| format!("Column{}", i + 1));
+                    items.push(SummaryItem::Computed {
+                        name,
+                        expr: rewritten,
+                    });
                 }
             }
         }
@@ -103,21 +155,31 @@ impl Planner {
             .and_then(|b| b.build())
             .map_err(|e| df_error(e, span))?;
         // The grouped table, aggregates under their internal names (with Kusto's defaults).
-        let mut inner_exprs: Vec<Expr> =
-            out_names.iter().map(|n| Expr::Column(Column::new_unqualified(n)).alias(n.clone())).collect();
+        let mut inner_exprs: Vec<Expr> = out_names
+            .iter()
+            .map(|n| Expr::Column(Column::new_unqualified(n)).alias(n.clone()))
+            .collect();
         let mut inner_types = out_types.clone();
         for (i, o) in outs.iter().enumerate() {
             let col = Expr::Column(Column::new_unqualified(format!("__agg{i}")));
-            inner_exprs.push(match o.post {
-                Some(p) => p(col),
-                None => col,
-            }.alias(format!("__agg{i}")));
+            inner_exprs.push(
+                match o.post {
+                    Some(p) => p(col),
+                    None => col,
+                }
+                .alias(format!("__agg{i}")),
+            );
             inner_types.push(o.ty);
         }
-        let inner_plan =
-            LogicalPlanBuilder::from(plan).project(inner_exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
+        let inner_plan = LogicalPlanBuilder::from(plan)
+            .project(inner_exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
         let inner = Tab::new(inner_plan, inner_types);
-        let mut exprs: Vec<Expr> = out_names.iter().map(|n| inner.column(n).expect("group column").alias(n.clone())).collect();
+        let mut exprs: Vec<Expr> = out_names
+            .iter()
+            .map(|n| inner.column(n).expect("group column").alias(n.clone()))
+            .collect();
         let mut used = out_names.clone();
         let unique = |wanted: &str, used: &mut Vec<String>| {
             let mut name = wanted.to_string();
@@ -134,7 +196,12 @@ impl Planner {
                 SummaryItem::Aggregates(range) => {
                     for i in range {
                         let name = unique(&outs[i].name, &mut used);
-                        exprs.push(inner.column(&format!("__agg{i}")).expect("aggregate column").alias(name));
+                        exprs.push(
+                            inner
+                                .column(&format!("__agg{i}"))
+                                .expect("aggregate column")
+                                .alias(name),
+                        );
                         out_types.push(outs[i].ty);
                     }
                 }
@@ -147,12 +214,24 @@ impl Planner {
             }
         }
         let plan = inner.plan;
-        let plan = LogicalPlanBuilder::from(plan).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
-        Ok(Tab { plan, types: out_types, render: tab.render })
+        let plan = LogicalPlanBuilder::from(plan)
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        Ok(Tab {
+            plan,
+            types: out_types,
+            render: tab.render,
+        })
     }
 
     /// Replaces each aggregation call inside `e` with a reference to its grouped column.
-    fn extract_aggregates(&mut self, e: &ast::Expr, tab: &Tab, outs: &mut Vec<AggOut>) -> Result<ast::Expr, Diagnostic> {
+    fn extract_aggregates(
+        &mut self,
+        e: &ast::Expr,
+        tab: &Tab,
+        outs: &mut Vec<AggOut>,
+    ) -> Result<ast::Expr, Diagnostic> {
         let mut out = e.clone();
         match &mut out.kind {
             ExprKind::Call(c) if is_aggregate(&c.func.name) => {
@@ -160,9 +239,15 @@ impl Planner {
                 let call = c.clone();
                 self.aggregate(tab, &call, e.span, None, outs)?;
                 if outs.len() != first + 1 {
-                    return Err(unsupported(format!("{}() inside an expression", call.func.name), e.span));
+                    return Err(unsupported(
+                        format!("{}() inside an expression", call.func.name),
+                        e.span,
+                    ));
                 }
-                out.kind = ExprKind::Name(ast::Ident { name: format!("__agg{first}"), span: e.span });
+                out.kind = ExprKind::Name(ast::Ident {
+                    name: format!("__agg{first}"),
+                    span: e.span,
+                });
             }
             ExprKind::Call(c) => {
                 for a in c.args.iter_mut() {
@@ -173,15 +258,23 @@ impl Planner {
                 **left = self.extract_aggregates(left, tab, outs)?;
                 **right = self.extract_aggregates(right, tab, outs)?;
             }
-            ExprKind::Unary { operand, .. } => **operand = self.extract_aggregates(operand, tab, outs)?,
-            ExprKind::Between { expr, low, high, .. } => {
+            ExprKind::Unary { operand, .. } => {
+                **operand = self.extract_aggregates(operand, tab, outs)?
+            }
+            ExprKind::Between {
+                expr, low, high, ..
+            } => {
                 **expr = self.extract_aggregates(expr, tab, outs)?;
                 **low = self.extract_aggregates(low, tab, outs)?;
                 **high = self.extract_aggregates(high, tab, outs)?;
             }
             ExprKind::InList { expr, .. } => **expr = self.extract_aggregates(expr, tab, outs)?,
-            ExprKind::Member { target, .. } => **target = self.extract_aggregates(target, tab, outs)?,
-            ExprKind::Index { target, .. } => **target = self.extract_aggregates(target, tab, outs)?,
+            ExprKind::Member { target, .. } => {
+                **target = self.extract_aggregates(target, tab, outs)?
+            }
+            ExprKind::Index { target, .. } => {
+                **target = self.extract_aggregates(target, tab, outs)?
+            }
             _ => {}
         }
         Ok(out)
@@ -206,38 +299,82 @@ impl Planner {
         let argc = c.args.len();
         let arity = |min: usize, max: usize| -> Result<(), Diagnostic> {
             if argc < min || argc > max {
-                Err(Diagnostic::new(format!("{fname}() takes {min} to {max} argument(s), got {argc}"), span))
+                Err(Diagnostic::new(
+                    format!("{fname}() takes {min} to {max} argument(s), got {argc}"),
+                    span,
+                ))
             } else {
                 Ok(())
             }
         };
-        let arg = |i: usize, me: &mut Planner| -> Result<TExpr, Diagnostic> { me.scalar(&c.args[i], Some(tab)) };
-        let zero_if_null: fn(Expr) -> Expr = |e| datafusion::functions::expr_fn::coalesce(vec![e, lit(0i64)]);
+        let arg = |i: usize, me: &mut Planner| -> Result<TExpr, Diagnostic> {
+            me.scalar(&c.args[i], Some(tab))
+        };
+        let zero_if_null: fn(Expr) -> Expr =
+            |e| datafusion::functions::expr_fn::coalesce(vec![e, lit(0i64)]);
         match fname {
             "count" => {
                 arity(0, 1)?;
-                let e = if argc == 1 { agg::count(self.scalar(&c.args[0], Some(tab))?.expr) } else { agg::count(lit(1i64)) };
-                outs.push(AggOut { name: written.unwrap_or_else(|| "count_".into()), expr: e, ty: KqlType::Long, post: None });
+                let e = if argc == 1 {
+                    agg::count(self.scalar(&c.args[0], Some(tab))?.expr)
+                } else {
+                    agg::count(lit(1i64))
+                };
+                outs.push(AggOut {
+                    name: written.unwrap_or_else(|| "count_".into()),
+                    expr: e,
+                    ty: KqlType::Long,
+                    post: None,
+                });
             }
             "countif" => {
                 arity(1, 1)?;
                 let p = to_bool(arg(0, self)?, c.args[0].span)?;
-                let e = agg::sum(when(p, lit(1i64)).otherwise(lit(0i64)).map_err(|e| df_error(e, span))?);
-                outs.push(AggOut { name: written.unwrap_or_else(|| "countif_".into()), expr: e, ty: KqlType::Long, post: Some(zero_if_null) });
+                let e = agg::sum(
+                    when(p, lit(1i64))
+                        .otherwise(lit(0i64))
+                        .map_err(|e| df_error(e, span))?,
+                );
+                outs.push(AggOut {
+                    name: written.unwrap_or_else(|| "countif_".into()),
+                    expr: e,
+                    ty: KqlType::Long,
+                    post: Some(zero_if_null),
+                });
             }
             "dcount" | "count_distinct" => {
                 arity(1, 2)?;
                 let v = arg(0, self)?;
-                let e = if fname == "count_distinct" { agg::count_distinct(v.expr) } else { udaf_call("kql_dcount", vec![v.expr]) };
-                let prefix = if fname == "dcount" { "dcount" } else { "count_distinct" };
-                outs.push(AggOut { name: named(prefix), expr: e, ty: KqlType::Long, post: Some(zero_if_null) });
+                let e = if fname == "count_distinct" {
+                    agg::count_distinct(v.expr)
+                } else {
+                    udaf_call("kql_dcount", vec![v.expr])
+                };
+                let prefix = if fname == "dcount" {
+                    "dcount"
+                } else {
+                    "count_distinct"
+                };
+                outs.push(AggOut {
+                    name: named(prefix),
+                    expr: e,
+                    ty: KqlType::Long,
+                    post: Some(zero_if_null),
+                });
             }
             "dcountif" => {
                 arity(2, 3)?;
                 let v = arg(0, self)?;
                 let p = to_bool(arg(1, self)?, c.args[1].span)?;
-                let masked = when(p, v.expr).otherwise(null_of(v.ty)).map_err(|e| df_error(e, span))?;
-                outs.push(AggOut { name: named("dcountif"), expr: udaf_call("kql_dcount", vec![masked]), ty: KqlType::Long, post: Some(zero_if_null) });
+                let masked = when(p, v.expr)
+                    .otherwise(null_of(v.ty))
+                    .map_err(|e| df_error(e, span))?;
+                outs.push(AggOut {
+                    name: named("dcountif"),
+                    expr: udaf_call("kql_dcount", vec![masked]),
+                    ty: KqlType::Long,
+                    post: Some(zero_if_null),
+                });
             }
             "sum" | "sumif" => {
                 let (v, p) = if fname == "sum" {
@@ -248,29 +385,70 @@ impl Planner {
                     (arg(0, self)?, Some(to_bool(arg(1, self)?, c.args[1].span)?))
                 };
                 let v = numeric(v, c.args[0].span, fname)?;
-                let ty = if v.ty == KqlType::Real { KqlType::Real } else { KqlType::Long };
+                let ty = if v.ty == KqlType::Real {
+                    KqlType::Real
+                } else {
+                    KqlType::Long
+                };
                 let input = match p {
-                    Some(p) => when(p, v.expr).otherwise(null_of(v.ty)).map_err(|e| df_error(e, span))?,
+                    Some(p) => when(p, v.expr)
+                        .otherwise(null_of(v.ty))
+                        .map_err(|e| df_error(e, span))?,
                     None => v.expr,
                 };
-                let input = if ty == KqlType::Long { cast(input, DataType::Int64) } else { input };
-                let post: fn(Expr) -> Expr = if ty == KqlType::Long { zero_if_null } else { |e| datafusion::functions::expr_fn::coalesce(vec![e, lit(0f64)]) };
-                outs.push(AggOut { name: named(fname), expr: agg::sum(input), ty, post: Some(post) });
+                let input = if ty == KqlType::Long {
+                    cast(input, DataType::Int64)
+                } else {
+                    input
+                };
+                let post: fn(Expr) -> Expr = if ty == KqlType::Long {
+                    zero_if_null
+                } else {
+                    |e| datafusion::functions::expr_fn::coalesce(vec![e, lit(0f64)])
+                };
+                outs.push(AggOut {
+                    name: named(fname),
+                    expr: agg::sum(input),
+                    ty,
+                    post: Some(post),
+                });
             }
             "min" | "max" | "minif" | "maxif" => {
                 let conditional = fname.ends_with("if");
-                arity(if conditional { 2 } else { 1 }, if conditional { 2 } else { 1 })?;
+                arity(
+                    if conditional { 2 } else { 1 },
+                    if conditional { 2 } else { 1 },
+                )?;
                 let v = arg(0, self)?;
                 let ty = v.ty;
                 let input = if conditional {
                     let p = to_bool(arg(1, self)?, c.args[1].span)?;
-                    when(p, v.expr).otherwise(null_of(ty)).map_err(|e| df_error(e, span))?
+                    when(p, v.expr)
+                        .otherwise(null_of(ty))
+                        .map_err(|e| df_error(e, span))?
                 } else {
                     v.expr
                 };
-                let input = if ty == KqlType::Dynamic { as_string(TExpr::new(input, ty)) } else { input };
-                let e = if fname.starts_with("min") { agg::min(input) } else { agg::max(input) };
-                outs.push(AggOut { name: named(fname), expr: e, ty: if ty == KqlType::Dynamic { KqlType::String } else { ty }, post: None });
+                let input = if ty == KqlType::Dynamic {
+                    as_string(TExpr::new(input, ty))
+                } else {
+                    input
+                };
+                let e = if fname.starts_with("min") {
+                    agg::min(input)
+                } else {
+                    agg::max(input)
+                };
+                outs.push(AggOut {
+                    name: named(fname),
+                    expr: e,
+                    ty: if ty == KqlType::Dynamic {
+                        KqlType::String
+                    } else {
+                        ty
+                    },
+                    post: None,
+                });
             }
             "avg" | "avgif" => {
                 let v = arg(0, self)?;
@@ -278,12 +456,19 @@ impl Planner {
                 let input = if fname == "avgif" {
                     arity(2, 2)?;
                     let p = to_bool(arg(1, self)?, c.args[1].span)?;
-                    when(p, v.expr).otherwise(null_of(v.ty)).map_err(|e| df_error(e, span))?
+                    when(p, v.expr)
+                        .otherwise(null_of(v.ty))
+                        .map_err(|e| df_error(e, span))?
                 } else {
                     arity(1, 1)?;
                     v.expr
                 };
-                outs.push(AggOut { name: named(fname), expr: agg::avg(cast(input, DataType::Float64)), ty: KqlType::Real, post: None });
+                outs.push(AggOut {
+                    name: named(fname),
+                    expr: agg::avg(cast(input, DataType::Float64)),
+                    ty: KqlType::Real,
+                    post: None,
+                });
             }
             "make_set" | "make_list" | "makeset" | "makelist" | "make_set_if" | "make_list_if" => {
                 let conditional = fname.ends_with("_if");
@@ -293,26 +478,64 @@ impl Planner {
                 let mut input = to_dynamic(v);
                 if conditional {
                     let p = to_bool(arg(1, self)?, c.args[1].span)?;
-                    input = when(p, input).otherwise(null_of(KqlType::Dynamic)).map_err(|e| df_error(e, span))?;
+                    input = when(p, input)
+                        .otherwise(null_of(KqlType::Dynamic))
+                        .map_err(|e| df_error(e, span))?;
                 }
                 let cap_index = if conditional { 2 } else { 1 };
                 // Legacy makeset/makelist cap at 128; make_set/make_list at 1,048,576.
-                let default_cap: i64 = if fname.starts_with("make_") { 1_048_576 } else { 128 };
-                let cap = if argc > cap_index { cast(arg(cap_index, self)?.expr, DataType::Int64) } else { lit(default_cap) };
+                let default_cap: i64 = if fname.starts_with("make_") {
+                    1_048_576
+                } else {
+                    128
+                };
+                let cap = if argc > cap_index {
+                    cast(arg(cap_index, self)?.expr, DataType::Int64)
+                } else {
+                    lit(default_cap)
+                };
                 let is_set = fname.contains("set");
-                let udf = if is_set { "kql_make_set" } else { "kql_make_list" };
+                let udf = if is_set {
+                    "kql_make_set"
+                } else {
+                    "kql_make_list"
+                };
                 let prefix = if is_set { "set" } else { "list" };
-                outs.push(AggOut { name: named(prefix), expr: udaf_call(udf, vec![input, cap]), ty: KqlType::Dynamic, post: Some(empty_array_if_null) });
+                outs.push(AggOut {
+                    name: named(prefix),
+                    expr: udaf_call(udf, vec![input, cap]),
+                    ty: KqlType::Dynamic,
+                    post: Some(empty_array_if_null),
+                });
             }
             "arg_max" | "arg_min" => {
                 if argc < 1 {
-                    return Err(Diagnostic::new(format!("{fname}() needs the expression to maximise"), span));
+                    return Err(Diagnostic::new(
+                        format!("{fname}() needs the expression to maximise"),
+                        span,
+                    ));
                 }
                 let by = arg(0, self)?;
-                let udf = if fname == "arg_max" { "kql_arg_max" } else { "kql_arg_min" };
-                let by_name = written.clone().or_else(|| col_name.clone()).unwrap_or_else(|| format!("{fname}_"));
-                let by_expr = if by.ty == KqlType::Dynamic { as_string(by.clone()) } else { by.expr.clone() };
-                outs.push(AggOut { name: by_name.clone(), expr: udaf_call(udf, vec![by_expr.clone(), by.expr.clone()]), ty: by.ty, post: None });
+                let udf = if fname == "arg_max" {
+                    "kql_arg_max"
+                } else {
+                    "kql_arg_min"
+                };
+                let by_name = written
+                    .clone()
+                    .or_else(|| col_name.clone())
+                    .unwrap_or_else(|| format!("{fname}_"));
+                let by_expr = if by.ty == KqlType::Dynamic {
+                    as_string(by.clone())
+                } else {
+                    by.expr.clone()
+                };
+                outs.push(AggOut {
+                    name: by_name.clone(),
+                    expr: udaf_call(udf, vec![by_expr.clone(), by.expr.clone()]),
+                    ty: by.ty,
+                    post: None,
+                });
                 let mut cols: Vec<(String, TExpr)> = Vec::new();
                 for x in &c.args[1..] {
                     match &x.kind {
@@ -325,28 +548,58 @@ impl Planner {
                         }
                         _ => {
                             let name = derived_name(x).ok_or_else(|| {
-                                Diagnostic::new(format!("name this {fname}() column, e.g. {fname}(T, Name = expr)"), x.span)
+                                Diagnostic::new(
+                                    format!(
+                                        "name this {fname}() column, e.g. {fname}(T, Name = expr)"
+                                    ),
+                                    x.span,
+                                )
                             })?;
                             cols.push((name, self.scalar(x, Some(tab))?));
                         }
                     }
                 }
                 for (n, v) in cols {
-                    outs.push(AggOut { name: n, expr: udaf_call(udf, vec![by_expr.clone(), v.expr]), ty: v.ty, post: None });
+                    outs.push(AggOut {
+                        name: n,
+                        expr: udaf_call(udf, vec![by_expr.clone(), v.expr]),
+                        ty: v.ty,
+                        post: None,
+                    });
                 }
             }
             "take_any" | "any" => {
                 if argc != 1 {
-                    return Err(unsupported(format!("{fname}() with other than one argument"), span));
+                    return Err(unsupported(
+                        format!("{fname}() with other than one argument"),
+                        span,
+                    ));
                 }
                 let v = arg(0, self)?;
-                let name = written.unwrap_or_else(|| col_name.clone().map(|n| format!("any_{n}")).unwrap_or_else(|| "any_".into()));
-                outs.push(AggOut { name, expr: udaf_call("kql_take_any", vec![v.expr]), ty: v.ty, post: None });
+                let name = written.unwrap_or_else(|| {
+                    col_name
+                        .clone()
+                        .map(|n| format!("any_{n}"))
+                        .unwrap_or_else(|| "any_".into())
+                });
+                outs.push(AggOut {
+                    name,
+                    expr: udaf_call("kql_take_any", vec![v.expr]),
+                    ty: v.ty,
+                    post: None,
+                });
             }
-            other if is_aggregate(other) => return Err(unsupported(format!("the aggregation {other}()"), span)),
+            other if is_aggregate(other) => {
+                return Err(unsupported(format!("the aggregation {other}()"), span));
+            }
             other => {
-                return Err(Diagnostic::new(format!("`{other}` is not an aggregation function"), c.func.span)
-                    .with_hint("summarize takes aggregations such as count(), dcount(X), sum(X), make_set(X)"));
+                return Err(Diagnostic::new(
+                    format!("`{other}` is not an aggregation function"),
+                    c.func.span,
+                )
+                .with_hint(
+                    "summarize takes aggregations such as count(), dcount(X), sum(X), make_set(X)",
+                ));
             }
         }
         Ok(())
@@ -355,17 +608,35 @@ impl Planner {
     /// `count`: one row, one column `Count`.
     pub(crate) fn count(&mut self, tab: Tab, span: Span) -> Result<Tab, Diagnostic> {
         let plan = LogicalPlanBuilder::from(tab.plan)
-            .aggregate(Vec::<Expr>::new(), vec![agg::count(lit(1i64)).alias("Count")])
+            .aggregate(
+                Vec::<Expr>::new(),
+                vec![agg::count(lit(1i64)).alias("Count")],
+            )
             .and_then(|b| b.build())
             .map_err(|e| df_error(e, span))?;
-        Ok(Tab { plan, types: vec![KqlType::Long], render: tab.render })
+        Ok(Tab {
+            plan,
+            types: vec![KqlType::Long],
+            render: tab.render,
+        })
     }
 
     /// `distinct a, b` / `distinct *`.
-    pub(crate) fn distinct(&mut self, tab: Tab, columns: &[ast::Expr], span: Span) -> Result<Tab, Diagnostic> {
+    pub(crate) fn distinct(
+        &mut self,
+        tab: Tab,
+        columns: &[ast::Expr],
+        span: Span,
+    ) -> Result<Tab, Diagnostic> {
         let mut exprs = Vec::new();
         let mut types = Vec::new();
-        if matches!(columns, [ast::Expr { kind: ExprKind::Star, .. }]) {
+        if matches!(
+            columns,
+            [ast::Expr {
+                kind: ExprKind::Star,
+                ..
+            }]
+        ) {
             for (i, n) in tab.names().into_iter().enumerate() {
                 exprs.push(tab.column_at(i).alias(n));
                 types.push(tab.types[i]);
@@ -383,16 +654,28 @@ impl Planner {
             .and_then(|b| b.distinct())
             .and_then(|b| b.build())
             .map_err(|e| df_error(e, span))?;
-        Ok(Tab { plan, types, render: tab.render })
+        Ok(Tab {
+            plan,
+            types,
+            render: tab.render,
+        })
     }
 }
 
 fn numeric(v: TExpr, span: Span, func: &str) -> Result<TExpr, Diagnostic> {
     match v.ty {
         KqlType::Int | KqlType::Long | KqlType::Real | KqlType::Decimal => Ok(v),
-        KqlType::Dynamic => Ok(TExpr::new(super::scalar::call("kql_dyn_to_double", vec![v.expr]), KqlType::Real)),
-        KqlType::TimeSpan if func.starts_with("sum") => Err(unsupported("sum() of timespans", span)),
-        t => Err(Diagnostic::new(format!("{func}() needs a number, got a {t}"), span)),
+        KqlType::Dynamic => Ok(TExpr::new(
+            super::scalar::call("kql_dyn_to_double", vec![v.expr]),
+            KqlType::Real,
+        )),
+        KqlType::TimeSpan if func.starts_with("sum") => {
+            Err(unsupported("sum() of timespans", span))
+        }
+        t => Err(Diagnostic::new(
+            format!("{func}() needs a number, got a {t}"),
+            span,
+        )),
     }
 }
 

@@ -34,7 +34,10 @@ pub struct PlanOptions {
 impl PlanOptions {
     /// Options for planning without evidence.
     pub fn without_data(now_ns: i64) -> PlanOptions {
-        PlanOptions { now_ns, tables_with_data: HashSet::new() }
+        PlanOptions {
+            now_ns,
+            tables_with_data: HashSet::new(),
+        }
     }
 }
 
@@ -62,7 +65,11 @@ pub fn plan_query(query: &ast::Query, options: &PlanOptions) -> Result<PlannedQu
         Diagnostic::new("the query has no tabular expression to run", query.span)
             .with_hint("end the query with an expression such as `AWSCloudTrail | take 10`")
     })?;
-    Ok(PlannedQuery { plan: tab.plan, types: tab.types, render: tab.render })
+    Ok(PlannedQuery {
+        plan: tab.plan,
+        types: tab.types,
+        render: tab.render,
+    })
 }
 
 /// A table under construction: its plan and the KQL type of every column, in schema order.
@@ -76,7 +83,11 @@ pub(crate) struct Tab {
 impl Tab {
     pub fn new(plan: LogicalPlan, types: Vec<KqlType>) -> Tab {
         debug_assert_eq!(plan.schema().fields().len(), types.len());
-        Tab { plan, types, render: None }
+        Tab {
+            plan,
+            types,
+            render: None,
+        }
     }
 
     pub fn schema(&self) -> &DFSchemaRef {
@@ -84,7 +95,11 @@ impl Tab {
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.schema().fields().iter().map(|f| f.name().clone()).collect()
+        self.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
     }
 
     pub fn index_of(&self, name: &str) -> Option<usize> {
@@ -127,7 +142,10 @@ impl TExpr {
 pub(crate) enum Binding {
     /// A scalar (constant or row-independent expression); dynamic literals keep their value for
     /// `in (list)` expansion.
-    Scalar { value: TExpr, literal: Option<serde_json::Value> },
+    Scalar {
+        value: TExpr,
+        literal: Option<serde_json::Value>,
+    },
     Tabular(Tab),
     Function(FunctionDef),
 }
@@ -141,7 +159,11 @@ pub(crate) struct Planner {
 
 impl Planner {
     fn new(options: PlanOptions) -> Planner {
-        Planner { options, scopes: vec![HashMap::new()], depth: 0 }
+        Planner {
+            options,
+            scopes: vec![HashMap::new()],
+            depth: 0,
+        }
     }
 
     pub fn lookup(&self, name: &str) -> Option<&Binding> {
@@ -149,7 +171,10 @@ impl Planner {
     }
 
     fn bind(&mut self, name: &str, b: Binding) {
-        self.scopes.last_mut().expect("a scope").insert(name.to_string(), b);
+        self.scopes
+            .last_mut()
+            .expect("a scope")
+            .insert(name.to_string(), b);
     }
 
     fn bind_let(&mut self, l: &ast::LetStmt) -> Result<(), Diagnostic> {
@@ -163,7 +188,10 @@ impl Planner {
                         ast::ExprKind::Literal(ast::Literal::Dynamic(v)) => Some(v.clone()),
                         _ => None,
                     };
-                    Binding::Scalar { value: self.scalar(e, None)?, literal }
+                    Binding::Scalar {
+                        value: self.scalar(e, None)?,
+                        literal,
+                    }
                 }
             }
         };
@@ -181,7 +209,10 @@ impl Planner {
         input: Option<&Tab>,
     ) -> Result<Either, Diagnostic> {
         if self.depth > 32 {
-            return Err(Diagnostic::new(format!("function `{}` calls itself too deeply", call.func.name), span));
+            return Err(Diagnostic::new(
+                format!("function `{}` calls itself too deeply", call.func.name),
+                span,
+            ));
         }
         let mut scope = HashMap::new();
         let mut positional = call.args.iter();
@@ -197,20 +228,30 @@ impl Planner {
                 (None, Some(d)) => d,
                 (None, None) => {
                     return Err(Diagnostic::new(
-                        format!("function `{}` needs a value for its parameter `{}`", call.func.name, p.name.name),
+                        format!(
+                            "function `{}` needs a value for its parameter `{}`",
+                            call.func.name, p.name.name
+                        ),
                         span,
                     ));
                 }
             };
             let b = match &p.ty {
                 ast::ParamType::Tabular { .. } => Binding::Tabular(self.tabular(arg)?),
-                ast::ParamType::Scalar(_) => Binding::Scalar { value: self.scalar(arg, input)?, literal: None },
+                ast::ParamType::Scalar(_) => Binding::Scalar {
+                    value: self.scalar(arg, input)?,
+                    literal: None,
+                },
             };
             scope.insert(p.name.name.clone(), b);
         }
         if positional.next().is_some() {
             return Err(Diagnostic::new(
-                format!("function `{}` takes {} parameter(s)", call.func.name, def.params.len()),
+                format!(
+                    "function `{}` takes {} parameter(s)",
+                    call.func.name,
+                    def.params.len()
+                ),
                 span,
             ));
         }
@@ -222,7 +263,12 @@ impl Planner {
         result
     }
 
-    fn plan_body(&mut self, body: &[ast::Statement], span: Span, input: Option<&Tab>) -> Result<Either, Diagnostic> {
+    fn plan_body(
+        &mut self,
+        body: &[ast::Statement],
+        span: Span,
+        input: Option<&Tab>,
+    ) -> Result<Either, Diagnostic> {
         let mut last = None;
         for stmt in body {
             match &stmt.kind {
@@ -263,7 +309,9 @@ impl Planner {
 
     fn body_is_tabular(&self, body: &[ast::Statement]) -> bool {
         body.iter().rev().find_map(|s| match &s.kind {
-            StatementKind::Query(e) => Some(matches!(e.kind, ast::ExprKind::Pipe { .. }) || self.is_tabular(e)),
+            StatementKind::Query(e) => {
+                Some(matches!(e.kind, ast::ExprKind::Pipe { .. }) || self.is_tabular(e))
+            }
             _ => None,
         }) == Some(true)
     }
@@ -278,19 +326,26 @@ pub(crate) enum Either {
 /// Turns a DataFusion planning error into a diagnostic at the construct being planned.
 pub(crate) fn df_error(e: DataFusionError, span: Span) -> Diagnostic {
     let msg = e.strip_backtrace();
-    let msg = msg.strip_prefix("Error during planning: ").unwrap_or(&msg).to_string();
+    let msg = msg
+        .strip_prefix("Error during planning: ")
+        .unwrap_or(&msg)
+        .to_string();
     Diagnostic::new(msg, span)
 }
 
 /// A "not supported yet" diagnostic: spoor says so rather than guessing.
 pub(crate) fn unsupported(what: impl std::fmt::Display, span: Span) -> Diagnostic {
-    Diagnostic::new(format!("{what} is not supported yet"), span)
-        .with_hint("spoor refuses rather than return a result that could be wrong; see the issue tracker")
+    Diagnostic::new(format!("{what} is not supported yet"), span).with_hint(
+        "spoor refuses rather than return a result that could be wrong; see the issue tracker",
+    )
 }
 
 /// Kusto's suggestion for a misspelled name: the candidate with the same letters ignoring
 /// case, or the closest one by edit distance.
-pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
@@ -311,7 +366,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }

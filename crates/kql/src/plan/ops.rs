@@ -12,7 +12,11 @@ use super::{Planner, TExpr, Tab, df_error, unsupported};
 use crate::syntax::ast::{self, ExprKind, OperatorKind, ParseSegment};
 
 impl Planner {
-    pub(crate) fn pipe_operator(&mut self, tab: Tab, op: &ast::Operator) -> Result<Tab, Diagnostic> {
+    pub(crate) fn pipe_operator(
+        &mut self,
+        tab: Tab,
+        op: &ast::Operator,
+    ) -> Result<Tab, Diagnostic> {
         let span = op.span;
         let build = |b: datafusion::error::Result<LogicalPlanBuilder>| -> Result<datafusion::logical_expr::LogicalPlan, Diagnostic> {
             b.and_then(|b| b.build()).map_err(|e| df_error(e, span))
@@ -40,17 +44,22 @@ impl Planner {
             OperatorKind::ProjectRename { renames } => {
                 let mut names = tab.names();
                 for r in renames {
-                    let i = tab.index_of(&r.old.name).ok_or_else(|| self.no_column(&tab, &r.old))?;
+                    let i = tab
+                        .index_of(&r.old.name)
+                        .ok_or_else(|| self.no_column(&tab, &r.old))?;
                     names[i] = r.new.name.clone();
                 }
-                let exprs: Vec<Expr> = (0..names.len()).map(|i| tab.column_at(i).alias(names[i].clone())).collect();
+                let exprs: Vec<Expr> = (0..names.len())
+                    .map(|i| tab.column_at(i).alias(names[i].clone()))
+                    .collect();
                 let plan = build(LogicalPlanBuilder::from(tab.plan.clone()).project(exprs))?;
                 Ok(Tab { plan, ..tab })
             }
             OperatorKind::ProjectReorder { columns } => {
                 let mut order: Vec<usize> = Vec::new();
                 for c in columns {
-                    let mut matched = self.select_columns(&tab, std::slice::from_ref(&c.column), true)?;
+                    let mut matched =
+                        self.select_columns(&tab, std::slice::from_ref(&c.column), true)?;
                     if let Some(desc) = c.descending {
                         let names = tab.names();
                         matched.sort_by(|a, b| names[*a].cmp(&names[*b]));
@@ -71,7 +80,9 @@ impl Planner {
                 }
                 reselect(tab, &order, span)
             }
-            OperatorKind::Summarize { aggregates, by, .. } => self.summarize(tab, aggregates, by, span),
+            OperatorKind::Summarize { aggregates, by, .. } => {
+                self.summarize(tab, aggregates, by, span)
+            }
             OperatorKind::Count => self.count(tab, span),
             OperatorKind::Distinct { columns, .. } => self.distinct(tab, columns, span),
             OperatorKind::Sort { keys, .. } => {
@@ -87,24 +98,48 @@ impl Planner {
             OperatorKind::Top { count, by } => {
                 let n = self.const_count(count)?;
                 let sort = self.sort_keys(&tab, std::slice::from_ref(by))?;
-                let plan = build(LogicalPlanBuilder::from(tab.plan.clone()).sort(sort).and_then(|b| b.limit(0, Some(n))))?;
+                let plan = build(
+                    LogicalPlanBuilder::from(tab.plan.clone())
+                        .sort(sort)
+                        .and_then(|b| b.limit(0, Some(n))),
+                )?;
                 Ok(Tab { plan, ..tab })
             }
-            OperatorKind::Join { kind, right, on, .. } => {
-                let kind = kind.as_ref().map(|k| k.name.as_str()).unwrap_or("innerunique");
+            OperatorKind::Join {
+                kind, right, on, ..
+            } => {
+                let kind = kind
+                    .as_ref()
+                    .map(|k| k.name.as_str())
+                    .unwrap_or("innerunique");
                 self.join(tab, kind, right, on, span, false)
             }
-            OperatorKind::Lookup { kind, right, on, .. } => {
-                let kind = kind.as_ref().map(|k| k.name.as_str()).unwrap_or("leftouter");
+            OperatorKind::Lookup {
+                kind, right, on, ..
+            } => {
+                let kind = kind
+                    .as_ref()
+                    .map(|k| k.name.as_str())
+                    .unwrap_or("leftouter");
                 if kind != "leftouter" && kind != "inner" {
-                    return Err(Diagnostic::new(format!("lookup kind must be leftouter or inner, not `{kind}`"), span));
+                    return Err(Diagnostic::new(
+                        format!("lookup kind must be leftouter or inner, not `{kind}`"),
+                        span,
+                    ));
                 }
                 self.join(tab, kind, right, on, span, true)
             }
-            OperatorKind::MvExpand { params, items, limit } => self.mv_expand(tab, params, items, limit.as_ref(), span),
+            OperatorKind::MvExpand {
+                params,
+                items,
+                limit,
+            } => self.mv_expand(tab, params, items, limit.as_ref(), span),
             OperatorKind::Parse(p) => self.parse_op(tab, p, false, span),
             OperatorKind::ParseWhere(p) => self.parse_op(tab, p, true, span),
-            OperatorKind::Render { chart, .. } => Ok(Tab { render: Some(chart.name.clone()), ..tab }),
+            OperatorKind::Render { chart, .. } => Ok(Tab {
+                render: Some(chart.name.clone()),
+                ..tab
+            }),
             OperatorKind::Serialize { columns } => {
                 if columns.is_empty() {
                     Ok(tab)
@@ -122,7 +157,9 @@ impl Planner {
             OperatorKind::MvApply { .. } => Err(unsupported("mv-apply", span)),
             OperatorKind::ParseKv { .. } => Err(unsupported("parse-kv", span)),
             OperatorKind::MakeSeries { .. } => Err(unsupported("make-series", span)),
-            OperatorKind::Evaluate { plugin, .. } => Err(unsupported(format!("evaluate {}", plugin.func.name), span)),
+            OperatorKind::Evaluate { plugin, .. } => {
+                Err(unsupported(format!("evaluate {}", plugin.func.name), span))
+            }
             OperatorKind::Fork { .. } => Err(unsupported("fork", span)),
             OperatorKind::Facet { .. } => Err(unsupported("facet", span)),
             OperatorKind::Consume { .. } => Ok(tab),
@@ -133,7 +170,9 @@ impl Planner {
             | OperatorKind::Range { .. }
             | OperatorKind::ExternalData { .. }
             | OperatorKind::Search { .. }
-            | OperatorKind::Find { .. } => unreachable!("source operators are planned by Planner::operator"),
+            | OperatorKind::Find { .. } => {
+                unreachable!("source operators are planned by Planner::operator")
+            }
         }
     }
 
@@ -147,7 +186,12 @@ impl Planner {
     }
 
     /// Indices of the columns named or matched by patterns (`project-away`, `project-keep`).
-    fn select_columns(&self, tab: &Tab, columns: &[ast::Expr], strict: bool) -> Result<Vec<usize>, Diagnostic> {
+    fn select_columns(
+        &self,
+        tab: &Tab,
+        columns: &[ast::Expr],
+        strict: bool,
+    ) -> Result<Vec<usize>, Diagnostic> {
         let names = tab.names();
         let mut out = Vec::new();
         for c in columns {
@@ -159,22 +203,41 @@ impl Planner {
                 },
                 ExprKind::NamePattern(p) => {
                     let re = glob(p);
-                    out.extend(names.iter().enumerate().filter(|(_, n)| re.is_match(n)).map(|(i, _)| i));
+                    out.extend(
+                        names
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, n)| re.is_match(n))
+                            .map(|(i, _)| i),
+                    );
                 }
                 ExprKind::Star => out.extend(0..names.len()),
-                _ => return Err(Diagnostic::new("expected a column name or a pattern such as Col*", c.span)),
+                _ => {
+                    return Err(Diagnostic::new(
+                        "expected a column name or a pattern such as Col*",
+                        c.span,
+                    ));
+                }
             }
         }
         Ok(out)
     }
 
-    pub(crate) fn extend(&mut self, mut tab: Tab, columns: &[ast::Assignment], span: Span) -> Result<Tab, Diagnostic> {
+    pub(crate) fn extend(
+        &mut self,
+        mut tab: Tab,
+        columns: &[ast::Assignment],
+        span: Span,
+    ) -> Result<Tab, Diagnostic> {
         // Each new column can use the ones before it (`extend a = 1, b = a + 1`).
         for (n, a) in columns.iter().enumerate() {
             let names = self.assignment_names(a, n, &tab)?;
             let v = self.scalar(&a.expr, Some(&tab))?;
             if names.len() != 1 {
-                return Err(unsupported("assigning one expression to several columns", a.span));
+                return Err(unsupported(
+                    "assigning one expression to several columns",
+                    a.span,
+                ));
             }
             let name = names.into_iter().next().expect("one name");
             let mut exprs = Vec::new();
@@ -194,14 +257,27 @@ impl Planner {
                 exprs.push(v.expr.alias(name));
                 types.push(v.ty);
             }
-            let plan = LogicalPlanBuilder::from(tab.plan.clone()).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
-            tab = Tab { plan, types, render: tab.render };
+            let plan = LogicalPlanBuilder::from(tab.plan.clone())
+                .project(exprs)
+                .and_then(|b| b.build())
+                .map_err(|e| df_error(e, span))?;
+            tab = Tab {
+                plan,
+                types,
+                render: tab.render,
+            };
         }
         Ok(tab)
     }
 
     /// `project` (and `print`): the listed columns and expressions, in order.
-    pub(crate) fn project(&mut self, tab: &Tab, columns: &[ast::Assignment], span: Span, print: bool) -> Result<Tab, Diagnostic> {
+    pub(crate) fn project(
+        &mut self,
+        tab: &Tab,
+        columns: &[ast::Assignment],
+        span: Span,
+        print: bool,
+    ) -> Result<Tab, Diagnostic> {
         let mut exprs = Vec::new();
         let mut types = Vec::new();
         let mut seen: Vec<String> = Vec::new();
@@ -212,35 +288,58 @@ impl Planner {
                 self.assignment_names(a, n, tab)?
             };
             if names.len() != 1 {
-                return Err(unsupported("assigning one expression to several columns", a.span));
+                return Err(unsupported(
+                    "assigning one expression to several columns",
+                    a.span,
+                ));
             }
             let name = names.into_iter().next().expect("one name");
             if seen.contains(&name) {
-                return Err(Diagnostic::new(format!("column `{name}` is projected twice"), a.span)
-                    .with_hint("give one of them another name, e.g. `Other = ...`"));
+                return Err(
+                    Diagnostic::new(format!("column `{name}` is projected twice"), a.span)
+                        .with_hint("give one of them another name, e.g. `Other = ...`"),
+                );
             }
             let v = self.scalar(&a.expr, Some(tab))?;
             exprs.push(v.expr.alias(name.clone()));
             types.push(v.ty);
             seen.push(name);
         }
-        let plan = LogicalPlanBuilder::from(tab.plan.clone()).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
-        Ok(Tab { plan, types, render: tab.render.clone() })
+        let plan = LogicalPlanBuilder::from(tab.plan.clone())
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        Ok(Tab {
+            plan,
+            types,
+            render: tab.render.clone(),
+        })
     }
 
     /// The output name of `[name =] expr`, derived as Kusto does when not written.
-    pub(crate) fn assignment_names(&self, a: &ast::Assignment, position: usize, _tab: &Tab) -> Result<Vec<String>, Diagnostic> {
+    pub(crate) fn assignment_names(
+        &self,
+        a: &ast::Assignment,
+        position: usize,
+        _tab: &Tab,
+    ) -> Result<Vec<String>, Diagnostic> {
         if !a.names.is_empty() {
             return Ok(a.names.iter().map(|n| n.name.clone()).collect());
         }
-        Ok(vec![derived_name(&a.expr).unwrap_or_else(|| format!("Column{}", position + 1))])
+        Ok(vec![
+            derived_name(&a.expr).unwrap_or_else(|| format!("Column{}", position + 1)),
+        ])
     }
 
     fn sort_keys(&mut self, tab: &Tab, keys: &[ast::SortKey]) -> Result<Vec<SortExpr>, Diagnostic> {
         let mut out = Vec::new();
         for k in keys {
             let v = self.scalar(&k.expr, Some(tab))?;
-            let e = if v.ty == KqlType::Dynamic { as_string(v) } else { v.expr };
+            let e = if v.ty == KqlType::Dynamic {
+                as_string(v)
+            } else {
+                v.expr
+            };
             // Kusto: nulls first when ascending, last when descending, unless written.
             let nulls_first = k.nulls_first.unwrap_or(!k.descending);
             out.push(e.sort(!k.descending, nulls_first));
@@ -251,9 +350,16 @@ impl Planner {
     fn const_count(&mut self, e: &ast::Expr) -> Result<usize, Diagnostic> {
         let v = self.scalar(e, None)?;
         match v.expr {
-            Expr::Literal(datafusion::common::ScalarValue::Int64(Some(n)), _) if n >= 0 => Ok(n as usize),
-            Expr::Literal(datafusion::common::ScalarValue::Int32(Some(n)), _) if n >= 0 => Ok(n as usize),
-            _ => Err(Diagnostic::new("expected a non-negative whole number of rows", e.span)),
+            Expr::Literal(datafusion::common::ScalarValue::Int64(Some(n)), _) if n >= 0 => {
+                Ok(n as usize)
+            }
+            Expr::Literal(datafusion::common::ScalarValue::Int32(Some(n)), _) if n >= 0 => {
+                Ok(n as usize)
+            }
+            _ => Err(Diagnostic::new(
+                "expected a non-negative whole number of rows",
+                e.span,
+            )),
         }
     }
 
@@ -283,23 +389,47 @@ impl Planner {
         }
         for (l, r) in &keys {
             if left.index_of(l).is_none() {
-                return Err(Diagnostic::new(format!("the left side has no column `{l}`"), span));
+                return Err(Diagnostic::new(
+                    format!("the left side has no column `{l}`"),
+                    span,
+                ));
             }
             if right_tab.index_of(r).is_none() {
-                return Err(Diagnostic::new(format!("the right side has no column `{r}`"), span));
+                return Err(Diagnostic::new(
+                    format!("the right side has no column `{r}`"),
+                    span,
+                ));
             }
-            let (lt, rt) = (left.type_of(l).expect("checked"), right_tab.type_of(r).expect("checked"));
+            let (lt, rt) = (
+                left.type_of(l).expect("checked"),
+                right_tab.type_of(r).expect("checked"),
+            );
             if lt != rt {
-                return Err(Diagnostic::new(format!("join key `{l}` is a {lt} on the left but `{r}` is a {rt} on the right"), span)
-                    .with_hint("convert one side first, e.g. extend Key = tostring(Key)"));
+                return Err(Diagnostic::new(
+                    format!(
+                        "join key `{l}` is a {lt} on the left but `{r}` is a {rt} on the right"
+                    ),
+                    span,
+                )
+                .with_hint("convert one side first, e.g. extend Key = tostring(Key)"));
             }
         }
         // innerunique: one arbitrary left row per distinct key, then an inner join.
-        let left = if kind == "innerunique" { dedup_by_keys(left, &keys, span)? } else { left };
+        let left = if kind == "innerunique" {
+            dedup_by_keys(left, &keys, span)?
+        } else {
+            left
+        };
         let lq = "__left";
         let rq = "__right";
-        let lplan = LogicalPlanBuilder::from(left.plan.clone()).alias(lq).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
-        let rplan = LogicalPlanBuilder::from(right_tab.plan.clone()).alias(rq).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
+        let lplan = LogicalPlanBuilder::from(left.plan.clone())
+            .alias(lq)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        let rplan = LogicalPlanBuilder::from(right_tab.plan.clone())
+            .alias(rq)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
         let lcols: Vec<Column> = keys.iter().map(|(l, _)| Column::new(Some(lq), l)).collect();
         let rcols: Vec<Column> = keys.iter().map(|(_, r)| Column::new(Some(rq), r)).collect();
         let joined = LogicalPlanBuilder::from(lplan)
@@ -336,8 +466,15 @@ impl Planner {
                 used.push(out);
             }
         }
-        let plan = LogicalPlanBuilder::from(joined).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
-        Ok(Tab { plan, types, render: left.render })
+        let plan = LogicalPlanBuilder::from(joined)
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        Ok(Tab {
+            plan,
+            types,
+            render: left.render,
+        })
     }
 
     fn mv_expand(
@@ -349,7 +486,10 @@ impl Planner {
         span: Span,
     ) -> Result<Tab, Diagnostic> {
         if let Some(p) = params.first() {
-            return Err(unsupported(format!("mv-expand parameter `{}`", p.name.name), p.span));
+            return Err(unsupported(
+                format!("mv-expand parameter `{}`", p.name.name),
+                p.span,
+            ));
         }
         if let Some(l) = limit {
             return Err(unsupported("mv-expand limit", l.span));
@@ -364,7 +504,11 @@ impl Planner {
             (None, _) => derived_name(&item.expr).unwrap_or_else(|| "Column1".into()),
         };
         let v = self.scalar(&item.expr, Some(&tab))?;
-        let v = if v.ty == KqlType::Dynamic { v.expr } else { call("kql_parse_json", vec![as_string(v)]) };
+        let v = if v.ty == KqlType::Dynamic {
+            v.expr
+        } else {
+            call("kql_parse_json", vec![as_string(v)])
+        };
         // The array's elements as a list of JSON texts; a bag expands to {key: value} bags.
         let list = call("kql_mv_expand_elements", vec![v]);
         let tmp = "__mv_expand";
@@ -380,7 +524,11 @@ impl Planner {
             .and_then(|b| b.unnest_column(tmp))
             .and_then(|b| b.build())
             .map_err(|e| df_error(e, span))?;
-        let ty = item.to_type.as_ref().map(|t| super::scalar::scalar_type(t.ty)).unwrap_or(KqlType::Dynamic);
+        let ty = item
+            .to_type
+            .as_ref()
+            .map(|t| super::scalar::scalar_type(t.ty))
+            .unwrap_or(KqlType::Dynamic);
         // Columns in their original order, the expanded one in its place (or last if new).
         let mut out = Vec::new();
         let mut types = Vec::new();
@@ -401,18 +549,38 @@ impl Planner {
             out.push(value.alias(name));
             types.push(ty);
         }
-        let plan = LogicalPlanBuilder::from(unnested).project(out).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
-        Ok(Tab { plan, types, render: tab.render })
+        let plan = LogicalPlanBuilder::from(unnested)
+            .project(out)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        Ok(Tab {
+            plan,
+            types,
+            render: tab.render,
+        })
     }
 
-    fn parse_op(&mut self, tab: Tab, p: &ast::ParseOp, where_: bool, span: Span) -> Result<Tab, Diagnostic> {
+    fn parse_op(
+        &mut self,
+        tab: Tab,
+        p: &ast::ParseOp,
+        where_: bool,
+        span: Span,
+    ) -> Result<Tab, Diagnostic> {
         let mut regex_kind = false;
         for param in &p.params {
             match (param.name.name.as_str(), &param.value.kind) {
                 ("kind", ExprKind::Name(n)) if n.name == "simple" => {}
                 ("kind", ExprKind::Name(n)) if n.name == "regex" => regex_kind = true,
-                ("kind", ExprKind::Name(n)) => return Err(unsupported(format!("parse kind={}", n.name), param.span)),
-                (other, _) => return Err(unsupported(format!("parse parameter `{other}`"), param.span)),
+                ("kind", ExprKind::Name(n)) => {
+                    return Err(unsupported(format!("parse kind={}", n.name), param.span));
+                }
+                (other, _) => {
+                    return Err(unsupported(
+                        format!("parse parameter `{other}`"),
+                        param.span,
+                    ));
+                }
             }
         }
         // Build one regex; each column is a capture group. Kusto's simple mode: a string
@@ -432,10 +600,15 @@ impl Planner {
                     }
                 }
                 ParseSegment::Column { name, ty, .. } => {
-                    let ty = ty.as_ref().map(|t| super::scalar::scalar_type(t.ty)).unwrap_or(KqlType::String);
+                    let ty = ty
+                        .as_ref()
+                        .map(|t| super::scalar::scalar_type(t.ty))
+                        .unwrap_or(KqlType::String);
                     let group = match ty {
                         KqlType::Int | KqlType::Long => r"([-+]?\d+)".to_string(),
-                        KqlType::Real | KqlType::Decimal => r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)".to_string(),
+                        KqlType::Real | KqlType::Decimal => {
+                            r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)".to_string()
+                        }
                         KqlType::Bool => r"(?i)(true|false)".to_string(),
                         _ if regex_kind => "(.*?)".to_string(),
                         _ if last => "(.*)".to_string(),
@@ -448,16 +621,28 @@ impl Planner {
         }
         if regex_kind {
             pattern.push('$');
-        } else if !matches!(p.pattern.last(), Some(ParseSegment::Column { .. } | ParseSegment::Wildcard(_))) {
+        } else if !matches!(
+            p.pattern.last(),
+            Some(ParseSegment::Column { .. } | ParseSegment::Wildcard(_))
+        ) {
             // A pattern that ends with a literal may leave text after it.
         }
-        regex::Regex::new(&pattern).map_err(|e| Diagnostic::new(format!("the parse pattern is not a valid regex: {e}"), span))?;
+        regex::Regex::new(&pattern).map_err(|e| {
+            Diagnostic::new(format!("the parse pattern is not a valid regex: {e}"), span)
+        })?;
         let source = self.scalar(&p.source, Some(&tab))?;
         let text = as_string(source);
         let mut tab = tab;
         if where_ {
-            let matches = datafusion::functions::expr_fn::regexp_like(text.clone(), lit(pattern.clone()), None);
-            let plan = LogicalPlanBuilder::from(tab.plan.clone()).filter(matches).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
+            let matches = datafusion::functions::expr_fn::regexp_like(
+                text.clone(),
+                lit(pattern.clone()),
+                None,
+            );
+            let plan = LogicalPlanBuilder::from(tab.plan.clone())
+                .filter(matches)
+                .and_then(|b| b.build())
+                .map_err(|e| df_error(e, span))?;
             tab = Tab { plan, ..tab };
         }
         let mut exprs = Vec::new();
@@ -470,14 +655,24 @@ impl Planner {
             }
         }
         for (g, (name, ty)) in columns.iter().enumerate() {
-            let captured = call("kql_extract", vec![lit(pattern.clone()), lit((g + 1) as i64), text.clone()]);
+            let captured = call(
+                "kql_extract",
+                vec![lit(pattern.clone()), lit((g + 1) as i64), text.clone()],
+            );
             // An unmatched string column is empty; typed columns are null.
             let v = super::scalar::convert_to(TExpr::new(captured, KqlType::String), *ty);
             exprs.push(v.expr.alias(name.clone()));
             types.push(*ty);
         }
-        let plan = LogicalPlanBuilder::from(tab.plan.clone()).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
-        Ok(Tab { plan, types, render: tab.render })
+        let plan = LogicalPlanBuilder::from(tab.plan.clone())
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        Ok(Tab {
+            plan,
+            types,
+            render: tab.render,
+        })
     }
 }
 
@@ -486,12 +681,38 @@ impl Planner {
 pub(crate) fn derived_name(e: &ast::Expr) -> Option<String> {
     match &e.kind {
         ExprKind::Name(n) => Some(n.name.clone()),
-        ExprKind::Member { target, member } => Some(format!("{}_{}", derived_name(target)?, member.name)),
+        ExprKind::Member { target, member } => {
+            Some(format!("{}_{}", derived_name(target)?, member.name))
+        }
         ExprKind::Index { target, index } => match &index.kind {
-            ExprKind::Literal(ast::Literal::String(s)) => Some(format!("{}_{}", derived_name(target)?, s)),
+            ExprKind::Literal(ast::Literal::String(s)) => {
+                Some(format!("{}_{}", derived_name(target)?, s))
+            }
             _ => None,
         },
-        ExprKind::Call(c) if matches!(c.func.name.as_str(), "bin" | "floor" | "tostring" | "tolong" | "toint" | "todouble" | "toreal" | "tobool" | "todatetime" | "tolower" | "toupper" | "todynamic" | "parse_json" | "startofday" | "startofweek" | "startofmonth" | "startofyear" | "totimespan") => {
+        ExprKind::Call(c)
+            if matches!(
+                c.func.name.as_str(),
+                "bin"
+                    | "floor"
+                    | "tostring"
+                    | "tolong"
+                    | "toint"
+                    | "todouble"
+                    | "toreal"
+                    | "tobool"
+                    | "todatetime"
+                    | "tolower"
+                    | "toupper"
+                    | "todynamic"
+                    | "parse_json"
+                    | "startofday"
+                    | "startofweek"
+                    | "startofmonth"
+                    | "startofyear"
+                    | "totimespan"
+            ) =>
+        {
             c.args.first().and_then(derived_name)
         }
         _ => None,
@@ -501,26 +722,42 @@ pub(crate) fn derived_name(e: &ast::Expr) -> Option<String> {
 fn flatten_keys(k: &ast::Expr, out: &mut Vec<(String, String)>) -> Result<(), Diagnostic> {
     match &k.kind {
         ExprKind::Name(n) => out.push((n.name.clone(), n.name.clone())),
-        ExprKind::Binary { op: ast::BinaryOp::And, left, right } => {
+        ExprKind::Binary {
+            op: ast::BinaryOp::And,
+            left,
+            right,
+        } => {
             flatten_keys(left, out)?;
             flatten_keys(right, out)?;
         }
-        ExprKind::Binary { op: ast::BinaryOp::Eq, left, right } => {
+        ExprKind::Binary {
+            op: ast::BinaryOp::Eq,
+            left,
+            right,
+        } => {
             let side = |e: &ast::Expr| match &e.kind {
                 ExprKind::JoinSide { side, column } => Some((*side, column.name.clone())),
                 _ => None,
             };
             match (side(left), side(right)) {
                 (Some((ast::JoinSideKind::Left, l)), Some((ast::JoinSideKind::Right, r)))
-                | (Some((ast::JoinSideKind::Right, r)), Some((ast::JoinSideKind::Left, l))) => out.push((l, r)),
+                | (Some((ast::JoinSideKind::Right, r)), Some((ast::JoinSideKind::Left, l))) => {
+                    out.push((l, r))
+                }
                 _ => {
-                    return Err(Diagnostic::new("a join condition compares $left.Column with $right.Column", k.span)
-                        .with_hint("e.g. on $left.UserId == $right.AccountId"));
+                    return Err(Diagnostic::new(
+                        "a join condition compares $left.Column with $right.Column",
+                        k.span,
+                    )
+                    .with_hint("e.g. on $left.UserId == $right.AccountId"));
                 }
             }
         }
         _ => {
-            return Err(Diagnostic::new("expected a join key: a column name or $left.A == $right.B", k.span));
+            return Err(Diagnostic::new(
+                "expected a join key: a column name or $left.A == $right.B",
+                k.span,
+            ));
         }
     }
     Ok(())
@@ -529,10 +766,20 @@ fn flatten_keys(k: &ast::Expr, out: &mut Vec<(String, String)>) -> Result<(), Di
 /// Re-projects the columns at `indices`, in that order.
 fn reselect(tab: Tab, indices: &[usize], span: Span) -> Result<Tab, Diagnostic> {
     let names = tab.names();
-    let exprs: Vec<Expr> = indices.iter().map(|&i| tab.column_at(i).alias(names[i].clone())).collect();
+    let exprs: Vec<Expr> = indices
+        .iter()
+        .map(|&i| tab.column_at(i).alias(names[i].clone()))
+        .collect();
     let types = indices.iter().map(|&i| tab.types[i]).collect();
-    let plan = LogicalPlanBuilder::from(tab.plan.clone()).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
-    Ok(Tab { plan, types, render: tab.render })
+    let plan = LogicalPlanBuilder::from(tab.plan.clone())
+        .project(exprs)
+        .and_then(|b| b.build())
+        .map_err(|e| df_error(e, span))?;
+    Ok(Tab {
+        plan,
+        types,
+        render: tab.render,
+    })
 }
 
 /// One row per distinct key (innerunique's left side): the other columns take the values of
@@ -540,17 +787,33 @@ fn reselect(tab: Tab, indices: &[usize], span: Span) -> Result<Tab, Diagnostic> 
 fn dedup_by_keys(tab: Tab, keys: &[(String, String)], span: Span) -> Result<Tab, Diagnostic> {
     let names = tab.names();
     let key_names: Vec<&String> = keys.iter().map(|(l, _)| l).collect();
-    let group: Vec<Expr> = key_names.iter().map(|k| tab.column(k).expect("checked key")).collect();
+    let group: Vec<Expr> = key_names
+        .iter()
+        .map(|k| tab.column(k).expect("checked key"))
+        .collect();
     let aggs: Vec<Expr> = names
         .iter()
         .enumerate()
         .filter(|(_, n)| !key_names.contains(n))
         .map(|(i, n)| first_value(tab.column_at(i), vec![]).alias(n.clone()))
         .collect();
-    let agg = LogicalPlanBuilder::from(tab.plan.clone()).aggregate(group, aggs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
+    let agg = LogicalPlanBuilder::from(tab.plan.clone())
+        .aggregate(group, aggs)
+        .and_then(|b| b.build())
+        .map_err(|e| df_error(e, span))?;
     // Back to the original column order.
-    let exprs: Vec<Expr> = names.iter().map(|n| Expr::Column(Column::new_unqualified(n)).alias(n.clone())).collect();
-    let plan = LogicalPlanBuilder::from(agg).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
+    let exprs: Vec<Expr> = names
+        .iter()
+        .map(|n| Expr::Column(Column::new_unqualified(n)).alias(n.clone()))
+        .collect();
+    let plan = LogicalPlanBuilder::from(agg)
+        .project(exprs)
+        .and_then(|b| b.build())
+        .map_err(|e| df_error(e, span))?;
     let _ = cast;
-    Ok(Tab { plan, types: tab.types, render: tab.render })
+    Ok(Tab {
+        plan,
+        types: tab.types,
+        render: tab.render,
+    })
 }

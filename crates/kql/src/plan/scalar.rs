@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn as f;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{Expr, Operator, ScalarUDF, binary_expr, cast, lit, when};
-use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use spoor_catalog::KqlType;
 use spoor_core::{Diagnostic, Span};
 
@@ -18,7 +18,8 @@ const NS_PER_SEC: i64 = 1_000_000_000;
 /// The DataFusion UDF that implements a KQL function. Panics only if the functions crate and
 /// the planner disagree on a name, which the planner's tests catch.
 pub(crate) fn udf(name: &str) -> Arc<ScalarUDF> {
-    spoor_functions::scalar(name).unwrap_or_else(|| panic!("spoor-functions has no scalar function {name}"))
+    spoor_functions::scalar(name)
+        .unwrap_or_else(|| panic!("spoor-functions has no scalar function {name}"))
 }
 
 pub(crate) fn call(name: &str, args: Vec<Expr>) -> Expr {
@@ -42,7 +43,10 @@ pub(crate) fn scalar_type(t: ast::ScalarType) -> KqlType {
 
 /// A typed null.
 pub(crate) fn null_of(ty: KqlType) -> Expr {
-    Expr::Literal(ScalarValue::try_from(&ty.arrow()).unwrap_or(ScalarValue::Null), None)
+    Expr::Literal(
+        ScalarValue::try_from(&ty.arrow()).unwrap_or(ScalarValue::Null),
+        None,
+    )
 }
 
 pub(crate) fn datetime_lit(ns: i64) -> Expr {
@@ -54,7 +58,10 @@ pub(crate) fn timespan_lit(ns: i64) -> Expr {
 }
 
 fn is_numeric(t: KqlType) -> bool {
-    matches!(t, KqlType::Int | KqlType::Long | KqlType::Real | KqlType::Decimal)
+    matches!(
+        t,
+        KqlType::Int | KqlType::Long | KqlType::Real | KqlType::Decimal
+    )
 }
 
 fn is_stringish(t: KqlType) -> bool {
@@ -64,7 +71,11 @@ fn is_stringish(t: KqlType) -> bool {
 impl Planner {
     /// Plans a scalar expression over the columns of `input` (None: no row context, as in a
     /// `let` of a constant).
-    pub(crate) fn scalar(&mut self, e: &ast::Expr, input: Option<&Tab>) -> Result<TExpr, Diagnostic> {
+    pub(crate) fn scalar(
+        &mut self,
+        e: &ast::Expr,
+        input: Option<&Tab>,
+    ) -> Result<TExpr, Diagnostic> {
         match &e.kind {
             ExprKind::Literal(l) => self.literal(l, e.span),
             ExprKind::Name(id) => self.name(&id.name, id.span, input),
@@ -73,7 +84,10 @@ impl Planner {
             ExprKind::Unary { op, operand } => {
                 let v = self.scalar(operand, input)?;
                 if !is_numeric(v.ty) && v.ty != KqlType::TimeSpan {
-                    return Err(Diagnostic::new(format!("cannot negate a {} value", v.ty), e.span));
+                    return Err(Diagnostic::new(
+                        format!("cannot negate a {} value", v.ty),
+                        e.span,
+                    ));
                 }
                 Ok(match op {
                     ast::UnaryOp::Neg => TExpr::new(Expr::Negative(Box::new(v.expr)), v.ty),
@@ -82,7 +96,12 @@ impl Planner {
             }
             ExprKind::Binary { op, left, right } => self.binary(*op, left, right, e.span, input),
             ExprKind::InList { op, expr, items } => self.in_list(*op, expr, items, e.span, input),
-            ExprKind::Between { negated, expr, low, high } => {
+            ExprKind::Between {
+                negated,
+                expr,
+                low,
+                high,
+            } => {
                 let v = self.scalar(expr, input)?;
                 let lo = self.scalar(low, input)?;
                 let mut hi = self.scalar(high, input)?;
@@ -93,15 +112,25 @@ impl Planner {
                 let (v, lo) = coerce_pair(v, lo);
                 let (v2, hi) = coerce_pair(v.clone(), hi);
                 let b = v.expr.clone().gt_eq(lo.expr).and(v2.expr.lt_eq(hi.expr));
-                Ok(TExpr::new(if *negated { Expr::Not(Box::new(b)) } else { b }, KqlType::Bool))
+                Ok(TExpr::new(
+                    if *negated { Expr::Not(Box::new(b)) } else { b },
+                    KqlType::Bool,
+                ))
             }
             ExprKind::Star => Err(Diagnostic::new("`*` is not a value here", e.span)),
-            ExprKind::NamePattern(p) => Err(Diagnostic::new(format!("the pattern `{p}` is not a value"), e.span)),
-            ExprKind::JoinSide { .. } => {
-                Err(Diagnostic::new("`$left`/`$right` can only be used in a join's `on` clause", e.span))
-            }
-            ExprKind::Pipe { .. } => Err(Diagnostic::new("a tabular expression is not a scalar value", e.span)
-                .with_hint("wrap it in toscalar(...) to use its first value")),
+            ExprKind::NamePattern(p) => Err(Diagnostic::new(
+                format!("the pattern `{p}` is not a value"),
+                e.span,
+            )),
+            ExprKind::JoinSide { .. } => Err(Diagnostic::new(
+                "`$left`/`$right` can only be used in a join's `on` clause",
+                e.span,
+            )),
+            ExprKind::Pipe { .. } => Err(Diagnostic::new(
+                "a tabular expression is not a scalar value",
+                e.span,
+            )
+            .with_hint("wrap it in toscalar(...) to use its first value")),
         }
     }
 
@@ -116,7 +145,10 @@ impl Planner {
             Literal::Long(i) => TExpr::new(lit(*i), KqlType::Long),
             Literal::Real(r) => TExpr::new(lit(*r), KqlType::Real),
             Literal::Decimal(d) => {
-                let v: f64 = d.trim().parse().map_err(|_| Diagnostic::new(format!("`{d}` is not a decimal"), span))?;
+                let v: f64 = d
+                    .trim()
+                    .parse()
+                    .map_err(|_| Diagnostic::new(format!("`{d}` is not a decimal"), span))?;
                 TExpr::new(lit(v), KqlType::Decimal)
             }
             Literal::String(s) => TExpr::new(lit(s.clone()), KqlType::String),
@@ -130,7 +162,11 @@ impl Planner {
             Literal::TimeSpan(ns) => TExpr::new(timespan_lit(*ns), KqlType::TimeSpan),
             Literal::Guid(g) => TExpr::new(lit(g.trim().to_lowercase()), KqlType::Guid),
             Literal::Dynamic(v) => TExpr::new(
-                if v.is_null() { null_of(KqlType::Dynamic) } else { lit(v.to_string()) },
+                if v.is_null() {
+                    null_of(KqlType::Dynamic)
+                } else {
+                    lit(v.to_string())
+                },
                 KqlType::Dynamic,
             ),
         })
@@ -145,19 +181,27 @@ impl Planner {
         match self.lookup(name).cloned() {
             Some(Binding::Scalar { value, .. }) => return Ok(value),
             Some(Binding::Tabular(_)) => {
-                return Err(Diagnostic::new(format!("`{name}` is a table, not a value"), span)
-                    .with_hint(format!("use toscalar({name}) to take its first value")));
+                return Err(
+                    Diagnostic::new(format!("`{name}` is a table, not a value"), span)
+                        .with_hint(format!("use toscalar({name}) to take its first value")),
+                );
             }
             Some(Binding::Function(def)) if def.params.is_empty() => {
                 let call = ast::Call {
-                    func: ast::Ident { name: name.to_string(), span },
+                    func: ast::Ident {
+                        name: name.to_string(),
+                        span,
+                    },
                     args: vec![],
                     named_args: vec![],
                 };
                 if let Either::Scalar(v) = self.call_function(&def, &call, span, input)? {
                     return Ok(v);
                 }
-                return Err(Diagnostic::new(format!("`{name}` returns a table, not a value"), span));
+                return Err(Diagnostic::new(
+                    format!("`{name}` returns a table, not a value"),
+                    span,
+                ));
             }
             _ => {}
         }
@@ -193,7 +237,10 @@ impl Planner {
                         KqlType::Int | KqlType::Long => cast(k.expr, DataType::Int64),
                         t if is_stringish(t) => k.expr,
                         t => {
-                            return Err(Diagnostic::new(format!("an index must be a number or a string, not {t}"), index.span));
+                            return Err(Diagnostic::new(
+                                format!("an index must be a number or a string, not {t}"),
+                                index.span,
+                            ));
                         }
                     };
                     keys.push(k);
@@ -210,8 +257,11 @@ impl Planner {
             // real content often relies on columns that are dynamic in Kusto and text here).
             KqlType::String => call("kql_parse_json", vec![base.expr]),
             t => {
-                return Err(Diagnostic::new(format!("cannot access a property of a {t} value"), cur.span)
-                    .with_hint("property access needs a dynamic value; use parse_json() first"));
+                return Err(Diagnostic::new(
+                    format!("cannot access a property of a {t} value"),
+                    cur.span,
+                )
+                .with_hint("property access needs a dynamic value; use parse_json() first"));
             }
         };
         let mut args = vec![base];
@@ -232,10 +282,19 @@ impl Planner {
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 let (l, r) = (to_bool(l, left.span)?, to_bool(r, right.span)?);
-                let e = if op == BinaryOp::And { l.and(r) } else { l.or(r) };
+                let e = if op == BinaryOp::And {
+                    l.and(r)
+                } else {
+                    l.or(r)
+                };
                 Ok(TExpr::new(e, KqlType::Bool))
             }
-            BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => {
+            BinaryOp::Eq
+            | BinaryOp::NotEq
+            | BinaryOp::Lt
+            | BinaryOp::LtEq
+            | BinaryOp::Gt
+            | BinaryOp::GtEq => {
                 let (l, r) = coerce_pair(l, r);
                 check_comparable(&l, &r, span)?;
                 let o = match op {
@@ -250,11 +309,25 @@ impl Planner {
             }
             BinaryOp::EqCi | BinaryOp::NotEqCi => {
                 let e = call("kql_equals_ci", vec![as_string(l), as_string(r)]);
-                Ok(TExpr::new(if op == BinaryOp::NotEqCi { Expr::Not(Box::new(e)) } else { e }, KqlType::Bool))
+                Ok(TExpr::new(
+                    if op == BinaryOp::NotEqCi {
+                        Expr::Not(Box::new(e))
+                    } else {
+                        e
+                    },
+                    KqlType::Bool,
+                ))
             }
-            BinaryOp::Str { op, negated, case_sensitive } => {
+            BinaryOp::Str {
+                op,
+                negated,
+                case_sensitive,
+            } => {
                 let e = string_test(op, case_sensitive, as_string(l), r, right.span)?;
-                Ok(TExpr::new(if negated { Expr::Not(Box::new(e)) } else { e }, KqlType::Bool))
+                Ok(TExpr::new(
+                    if negated { Expr::Not(Box::new(e)) } else { e },
+                    KqlType::Bool,
+                ))
             }
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
                 arithmetic(op, l, r, span)
@@ -293,8 +366,14 @@ impl Planner {
                 },
                 matches!(op, ListOp::NotIn | ListOp::NotInCi),
             ));
-            if matches!(op, ListOp::InCi | ListOp::NotInCi | ListOp::HasAny | ListOp::HasAll) {
-                return Err(unsupported("a tabular operand of in~/has_any/has_all", one.span));
+            if matches!(
+                op,
+                ListOp::InCi | ListOp::NotInCi | ListOp::HasAny | ListOp::HasAll
+            ) {
+                return Err(unsupported(
+                    "a tabular operand of in~/has_any/has_all",
+                    one.span,
+                ));
             }
             return Ok(TExpr::new(e, KqlType::Bool));
         }
@@ -304,7 +383,9 @@ impl Planner {
             let literal = match &item.kind {
                 ExprKind::Literal(Literal::Dynamic(v)) => Some(v.clone()),
                 ExprKind::Name(n) => match self.lookup(&n.name) {
-                    Some(Binding::Scalar { literal: Some(v), .. }) => Some(v.clone()),
+                    Some(Binding::Scalar {
+                        literal: Some(v), ..
+                    }) => Some(v.clone()),
                     _ => None,
                 },
                 _ => None,
@@ -324,20 +405,37 @@ impl Planner {
                 if values.is_empty() {
                     return Ok(TExpr::new(lit(matches!(op, ListOp::NotIn)), KqlType::Bool));
                 }
-                let target = if v.ty == KqlType::Dynamic { values[0].ty } else { v.ty };
+                let target = if v.ty == KqlType::Dynamic {
+                    values[0].ty
+                } else {
+                    v.ty
+                };
                 let v = convert_to(v, target);
-                let list: Vec<Expr> = values.into_iter().map(|x| convert_to(x, target).expr).collect();
-                Ok(TExpr::new(Expr::InList(datafusion::logical_expr::expr::InList::new(
-                    Box::new(v.expr),
-                    list,
-                    op == ListOp::NotIn,
-                )), KqlType::Bool))
+                let list: Vec<Expr> = values
+                    .into_iter()
+                    .map(|x| convert_to(x, target).expr)
+                    .collect();
+                Ok(TExpr::new(
+                    Expr::InList(datafusion::logical_expr::expr::InList::new(
+                        Box::new(v.expr),
+                        list,
+                        op == ListOp::NotIn,
+                    )),
+                    KqlType::Bool,
+                ))
             }
             ListOp::InCi | ListOp::NotInCi => {
                 let mut args = vec![as_string(v)];
                 args.extend(values.into_iter().map(as_string));
                 let e = call("kql_in_ci", args);
-                Ok(TExpr::new(if op == ListOp::NotInCi { Expr::Not(Box::new(e)) } else { e }, KqlType::Bool))
+                Ok(TExpr::new(
+                    if op == ListOp::NotInCi {
+                        Expr::Not(Box::new(e))
+                    } else {
+                        e
+                    },
+                    KqlType::Bool,
+                ))
             }
             ListOp::HasAny | ListOp::HasAll => {
                 if values.is_empty() {
@@ -346,19 +444,31 @@ impl Planner {
                 }
                 let mut args = vec![as_string(v)];
                 args.extend(values.into_iter().map(as_string));
-                let name = if op == ListOp::HasAny { "kql_has_any" } else { "kql_has_all" };
+                let name = if op == ListOp::HasAny {
+                    "kql_has_any"
+                } else {
+                    "kql_has_all"
+                };
                 let _ = span;
                 Ok(TExpr::new(call(name, args), KqlType::Bool))
             }
         }
     }
 
-    fn call(&mut self, c: &ast::Call, span: Span, input: Option<&Tab>) -> Result<TExpr, Diagnostic> {
+    fn call(
+        &mut self,
+        c: &ast::Call,
+        span: Span,
+        input: Option<&Tab>,
+    ) -> Result<TExpr, Diagnostic> {
         let name = c.func.name.as_str();
         if let Some(Binding::Function(def)) = self.lookup(name).cloned() {
             return match self.call_function(&def, c, span, input)? {
                 Either::Scalar(v) => Ok(v),
-                Either::Tabular(_) => Err(Diagnostic::new(format!("`{name}` returns a table, not a value"), span)),
+                Either::Tabular(_) => Err(Diagnostic::new(
+                    format!("`{name}` returns a table, not a value"),
+                    span,
+                )),
             };
         }
         if super::aggregate::is_aggregate(name) {
@@ -368,8 +478,15 @@ impl Planner {
         let argc = c.args.len();
         let arity = |min: usize, max: usize| -> Result<(), Diagnostic> {
             if argc < min || argc > max {
-                let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
-                Err(Diagnostic::new(format!("{name}() takes {want} argument(s), got {argc}"), span))
+                let want = if min == max {
+                    format!("{min}")
+                } else {
+                    format!("{min} to {max}")
+                };
+                Err(Diagnostic::new(
+                    format!("{name}() takes {want} argument(s), got {argc}"),
+                    span,
+                ))
             } else {
                 Ok(())
             }
@@ -453,11 +570,17 @@ impl Planner {
             }
             "strlen" => {
                 arity(1, 1)?;
-                l(cast(f::character_length(as_string(arg!(0))), DataType::Int64))
+                l(cast(
+                    f::character_length(as_string(arg!(0))),
+                    DataType::Int64,
+                ))
             }
             "strcat" => {
                 if argc == 0 {
-                    return Err(Diagnostic::new("strcat() needs at least one argument", span));
+                    return Err(Diagnostic::new(
+                        "strcat() needs at least one argument",
+                        span,
+                    ));
                 }
                 let mut parts = Vec::new();
                 for i in 0..argc {
@@ -483,25 +606,47 @@ impl Planner {
             }
             "trim" | "trim_start" | "trim_end" => {
                 arity(2, 2)?;
-                s(call(&format!("kql_{name}"), vec![as_string(arg!(0)), as_string(arg!(1))]))
+                s(call(
+                    &format!("kql_{name}"),
+                    vec![as_string(arg!(0)), as_string(arg!(1))],
+                ))
             }
             "replace_string" | "replace" => {
                 arity(3, 3)?;
                 if name == "replace" {
-                    return Err(unsupported("replace() (the regex form; use replace_regex or replace_string)", span));
+                    return Err(unsupported(
+                        "replace() (the regex form; use replace_regex or replace_string)",
+                        span,
+                    ));
                 }
-                s(f::replace(as_string(arg!(0)), as_string(arg!(1)), as_string(arg!(2))))
+                s(f::replace(
+                    as_string(arg!(0)),
+                    as_string(arg!(1)),
+                    as_string(arg!(2)),
+                ))
             }
             "replace_regex" => {
                 arity(3, 3)?;
                 let text = as_string(arg!(0));
                 let re = as_string(arg!(1));
                 let rewrite = regex_rewrite(&c.args[2], as_string(arg!(2)));
-                s(datafusion::functions::expr_fn::regexp_replace(text, re, rewrite, Some(lit("g"))))
+                s(datafusion::functions::expr_fn::regexp_replace(
+                    text,
+                    re,
+                    rewrite,
+                    Some(lit("g")),
+                ))
             }
             "extract" => {
                 arity(3, 4)?;
-                let mut e = call("kql_extract", vec![as_string(arg!(0)), cast(arg!(1).expr, DataType::Int64), as_string(arg!(2))]);
+                let mut e = call(
+                    "kql_extract",
+                    vec![
+                        as_string(arg!(0)),
+                        cast(arg!(1).expr, DataType::Int64),
+                        as_string(arg!(2)),
+                    ],
+                );
                 let mut ty = KqlType::String;
                 if argc == 4 {
                     let target = typeof_arg(&c.args[3])?;
@@ -514,14 +659,24 @@ impl Planner {
             "extract_all" => {
                 arity(2, 3)?;
                 if argc == 3 {
-                    return Err(unsupported("extract_all() with a list of capture groups", span));
+                    return Err(unsupported(
+                        "extract_all() with a list of capture groups",
+                        span,
+                    ));
                 }
-                d(call("kql_extract_all", vec![as_string(arg!(0)), as_string(arg!(1))]))
+                d(call(
+                    "kql_extract_all",
+                    vec![as_string(arg!(0)), as_string(arg!(1))],
+                ))
             }
             "extract_json" | "extractjson" => {
                 arity(2, 3)?;
                 let json = arg!(1);
-                let json = if json.ty == KqlType::Dynamic { json.expr } else { as_string(json) };
+                let json = if json.ty == KqlType::Dynamic {
+                    json.expr
+                } else {
+                    as_string(json)
+                };
                 let e = call("kql_extract_json", vec![as_string(arg!(0)), json]);
                 if argc == 3 {
                     let target = typeof_arg(&c.args[2])?;
@@ -551,13 +706,20 @@ impl Planner {
                 d(call("kql_pack_array", args))
             }
             "bag_pack" | "pack" | "pack_dictionary" => {
-                if argc % 2 != 0 {
-                    return Err(Diagnostic::new(format!("{name}() takes key, value pairs"), span));
+                if !argc.is_multiple_of(2) {
+                    return Err(Diagnostic::new(
+                        format!("{name}() takes key, value pairs"),
+                        span,
+                    ));
                 }
                 let mut args = Vec::new();
                 for i in 0..argc {
                     let a = arg!(i);
-                    args.push(if i % 2 == 0 { as_string(a) } else { to_dynamic(a) });
+                    args.push(if i % 2 == 0 {
+                        as_string(a)
+                    } else {
+                        to_dynamic(a)
+                    });
                 }
                 d(call("kql_bag_pack", args))
             }
@@ -587,7 +749,10 @@ impl Planner {
             }
             "ipv4_is_in_range" => {
                 arity(2, 2)?;
-                b(call("kql_ipv4_is_in_range", vec![as_string(arg!(0)), as_string(arg!(1))]))
+                b(call(
+                    "kql_ipv4_is_in_range",
+                    vec![as_string(arg!(0)), as_string(arg!(1))],
+                ))
             }
             "isempty" | "isnotempty" => {
                 arity(1, 1)?;
@@ -597,14 +762,26 @@ impl Planner {
                 } else {
                     a.expr.is_null()
                 };
-                b(if name == "isempty" { empty } else { Expr::Not(Box::new(empty)) })
+                b(if name == "isempty" {
+                    empty
+                } else {
+                    Expr::Not(Box::new(empty))
+                })
             }
             "isnull" | "isnotnull" => {
                 arity(1, 1)?;
                 let a = arg!(0);
                 // Kusto strings are never null (an absent string is ""): isnull(string) is false.
-                let is_null = if is_stringish(a.ty) { lit(false) } else { a.expr.is_null() };
-                b(if name == "isnull" { is_null } else { Expr::Not(Box::new(is_null)) })
+                let is_null = if is_stringish(a.ty) {
+                    lit(false)
+                } else {
+                    a.expr.is_null()
+                };
+                b(if name == "isnull" {
+                    is_null
+                } else {
+                    Expr::Not(Box::new(is_null))
+                })
             }
             "not" => {
                 arity(1, 1)?;
@@ -616,13 +793,18 @@ impl Planner {
                 let (t, e) = coerce_pair(arg!(1), arg!(2));
                 let ty = t.ty;
                 TExpr::new(
-                    when(cond, t.expr).otherwise(e.expr).map_err(|e| super::df_error(e, span))?,
+                    when(cond, t.expr)
+                        .otherwise(e.expr)
+                        .map_err(|e| super::df_error(e, span))?,
                     ty,
                 )
             }
             "case" => {
-                if argc < 3 || argc % 2 == 0 {
-                    return Err(Diagnostic::new("case() takes condition, value pairs and an else value", span));
+                if argc < 3 || argc.is_multiple_of(2) {
+                    return Err(Diagnostic::new(
+                        "case() takes condition, value pairs and an else value",
+                        span,
+                    ));
                 }
                 let mut values = Vec::new();
                 let mut conds = Vec::new();
@@ -631,8 +813,15 @@ impl Planner {
                     values.push(arg!(i + 1));
                 }
                 let otherwise = arg!(argc - 1);
-                let ty = unify(values.iter().chain(std::iter::once(&otherwise)).map(|v| v.ty));
-                let mut builder: Option<datafusion::logical_expr::conditional_expressions::CaseBuilder> = None;
+                let ty = unify(
+                    values
+                        .iter()
+                        .chain(std::iter::once(&otherwise))
+                        .map(|v| v.ty),
+                );
+                let mut builder: Option<
+                    datafusion::logical_expr::conditional_expressions::CaseBuilder,
+                > = None;
                 for (cnd, v) in conds.into_iter().zip(values) {
                     let v = convert_to(v, ty).expr;
                     builder = Some(match builder {
@@ -641,11 +830,18 @@ impl Planner {
                     });
                 }
                 let mut bld = builder.expect("at least one pair");
-                TExpr::new(bld.otherwise(convert_to(otherwise, ty).expr).map_err(|e| super::df_error(e, span))?, ty)
+                TExpr::new(
+                    bld.otherwise(convert_to(otherwise, ty).expr)
+                        .map_err(|e| super::df_error(e, span))?,
+                    ty,
+                )
             }
             "coalesce" => {
                 if argc < 2 {
-                    return Err(Diagnostic::new("coalesce() takes at least two arguments", span));
+                    return Err(Diagnostic::new(
+                        "coalesce() takes at least two arguments",
+                        span,
+                    ));
                 }
                 let mut vals = Vec::new();
                 for i in 0..argc {
@@ -657,7 +853,11 @@ impl Planner {
                     .into_iter()
                     .map(|v| {
                         let e = convert_to(v, ty).expr;
-                        if is_stringish(ty) { f::nullif(e, lit("")) } else { e }
+                        if is_stringish(ty) {
+                            f::nullif(e, lit(""))
+                        } else {
+                            e
+                        }
                     })
                     .collect();
                 TExpr::new(f::coalesce(args), ty)
@@ -667,7 +867,8 @@ impl Planner {
                 let v = arg!(0);
                 let size = arg!(1);
                 match (v.ty, size.ty) {
-                    (KqlType::DateTime, KqlType::TimeSpan) | (KqlType::TimeSpan, KqlType::TimeSpan) => {}
+                    (KqlType::DateTime, KqlType::TimeSpan)
+                    | (KqlType::TimeSpan, KqlType::TimeSpan) => {}
                     (a, b2) if is_numeric(a) && is_numeric(b2) => {}
                     (a, b2) => {
                         return Err(Diagnostic::new(format!("bin() cannot round a {a} value by a {b2} size"), span)
@@ -689,27 +890,45 @@ impl Planner {
                 if unit == "week" {
                     let shifted = a.expr + timespan_lit(86_400 * NS_PER_SEC);
                     let trunc = f::date_trunc(lit("week"), shifted);
-                    TExpr::new(cast(trunc - timespan_lit(86_400 * NS_PER_SEC), DataType::Timestamp(TimeUnit::Nanosecond, None)), KqlType::DateTime)
+                    TExpr::new(
+                        cast(
+                            trunc - timespan_lit(86_400 * NS_PER_SEC),
+                            DataType::Timestamp(TimeUnit::Nanosecond, None),
+                        ),
+                        KqlType::DateTime,
+                    )
                 } else {
                     TExpr::new(
-                        cast(f::date_trunc(lit(unit), a.expr), DataType::Timestamp(TimeUnit::Nanosecond, None)),
+                        cast(
+                            f::date_trunc(lit(unit), a.expr),
+                            DataType::Timestamp(TimeUnit::Nanosecond, None),
+                        ),
                         KqlType::DateTime,
                     )
                 }
             }
             "datetime_diff" => {
                 arity(3, 3)?;
-                l(call("kql_datetime_diff", vec![as_string(arg!(0)), arg!(1).expr, arg!(2).expr]))
+                l(call(
+                    "kql_datetime_diff",
+                    vec![as_string(arg!(0)), arg!(1).expr, arg!(2).expr],
+                ))
             }
             "format_datetime" => {
                 arity(2, 2)?;
-                s(call("kql_format_datetime", vec![arg!(0).expr, as_string(arg!(1))]))
+                s(call(
+                    "kql_format_datetime",
+                    vec![arg!(0).expr, as_string(arg!(1))],
+                ))
             }
             "toscalar" => {
                 arity(1, 1)?;
                 let sub = self.tabular(&c.args[0])?;
                 if sub.types.is_empty() {
-                    return Err(Diagnostic::new("toscalar() of a table with no columns", span));
+                    return Err(Diagnostic::new(
+                        "toscalar() of a table with no columns",
+                        span,
+                    ));
                 }
                 let ty = sub.types[0];
                 let first = sub.column_at(0);
@@ -732,9 +951,13 @@ impl Planner {
                 if let Some(sugg) = did_you_mean(name, KNOWN_FUNCTIONS.iter().copied()) {
                     d = d.with_hint(format!("did you mean `{sugg}`?"));
                 } else if spoor_catalog::catalog().table(name).is_some() {
-                    d = d.with_hint(format!("`{name}` is a table; use it as the source of a pipeline"));
+                    d = d.with_hint(format!(
+                        "`{name}` is a table; use it as the source of a pipeline"
+                    ));
                 } else {
-                    d = d.with_hint("Kusto functions that spoor does not implement yet are reported this way");
+                    d = d.with_hint(
+                        "Kusto functions that spoor does not implement yet are reported this way",
+                    );
                 }
                 return Err(d);
             }
@@ -744,13 +967,60 @@ impl Planner {
 
 /// Every scalar function name the planner knows (for suggestions).
 const KNOWN_FUNCTIONS: &[&str] = &[
-    "now", "ago", "todatetime", "totimespan", "tostring", "toint", "tolong", "todouble", "toreal", "tobool",
-    "toupper", "tolower", "strlen", "strcat", "substring", "split", "trim", "trim_start", "trim_end",
-    "replace_string", "replace_regex", "extract", "extract_all", "extract_json", "extractjson", "parse_json",
-    "todynamic", "array_length", "pack_array", "bag_pack", "pack", "parse_url", "typeof", "ipv4_is_private",
-    "ipv4_is_match", "ipv4_is_in_range", "isempty", "isnotempty", "isnull", "isnotnull", "not", "iff", "iif",
-    "case", "coalesce", "bin", "floor", "startofday", "startofweek", "startofmonth", "startofyear",
-    "datetime_diff", "format_datetime", "toscalar",
+    "now",
+    "ago",
+    "todatetime",
+    "totimespan",
+    "tostring",
+    "toint",
+    "tolong",
+    "todouble",
+    "toreal",
+    "tobool",
+    "toupper",
+    "tolower",
+    "strlen",
+    "strcat",
+    "substring",
+    "split",
+    "trim",
+    "trim_start",
+    "trim_end",
+    "replace_string",
+    "replace_regex",
+    "extract",
+    "extract_all",
+    "extract_json",
+    "extractjson",
+    "parse_json",
+    "todynamic",
+    "array_length",
+    "pack_array",
+    "bag_pack",
+    "pack",
+    "parse_url",
+    "typeof",
+    "ipv4_is_private",
+    "ipv4_is_match",
+    "ipv4_is_in_range",
+    "isempty",
+    "isnotempty",
+    "isnull",
+    "isnotnull",
+    "not",
+    "iff",
+    "iif",
+    "case",
+    "coalesce",
+    "bin",
+    "floor",
+    "startofday",
+    "startofweek",
+    "startofmonth",
+    "startofyear",
+    "datetime_diff",
+    "format_datetime",
+    "toscalar",
 ];
 
 /// `replace_regex` rewrite strings use `\1`; Rust's regex uses `${1}`.
@@ -771,14 +1041,20 @@ fn typeof_arg(e: &ast::Expr) -> Result<KqlType, Diagnostic> {
     {
         return Ok(t);
     }
-    Err(Diagnostic::new("expected a type such as typeof(long)", e.span))
+    Err(Diagnostic::new(
+        "expected a type such as typeof(long)",
+        e.span,
+    ))
 }
 
 fn expect_type(v: &TExpr, want: KqlType, span: Span, func: &str) -> Result<(), Diagnostic> {
     if v.ty == want || (want == KqlType::TimeSpan && v.ty == KqlType::Dynamic) {
         Ok(())
     } else {
-        Err(Diagnostic::new(format!("{func}() expects a {want}, got a {}", v.ty), span))
+        Err(Diagnostic::new(
+            format!("{func}() expects a {want}, got a {}", v.ty),
+            span,
+        ))
     }
 }
 
@@ -824,8 +1100,11 @@ pub(crate) fn to_bool(v: TExpr, span: Span) -> Result<Expr, Diagnostic> {
     match v.ty {
         KqlType::Bool => Ok(v.expr),
         KqlType::Dynamic => Ok(call("kql_dyn_to_bool", vec![v.expr])),
-        t => Err(Diagnostic::new(format!("expected a bool, found a {t} value"), span)
-            .with_hint("a condition must be true or false, e.g. a comparison such as X == \"value\"")),
+        t => Err(
+            Diagnostic::new(format!("expected a bool, found a {t} value"), span).with_hint(
+                "a condition must be true or false, e.g. a comparison such as X == \"value\"",
+            ),
+        ),
     }
 }
 
@@ -839,16 +1118,24 @@ pub(crate) fn convert_to(v: TExpr, target: KqlType) -> TExpr {
         (_, KqlType::Dynamic) => to_dynamic(v),
         (KqlType::Dynamic, KqlType::Long) => call("kql_dyn_to_long", vec![v.expr]),
         (KqlType::Dynamic, KqlType::Int) => call("kql_dyn_to_int", vec![v.expr]),
-        (KqlType::Dynamic, KqlType::Real | KqlType::Decimal) => call("kql_dyn_to_double", vec![v.expr]),
+        (KqlType::Dynamic, KqlType::Real | KqlType::Decimal) => {
+            call("kql_dyn_to_double", vec![v.expr])
+        }
         (KqlType::Dynamic, KqlType::Bool) => call("kql_dyn_to_bool", vec![v.expr]),
         (KqlType::Dynamic, KqlType::DateTime) => call("kql_dyn_to_datetime", vec![v.expr]),
         (KqlType::Dynamic, KqlType::TimeSpan) => call("kql_dyn_to_timespan", vec![v.expr]),
         (KqlType::String | KqlType::Guid, KqlType::Long) => call("kql_tolong", vec![v.expr]),
         (KqlType::String | KqlType::Guid, KqlType::Int) => call("kql_toint", vec![v.expr]),
-        (KqlType::String | KqlType::Guid, KqlType::Real | KqlType::Decimal) => call("kql_todouble", vec![v.expr]),
+        (KqlType::String | KqlType::Guid, KqlType::Real | KqlType::Decimal) => {
+            call("kql_todouble", vec![v.expr])
+        }
         (KqlType::String | KqlType::Guid, KqlType::Bool) => call("kql_tobool", vec![v.expr]),
-        (KqlType::String | KqlType::Guid, KqlType::DateTime) => call("kql_todatetime", vec![v.expr]),
-        (KqlType::String | KqlType::Guid, KqlType::TimeSpan) => call("kql_totimespan", vec![v.expr]),
+        (KqlType::String | KqlType::Guid, KqlType::DateTime) => {
+            call("kql_todatetime", vec![v.expr])
+        }
+        (KqlType::String | KqlType::Guid, KqlType::TimeSpan) => {
+            call("kql_totimespan", vec![v.expr])
+        }
         (KqlType::Real | KqlType::Decimal, KqlType::Long | KqlType::Int) => {
             // Kusto's tolong(real) truncates toward zero, as a cast does.
             cast(v.expr, target.arrow())
@@ -871,7 +1158,11 @@ fn unify(types: impl Iterator<Item = KqlType>) -> KqlType {
             None => t,
             Some(o) if o == t => o,
             Some(o) if is_numeric(o) && is_numeric(t) => {
-                if o == KqlType::Real || t == KqlType::Real || o == KqlType::Decimal || t == KqlType::Decimal {
+                if o == KqlType::Real
+                    || t == KqlType::Real
+                    || o == KqlType::Decimal
+                    || t == KqlType::Decimal
+                {
                     KqlType::Real
                 } else {
                     KqlType::Long
@@ -927,7 +1218,13 @@ fn check_comparable(l: &TExpr, r: &TExpr, span: Span) -> Result<(), Diagnostic> 
     }
 }
 
-fn string_test(op: StrOp, cs: bool, text: Expr, needle: TExpr, span: Span) -> Result<Expr, Diagnostic> {
+fn string_test(
+    op: StrOp,
+    cs: bool,
+    text: Expr,
+    needle: TExpr,
+    span: Span,
+) -> Result<Expr, Diagnostic> {
     let needle_e = as_string(needle.clone());
     Ok(match (op, cs) {
         (StrOp::Has, false) => call("kql_has", vec![text, needle_e]),
@@ -943,7 +1240,10 @@ fn string_test(op: StrOp, cs: bool, text: Expr, needle: TExpr, span: Span) -> Re
             // A term prefix/suffix: the needle must start (or end) at a term boundary. Only a
             // literal needle can be turned into the regex.
             let Expr::Literal(ScalarValue::Utf8(Some(n)), _) = &needle.expr else {
-                return Err(unsupported("hasprefix/hassuffix with a computed needle", span));
+                return Err(unsupported(
+                    "hasprefix/hassuffix with a computed needle",
+                    span,
+                ));
             };
             let body = regex::escape(n);
             let flags = if cs { "" } else { "(?i)" };
@@ -976,23 +1276,49 @@ fn arithmetic(op: BinaryOp, l: TExpr, r: TExpr, span: Span) -> Result<TExpr, Dia
             // timespan / timespan is a real number (how many of one fit in the other).
             let e = cast(l.expr, DataType::Int64);
             let d = cast(r.expr, DataType::Int64);
-            return Ok(TExpr::new(cast(e, DataType::Float64) / cast(d, DataType::Float64), Real));
+            return Ok(TExpr::new(
+                cast(e, DataType::Float64) / cast(d, DataType::Float64),
+                Real,
+            ));
         }
-        (TimeSpan, BinaryOp::Mul | BinaryOp::Div, t) | (t, BinaryOp::Mul, TimeSpan) if is_numeric(t) => {
+        (TimeSpan, BinaryOp::Mul | BinaryOp::Div, t) | (t, BinaryOp::Mul, TimeSpan)
+            if is_numeric(t) =>
+        {
             // Scale the duration as a number of nanoseconds.
-            let (dur, num) = if l.ty == TimeSpan { (l.expr, r.expr) } else { (r.expr, l.expr) };
+            let (dur, num) = if l.ty == TimeSpan {
+                (l.expr, r.expr)
+            } else {
+                (r.expr, l.expr)
+            };
             let ns = cast(dur, DataType::Int64);
             let scaled = binary_expr(cast(ns, DataType::Float64), o, cast(num, DataType::Float64));
-            return Ok(TExpr::new(cast(cast(scaled, DataType::Int64), DataType::Duration(TimeUnit::Nanosecond)), TimeSpan));
+            return Ok(TExpr::new(
+                cast(
+                    cast(scaled, DataType::Int64),
+                    DataType::Duration(TimeUnit::Nanosecond),
+                ),
+                TimeSpan,
+            ));
         }
         (a, _, b) if is_numeric(a) && is_numeric(b) => unify([a, b].into_iter()),
         (a, _, b) => {
-            return Err(Diagnostic::new(format!("cannot apply `{o}` to a {a} and a {b}"), span)
-                .with_hint(if a == String || b == String { "use strcat() to join strings" } else { "convert one side first" }));
+            return Err(
+                Diagnostic::new(format!("cannot apply `{o}` to a {a} and a {b}"), span).with_hint(
+                    if a == String || b == String {
+                        "use strcat() to join strings"
+                    } else {
+                        "convert one side first"
+                    },
+                ),
+            );
         }
     };
     let e = binary_expr(l.expr, o, r.expr);
     // Keep datetimes in the catalog's Arrow type whatever DataFusion's arithmetic returns.
-    let e = if ty == DateTime { cast(e, DataType::Timestamp(TimeUnit::Nanosecond, None)) } else { e };
+    let e = if ty == DateTime {
+        cast(e, DataType::Timestamp(TimeUnit::Nanosecond, None))
+    } else {
+        e
+    };
     Ok(TExpr::new(e, ty))
 }

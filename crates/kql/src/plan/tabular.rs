@@ -66,14 +66,27 @@ impl Planner {
         match self.lookup(name).cloned() {
             Some(Binding::Tabular(t)) => return Ok(t),
             Some(Binding::Function(def)) if def.params.is_empty() => {
-                let call = ast::Call { func: ast::Ident { name: name.to_string(), span }, args: vec![], named_args: vec![] };
+                let call = ast::Call {
+                    func: ast::Ident {
+                        name: name.to_string(),
+                        span,
+                    },
+                    args: vec![],
+                    named_args: vec![],
+                };
                 return match self.call_function(&def, &call, span, None)? {
                     Either::Tabular(t) => Ok(t),
-                    Either::Scalar(_) => Err(Diagnostic::new(format!("`{name}` is a value, not a table"), span)),
+                    Either::Scalar(_) => Err(Diagnostic::new(
+                        format!("`{name}` is a value, not a table"),
+                        span,
+                    )),
                 };
             }
             Some(Binding::Scalar { .. }) => {
-                return Err(Diagnostic::new(format!("`{name}` is a scalar value, not a table"), span));
+                return Err(Diagnostic::new(
+                    format!("`{name}` is a scalar value, not a table"),
+                    span,
+                ));
             }
             _ => {}
         }
@@ -89,28 +102,52 @@ impl Planner {
     }
 
     /// Applies one pipe operator (or starts a pipeline with a source operator).
-    pub(crate) fn operator(&mut self, input: Option<Tab>, op: &ast::Operator) -> Result<Tab, Diagnostic> {
+    pub(crate) fn operator(
+        &mut self,
+        input: Option<Tab>,
+        op: &ast::Operator,
+    ) -> Result<Tab, Diagnostic> {
         let span = op.span;
         // Operators that produce rows by themselves.
         match &op.kind {
-            OperatorKind::Union { params, tables } => return self.union(input, params, tables, span),
+            OperatorKind::Union { params, tables } => {
+                return self.union(input, params, tables, span);
+            }
             OperatorKind::Print { columns } => {
                 if input.is_some() {
-                    return Err(Diagnostic::new("print starts a query; it cannot follow `|`", span));
+                    return Err(Diagnostic::new(
+                        "print starts a query; it cannot follow `|`",
+                        span,
+                    ));
                 }
-                let one_row = LogicalPlanBuilder::empty(true).build().map_err(|e| df_error(e, span))?;
+                let one_row = LogicalPlanBuilder::empty(true)
+                    .build()
+                    .map_err(|e| df_error(e, span))?;
                 let tab = Tab::new(one_row, vec![]);
                 return self.project(&tab, columns, span, true);
             }
-            OperatorKind::Datatable { columns, values, .. } => {
+            OperatorKind::Datatable {
+                columns, values, ..
+            } => {
                 if input.is_some() {
-                    return Err(Diagnostic::new("datatable starts a query; it cannot follow `|`", span));
+                    return Err(Diagnostic::new(
+                        "datatable starts a query; it cannot follow `|`",
+                        span,
+                    ));
                 }
                 return self.datatable(columns, values, span);
             }
-            OperatorKind::Range { column, from, to, step } => {
+            OperatorKind::Range {
+                column,
+                from,
+                to,
+                step,
+            } => {
                 if input.is_some() {
-                    return Err(Diagnostic::new("range starts a query; it cannot follow `|`", span));
+                    return Err(Diagnostic::new(
+                        "range starts a query; it cannot follow `|`",
+                        span,
+                    ));
                 }
                 return self.range(column, from, to, step, span);
             }
@@ -137,7 +174,9 @@ impl Planner {
         let mut source_column: Option<String> = None;
         for p in params {
             match p.name.name.as_str() {
-                "isfuzzy" => fuzzy = matches!(p.value.kind, ExprKind::Literal(ast::Literal::Bool(true))),
+                "isfuzzy" => {
+                    fuzzy = matches!(p.value.kind, ExprKind::Literal(ast::Literal::Bool(true)))
+                }
                 "withsource" | "source" => match &p.value.kind {
                     ExprKind::Name(n) => source_column = Some(n.name.clone()),
                     _ => return Err(Diagnostic::new("withsource= takes a column name", p.span)),
@@ -147,7 +186,12 @@ impl Planner {
                     _ => return Err(unsupported("union kind=inner", p.span)),
                 },
                 n if n.starts_with("hint.") => {}
-                n => return Err(Diagnostic::new(format!("unknown union parameter `{n}`"), p.span)),
+                n => {
+                    return Err(Diagnostic::new(
+                        format!("unknown union parameter `{n}`"),
+                        p.span,
+                    ));
+                }
             }
         }
         // (label, table) for each operand.
@@ -182,13 +226,17 @@ impl Planner {
             }
         }
         if parts.is_empty() {
-            return Err(Diagnostic::new("union has no table to read", span)
-                .with_hint("none of the operands exists (isfuzzy=true skips the ones that do not)"));
+            return Err(
+                Diagnostic::new("union has no table to read", span).with_hint(
+                    "none of the operands exists (isfuzzy=true skips the ones that do not)",
+                ),
+            );
         }
         if fuzzy {
             // A leg over tables the evidence does not fill does not exist, as in a workspace.
-            let (with_data, empty): (Vec<_>, Vec<_>) =
-                parts.into_iter().partition(|(_, t)| reads_data(&t.plan, &self.options.tables_with_data));
+            let (with_data, empty): (Vec<_>, Vec<_>) = parts
+                .into_iter()
+                .partition(|(_, t)| reads_data(&t.plan, &self.options.tables_with_data));
             if !with_data.is_empty() {
                 return union_tabs(with_data, source_column, span, false);
             }
@@ -199,17 +247,29 @@ impl Planner {
         union_tabs(parts, source_column, span, false)
     }
 
-    fn datatable(&mut self, columns: &[ast::ColumnDecl], values: &[ast::Expr], span: Span) -> Result<Tab, Diagnostic> {
+    fn datatable(
+        &mut self,
+        columns: &[ast::ColumnDecl],
+        values: &[ast::Expr],
+        span: Span,
+    ) -> Result<Tab, Diagnostic> {
         if columns.is_empty() {
             return Err(Diagnostic::new("datatable needs at least one column", span));
         }
-        if values.len() % columns.len() != 0 {
+        if !values.len().is_multiple_of(columns.len()) {
             return Err(Diagnostic::new(
-                format!("datatable has {} columns but {} values (not a whole number of rows)", columns.len(), values.len()),
+                format!(
+                    "datatable has {} columns but {} values (not a whole number of rows)",
+                    columns.len(),
+                    values.len()
+                ),
                 span,
             ));
         }
-        let types: Vec<KqlType> = columns.iter().map(|c| super::scalar::scalar_type(c.ty.ty)).collect();
+        let types: Vec<KqlType> = columns
+            .iter()
+            .map(|c| super::scalar::scalar_type(c.ty.ty))
+            .collect();
         let mut rows = Vec::new();
         for chunk in values.chunks(columns.len()) {
             let mut row = Vec::new();
@@ -232,27 +292,47 @@ impl Planner {
                 columns
                     .iter()
                     .zip(&types)
-                    .map(|(c, t)| spoor_catalog::Column { name: c.name.name.clone(), ty: *t, description: String::new() })
+                    .map(|(c, t)| spoor_catalog::Column {
+                        name: c.name.name.clone(),
+                        ty: *t,
+                        description: String::new(),
+                    })
                     .collect(),
             )
             .schema();
-            return Ok(Tab::new(
-                LogicalPlanBuilder::scan(datafusion::common::TableReference::bare("datatable"), Arc::new(LogicalTableSource::new(schema)), None)
-                    .and_then(|b| b.build())
-                    .map_err(|e| df_error(e, span))?,
-                types,
-            )
-            .unqualified(span)?);
+            // No rows: an empty relation with the declared columns (not a scan, which the
+            // engine would try to bind to evidence).
+            let schema = datafusion::common::DFSchema::try_from(schema.as_ref().clone())
+                .map_err(|e| df_error(e, span))?;
+            let plan = LogicalPlan::EmptyRelation(datafusion::logical_expr::EmptyRelation {
+                produce_one_row: false,
+                schema: Arc::new(schema),
+            });
+            return Ok(Tab::new(plan, types));
         } else {
-            LogicalPlanBuilder::values(rows).and_then(|b| b.build()).map_err(|e| df_error(e, span))?
+            LogicalPlanBuilder::values(rows)
+                .and_then(|b| b.build())
+                .map_err(|e| df_error(e, span))?
         };
         let tab = Tab::new(plan, types.clone());
-        let exprs: Vec<Expr> = (0..columns.len()).map(|i| tab.column_at(i).alias(columns[i].name.name.clone())).collect();
-        let plan = LogicalPlanBuilder::from(tab.plan).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
+        let exprs: Vec<Expr> = (0..columns.len())
+            .map(|i| tab.column_at(i).alias(columns[i].name.name.clone()))
+            .collect();
+        let plan = LogicalPlanBuilder::from(tab.plan)
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
         Ok(Tab::new(plan, types))
     }
 
-    fn range(&mut self, column: &ast::Ident, from: &ast::Expr, to: &ast::Expr, step: &ast::Expr, span: Span) -> Result<Tab, Diagnostic> {
+    fn range(
+        &mut self,
+        column: &ast::Ident,
+        from: &ast::Expr,
+        to: &ast::Expr,
+        step: &ast::Expr,
+        span: Span,
+    ) -> Result<Tab, Diagnostic> {
         let from = self.scalar(from, None)?;
         let to = self.scalar(to, None)?;
         let step = self.scalar(step, None)?;
@@ -265,8 +345,13 @@ impl Planner {
                 _ => None,
             }
         };
-        let (Some(a), Some(b), Some(s)) = (as_i64(&from.expr), as_i64(&to.expr), as_i64(&step.expr)) else {
-            return Err(unsupported("range with bounds that are not constants", span));
+        let (Some(a), Some(b), Some(s)) =
+            (as_i64(&from.expr), as_i64(&to.expr), as_i64(&step.expr))
+        else {
+            return Err(unsupported(
+                "range with bounds that are not constants",
+                span,
+            ));
         };
         if s == 0 {
             return Err(Diagnostic::new("range step cannot be zero", span));
@@ -275,11 +360,23 @@ impl Planner {
             (KqlType::DateTime, KqlType::TimeSpan) => KqlType::DateTime,
             (KqlType::TimeSpan, KqlType::TimeSpan) => KqlType::TimeSpan,
             (KqlType::Int | KqlType::Long, KqlType::Int | KqlType::Long) => KqlType::Long,
-            (f, st) => return Err(unsupported(format!("range from a {f} by a {st} step"), span)),
+            (f, st) => {
+                return Err(unsupported(
+                    format!("range from a {f} by a {st} step"),
+                    span,
+                ));
+            }
         };
-        let count = if (s > 0 && b < a) || (s < 0 && b > a) { 0 } else { (b - a) / s + 1 };
+        let count = if (s > 0 && b < a) || (s < 0 && b > a) {
+            0
+        } else {
+            (b - a) / s + 1
+        };
         if count > 10_000_000 {
-            return Err(Diagnostic::new(format!("range would produce {count} rows; the limit is 10,000,000"), span));
+            return Err(Diagnostic::new(
+                format!("range would produce {count} rows; the limit is 10,000,000"),
+                span,
+            ));
         }
         let rows: Vec<Vec<Expr>> = (0..count).map(|i| vec![lit(a + i * s)]).collect();
         let plan = if rows.is_empty() {
@@ -312,8 +409,15 @@ impl Tab {
                 self.column_at(i).alias(name)
             })
             .collect();
-        let plan = LogicalPlanBuilder::from(self.plan).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
-        Ok(Tab { plan, types: self.types, render: self.render })
+        let plan = LogicalPlanBuilder::from(self.plan)
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        Ok(Tab {
+            plan,
+            types: self.types,
+            render: self.render,
+        })
     }
 }
 
@@ -321,7 +425,10 @@ impl Tab {
 pub(crate) fn scan(name: &str) -> Option<Tab> {
     let def = catalog().table(name)?;
     let source = Arc::new(LogicalTableSource::new(def.schema()));
-    let plan = LogicalPlanBuilder::scan(datafusion::common::TableReference::bare(name), source, None).and_then(|b| b.build()).ok()?;
+    let plan =
+        LogicalPlanBuilder::scan(datafusion::common::TableReference::bare(name), source, None)
+            .and_then(|b| b.build())
+            .ok()?;
     let types = def.columns.iter().map(|c| c.ty).collect();
     Tab::new(plan, types).unqualified(Span::default()).ok()
 }
@@ -398,7 +505,10 @@ pub(crate) fn union_tabs(
             };
             exprs.push(e.alias(out_name.clone()));
         }
-        let p = LogicalPlanBuilder::from(t.plan.clone()).project(exprs).and_then(|b| b.build()).map_err(|e| df_error(e, span))?;
+        let p = LogicalPlanBuilder::from(t.plan.clone())
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
         plans.push(p);
     }
     let mut it = plans.into_iter();
@@ -430,4 +540,3 @@ pub(crate) fn join_type(kind: &str) -> Option<JoinType> {
         _ => return None,
     })
 }
-
