@@ -12,7 +12,7 @@ use spoor_core::{Diagnostic, Span};
 
 use super::ops::derived_name;
 use super::scalar::{as_string, null_of, to_bool, to_dynamic};
-use super::{Planner, TExpr, Tab, df_error, unsupported};
+use super::{Planner, TExpr, Tab, df_error, project_plan, unsupported};
 use crate::syntax::ast::{self, ExprKind};
 
 const AGGREGATES: &[&str] = &[
@@ -171,10 +171,7 @@ impl Planner {
             );
             inner_types.push(o.ty);
         }
-        let inner_plan = LogicalPlanBuilder::from(plan)
-            .project(inner_exprs)
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let inner_plan = project_plan(plan, inner_exprs, span)?;
         let inner = Tab::new(inner_plan, inner_types);
         let mut exprs: Vec<Expr> = out_names
             .iter()
@@ -214,10 +211,7 @@ impl Planner {
             }
         }
         let plan = inner.plan;
-        let plan = LogicalPlanBuilder::from(plan)
-            .project(exprs)
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let plan = project_plan(plan, exprs, span)?;
         Ok(Tab {
             plan,
             types: out_types,

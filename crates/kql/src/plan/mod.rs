@@ -333,6 +333,18 @@ pub(crate) fn df_error(e: DataFusionError, span: Span) -> Diagnostic {
     Diagnostic::new(msg, span)
 }
 
+/// A projection over `plan`, errors reported at `span`.
+pub(crate) fn project_plan(
+    plan: LogicalPlan,
+    exprs: Vec<Expr>,
+    span: Span,
+) -> Result<LogicalPlan, Diagnostic> {
+    datafusion::logical_expr::LogicalPlanBuilder::from(plan)
+        .project(exprs)
+        .and_then(|b| b.build())
+        .map_err(|e| df_error(e, span))
+}
+
 /// A "not supported yet" diagnostic: spoor says so rather than guessing.
 pub(crate) fn unsupported(what: impl std::fmt::Display, span: Span) -> Diagnostic {
     Diagnostic::new(format!("{what} is not supported yet"), span).with_hint(

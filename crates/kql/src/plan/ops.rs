@@ -8,7 +8,7 @@ use spoor_core::{Diagnostic, Span};
 
 use super::scalar::{as_string, call, to_bool};
 use super::tabular::{glob, join_type};
-use super::{Planner, TExpr, Tab, df_error, unsupported};
+use super::{Planner, TExpr, Tab, df_error, project_plan, unsupported};
 use crate::syntax::ast::{self, ExprKind, OperatorKind, ParseSegment};
 
 impl Planner {
@@ -257,10 +257,7 @@ impl Planner {
                 exprs.push(v.expr.alias(name));
                 types.push(v.ty);
             }
-            let plan = LogicalPlanBuilder::from(tab.plan.clone())
-                .project(exprs)
-                .and_then(|b| b.build())
-                .map_err(|e| df_error(e, span))?;
+            let plan = project_plan(tab.plan.clone(), exprs, span)?;
             tab = Tab {
                 plan,
                 types,
@@ -305,10 +302,7 @@ impl Planner {
             types.push(v.ty);
             seen.push(name);
         }
-        let plan = LogicalPlanBuilder::from(tab.plan.clone())
-            .project(exprs)
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let plan = project_plan(tab.plan.clone(), exprs, span)?;
         Ok(Tab {
             plan,
             types,
@@ -466,10 +460,7 @@ impl Planner {
                 used.push(out);
             }
         }
-        let plan = LogicalPlanBuilder::from(joined)
-            .project(exprs)
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let plan = project_plan(joined, exprs, span)?;
         Ok(Tab {
             plan,
             types,
@@ -549,10 +540,7 @@ impl Planner {
             out.push(value.alias(name));
             types.push(ty);
         }
-        let plan = LogicalPlanBuilder::from(unnested)
-            .project(out)
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let plan = project_plan(unnested, out, span)?;
         Ok(Tab {
             plan,
             types,
@@ -664,10 +652,7 @@ impl Planner {
             exprs.push(v.expr.alias(name.clone()));
             types.push(*ty);
         }
-        let plan = LogicalPlanBuilder::from(tab.plan.clone())
-            .project(exprs)
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let plan = project_plan(tab.plan.clone(), exprs, span)?;
         Ok(Tab {
             plan,
             types,
@@ -771,10 +756,7 @@ fn reselect(tab: Tab, indices: &[usize], span: Span) -> Result<Tab, Diagnostic> 
         .map(|&i| tab.column_at(i).alias(names[i].clone()))
         .collect();
     let types = indices.iter().map(|&i| tab.types[i]).collect();
-    let plan = LogicalPlanBuilder::from(tab.plan.clone())
-        .project(exprs)
-        .and_then(|b| b.build())
-        .map_err(|e| df_error(e, span))?;
+    let plan = project_plan(tab.plan.clone(), exprs, span)?;
     Ok(Tab {
         plan,
         types,
@@ -806,10 +788,7 @@ fn dedup_by_keys(tab: Tab, keys: &[(String, String)], span: Span) -> Result<Tab,
         .iter()
         .map(|n| Expr::Column(Column::new_unqualified(n)).alias(n.clone()))
         .collect();
-    let plan = LogicalPlanBuilder::from(agg)
-        .project(exprs)
-        .and_then(|b| b.build())
-        .map_err(|e| df_error(e, span))?;
+    let plan = project_plan(agg, exprs, span)?;
     let _ = cast;
     Ok(Tab {
         plan,

@@ -10,7 +10,7 @@ use spoor_catalog::{KqlType, catalog};
 use spoor_core::{Diagnostic, Span};
 
 use super::scalar::{convert_to, null_of};
-use super::{Binding, Either, Planner, Tab, df_error, did_you_mean, unsupported};
+use super::{Binding, Either, Planner, Tab, df_error, did_you_mean, project_plan, unsupported};
 use crate::syntax::ast::{self, ExprKind, OperatorKind};
 
 impl Planner {
@@ -318,10 +318,7 @@ impl Planner {
         let exprs: Vec<Expr> = (0..columns.len())
             .map(|i| tab.column_at(i).alias(columns[i].name.name.clone()))
             .collect();
-        let plan = LogicalPlanBuilder::from(tab.plan)
-            .project(exprs)
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let plan = project_plan(tab.plan, exprs, span)?;
         Ok(Tab::new(plan, types))
     }
 
@@ -392,10 +389,7 @@ impl Planner {
             KqlType::Long => value,
             other => cast(value, other.arrow()),
         };
-        let plan = LogicalPlanBuilder::from(plan)
-            .project(vec![value.alias(column.name.clone())])
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let plan = project_plan(plan, vec![value.alias(column.name.clone())], span)?;
         Ok(Tab::new(plan, vec![ty]))
     }
 }
@@ -409,10 +403,7 @@ impl Tab {
                 self.column_at(i).alias(name)
             })
             .collect();
-        let plan = LogicalPlanBuilder::from(self.plan)
-            .project(exprs)
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let plan = project_plan(self.plan, exprs, span)?;
         Ok(Tab {
             plan,
             types: self.types,
@@ -505,10 +496,7 @@ pub(crate) fn union_tabs(
             };
             exprs.push(e.alias(out_name.clone()));
         }
-        let p = LogicalPlanBuilder::from(t.plan.clone())
-            .project(exprs)
-            .and_then(|b| b.build())
-            .map_err(|e| df_error(e, span))?;
+        let p = project_plan(t.plan.clone(), exprs, span)?;
         plans.push(p);
     }
     let mut it = plans.into_iter();
