@@ -117,6 +117,7 @@ impl Planner {
                         c,
                         a.expr.span,
                         a.names.first().map(|n| n.name.clone()),
+                        &out_names,
                         &mut outs,
                     )?;
                     items.push(SummaryItem::Aggregates(first..outs.len()));
@@ -124,7 +125,8 @@ impl Planner {
                 _ => {
                     // An expression over aggregates (`Span = max(T) - min(T)`): the aggregates
                     // are computed by the grouping, the expression afterwards.
-                    let rewritten = self.extract_aggregates(&a.expr, &tab, &mut outs)?;
+                    let rewritten =
+                        self.extract_aggregates(&a.expr, &tab, &out_names, &mut outs)?;
                     if rewritten == a.expr {
                         return Err(Diagnostic::new(
                             "summarize expects an aggregation such as count() or dcount(X)",
@@ -224,6 +226,7 @@ impl Planner {
         &mut self,
         e: &ast::Expr,
         tab: &Tab,
+        group_names: &[String],
         outs: &mut Vec<AggOut>,
     ) -> Result<ast::Expr, Diagnostic> {
         let mut out = e.clone();
@@ -231,7 +234,7 @@ impl Planner {
             ExprKind::Call(c) if is_aggregate(&c.func.name) => {
                 let first = outs.len();
                 let call = c.clone();
-                self.aggregate(tab, &call, e.span, None, outs)?;
+                self.aggregate(tab, &call, e.span, None, group_names, outs)?;
                 if outs.len() != first + 1 {
                     return Err(unsupported(
                         format!("{}() inside an expression", call.func.name),
@@ -245,29 +248,31 @@ impl Planner {
             }
             ExprKind::Call(c) => {
                 for a in c.args.iter_mut() {
-                    *a = self.extract_aggregates(a, tab, outs)?;
+                    *a = self.extract_aggregates(a, tab, group_names, outs)?;
                 }
             }
             ExprKind::Binary { left, right, .. } => {
-                **left = self.extract_aggregates(left, tab, outs)?;
-                **right = self.extract_aggregates(right, tab, outs)?;
+                **left = self.extract_aggregates(left, tab, group_names, outs)?;
+                **right = self.extract_aggregates(right, tab, group_names, outs)?;
             }
             ExprKind::Unary { operand, .. } => {
-                **operand = self.extract_aggregates(operand, tab, outs)?
+                **operand = self.extract_aggregates(operand, tab, group_names, outs)?
             }
             ExprKind::Between {
                 expr, low, high, ..
             } => {
-                **expr = self.extract_aggregates(expr, tab, outs)?;
-                **low = self.extract_aggregates(low, tab, outs)?;
-                **high = self.extract_aggregates(high, tab, outs)?;
+                **expr = self.extract_aggregates(expr, tab, group_names, outs)?;
+                **low = self.extract_aggregates(low, tab, group_names, outs)?;
+                **high = self.extract_aggregates(high, tab, group_names, outs)?;
             }
-            ExprKind::InList { expr, .. } => **expr = self.extract_aggregates(expr, tab, outs)?,
+            ExprKind::InList { expr, .. } => {
+                **expr = self.extract_aggregates(expr, tab, group_names, outs)?
+            }
             ExprKind::Member { target, .. } => {
-                **target = self.extract_aggregates(target, tab, outs)?
+                **target = self.extract_aggregates(target, tab, group_names, outs)?
             }
             ExprKind::Index { target, .. } => {
-                **target = self.extract_aggregates(target, tab, outs)?
+                **target = self.extract_aggregates(target, tab, group_names, outs)?
             }
             _ => {}
         }
@@ -280,6 +285,7 @@ impl Planner {
         c: &ast::Call,
         span: Span,
         written: Option<String>,
+        group_names: &[String],
         outs: &mut Vec<AggOut>,
     ) -> Result<(), Diagnostic> {
         let fname = c.func.name.as_str();
@@ -534,8 +540,9 @@ impl Planner {
                 for x in &c.args[1..] {
                     match &x.kind {
                         ExprKind::Star => {
+                            // `*`: every other column, except the group keys (already there).
                             for (i, n) in tab.names().into_iter().enumerate() {
-                                if n != by_name {
+                                if n != by_name && !group_names.contains(&n) {
                                     cols.push((n, TExpr::new(tab.column_at(i), tab.types[i])));
                                 }
                             }
