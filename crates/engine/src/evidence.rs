@@ -8,15 +8,16 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
+use datafusion::common::ScalarValue;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use spoor_catalog::TableDef;
-use spoor_sources::{BadRecord, Decoded, EvidenceFile};
+use spoor_sources::{BadRecord, ColumnEquals, Decoded, EvidenceFile};
 
 /// A bad record, attributed to the table that was being read.
 #[derive(Debug, Clone)]
@@ -64,6 +65,35 @@ impl EvidenceTable {
         }
     }
 
+    /// `Column == "text"` (either way round) on a text column of this table.
+    fn column_equals(&self, e: &Expr) -> Option<ColumnEquals> {
+        let Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) = e
+        else {
+            return None;
+        };
+        let (column, value) = match (left.as_ref(), right.as_ref()) {
+            (Expr::Column(c), Expr::Literal(v, _)) | (Expr::Literal(v, _), Expr::Column(c)) => {
+                (c, v)
+            }
+            _ => return None,
+        };
+        let value = match value {
+            ScalarValue::Utf8(Some(v))
+            | ScalarValue::Utf8View(Some(v))
+            | ScalarValue::LargeUtf8(Some(v)) => v,
+            _ => return None,
+        };
+        let index = self.def.index_of(&column.name)?;
+        (self.def.columns[index].ty == spoor_catalog::KqlType::String).then(|| ColumnEquals {
+            column: index,
+            value: value.clone(),
+        })
+    }
+
     /// Splits the files into at most `self.partitions` groups of similar total size.
     fn file_groups(&self) -> Vec<Vec<usize>> {
         let n = self.partitions.min(self.files.len()).max(1);
@@ -98,13 +128,35 @@ impl TableProvider for EvidenceTable {
         TableType::Base
     }
 
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // `Column == "text"` reaches the decoder as a hint that lets it skip records before
+        // parsing them; DataFusion still applies every filter itself (Inexact).
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if self.column_equals(f).is_some() {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
     async fn scan(
         &self,
         _state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let equals: Vec<ColumnEquals> = filters
+            .iter()
+            .filter_map(|f| self.column_equals(f))
+            .collect();
         let columns: Vec<usize> = match projection {
             Some(p) => p.clone(),
             None => (0..self.def.columns.len()).collect(),
@@ -118,6 +170,7 @@ impl TableProvider for EvidenceTable {
                     def: self.def.clone(),
                     files: files.into_iter().map(|i| self.files[i].clone()).collect(),
                     columns: columns.clone(),
+                    equals: equals.clone(),
                     schema: Arc::clone(&schema),
                     batch_size: self.batch_size,
                     bad_records: Arc::clone(&self.bad_records),
@@ -141,6 +194,7 @@ struct FileGroupStream {
     def: TableDef,
     files: Vec<EvidenceFile>,
     columns: Vec<usize>,
+    equals: Vec<ColumnEquals>,
     schema: SchemaRef,
     batch_size: usize,
     bad_records: BadRecordLog,
@@ -157,6 +211,7 @@ impl PartitionStream for FileGroupStream {
         let files = self.files.clone();
         let def = self.def.clone();
         let columns = self.columns.clone();
+        let equals = self.equals.clone();
         let batch_size = self.batch_size;
         let log = Arc::clone(&self.bad_records);
         tokio::task::spawn_blocking(move || {
@@ -167,7 +222,13 @@ impl PartitionStream for FileGroupStream {
                         record,
                     })
                 };
-                let reader = match spoor_sources::read(file, &def, Some(&columns), batch_size) {
+                let reader = match spoor_sources::read_prefiltered(
+                    file,
+                    &def,
+                    Some(&columns),
+                    batch_size,
+                    &equals,
+                ) {
                     Ok(r) => r,
                     Err(e) => {
                         // A file that cannot be opened is reported; the other files are still read.

@@ -21,7 +21,7 @@ use spoor_catalog::{KqlType, TableDef};
 
 use crate::batch::{Batcher, Decoding, RowDecoder, Scalar, Unit, Units, convert, parse_time};
 use crate::lines::{Lines, Window};
-use crate::{Batches, Format, Position, SourceError, check_table};
+use crate::{Batches, ColumnEquals, Format, Position, SourceError, check_table};
 
 /// The CloudTrail format.
 pub struct CloudTrail;
@@ -77,9 +77,22 @@ impl Format for CloudTrail {
         projection: &[usize],
         batch_size: usize,
     ) -> Result<Batches, SourceError> {
+        self.decode_prefiltered(input, file, table, projection, batch_size, &[])
+    }
+
+    fn decode_prefiltered(
+        &self,
+        input: Box<dyn BufRead + Send>,
+        file: &Path,
+        table: &TableDef,
+        projection: &[usize],
+        batch_size: usize,
+        equals: &[ColumnEquals],
+    ) -> Result<Batches, SourceError> {
         check_table(self, table)?;
         let batcher = Batcher::new(table, projection, batch_size)?;
-        let decoder = EventDecoder::new(table, projection);
+        let mut decoder = EventDecoder::new(table, projection);
+        decoder.prefilter = Prefilter::new(table, equals);
         let mut window = Window::new(input);
         let units = match detect_shape(&mut window) {
             Ok(Shape::Lines) => CtUnits::Lines(Lines::from_window(window)),
@@ -389,6 +402,72 @@ struct Needs {
 struct EventDecoder {
     columns: Vec<(Src, KqlType)>,
     needs: Needs,
+    prefilter: Prefilter,
+}
+
+/// Literal values that a matching event must contain verbatim: an event whose text lacks one
+/// cannot satisfy the query's `Column == "value"`, and is skipped without being parsed
+/// (ENGINE-NOTES: a memchr prefilter runs at several GB/s, parsing at a few hundred MB/s).
+///
+/// Only text columns copied from a JSON string qualify (not constants such as `Type`), and only
+/// values that JSON writes as they are (no quote, backslash or control character). JSON may
+/// still escape any character as `\uXXXX` and `/` as `\/`: an event holding such an escape is
+/// always parsed.
+#[derive(Default)]
+struct Prefilter {
+    needles: Vec<(memmem::Finder<'static>, bool)>,
+}
+
+impl Prefilter {
+    fn new(table: &TableDef, equals: &[ColumnEquals]) -> Prefilter {
+        let raw_names = table.name == CLOUDTRAIL;
+        let mut needles = Vec::new();
+        for eq in equals {
+            let Some(column) = table.columns.get(eq.column) else {
+                continue;
+            };
+            let src = if raw_names {
+                Top::by_json(&column.name).map_or(Src::Null, Src::Top)
+            } else {
+                aws_cloudtrail_source(&column.name)
+            };
+            let copied = matches!(
+                src,
+                Src::Top(_)
+                    | Src::Ui(_)
+                    | Src::Ctx(_)
+                    | Src::Issuer(_)
+                    | Src::OnBehalf(_)
+                    | Src::Tls(_)
+            );
+            let plain = !eq.value.is_empty()
+                && !eq
+                    .value
+                    .bytes()
+                    .any(|b| b == b'"' || b == b'\\' || b < 0x20);
+            if column.ty == KqlType::String && copied && plain {
+                let has_slash = eq.value.contains('/');
+                needles.push((
+                    memmem::Finder::new(eq.value.as_bytes()).into_owned(),
+                    has_slash,
+                ));
+            }
+        }
+        Prefilter { needles }
+    }
+
+    /// Whether the event can be skipped: it lacks a needle and holds no escape that could hide it.
+    fn rejects(&self, record: &[u8]) -> bool {
+        for (needle, has_slash) in &self.needles {
+            if needle.find(record).is_none()
+                && memmem::find(record, b"\\u").is_none()
+                && !(*has_slash && memmem::find(record, b"\\/").is_some())
+            {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 impl EventDecoder {
@@ -419,7 +498,11 @@ impl EventDecoder {
                 _ => {}
             }
         }
-        EventDecoder { columns, needs: n }
+        EventDecoder {
+            columns,
+            needs: n,
+            prefilter: Prefilter::default(),
+        }
     }
 }
 
@@ -430,6 +513,9 @@ impl RowDecoder for EventDecoder {
         _position: Position,
         batcher: &mut Batcher,
     ) -> Result<(), String> {
+        if self.prefilter.rejects(record) {
+            return Ok(());
+        }
         let ev: RawEvent<'_> = serde_json::from_slice(record)
             .map_err(|e| format!("not a readable CloudTrail event: {e}"))?;
         // The time axis is checked on every row, whatever the projection, so that a row exists or
@@ -983,6 +1069,53 @@ mod tests {
             strings(&batches, 2),
             vec![Some(r#"{"bucketName":"b","key":"k"}"#.into())]
         );
+    }
+
+    #[test]
+    fn prefilter_skips_only_events_that_cannot_match() {
+        let t = catalog().table(AWS_CLOUDTRAIL).unwrap();
+        let name = t.index_of("EventName").unwrap();
+        let other = EVENT.replace("\"eventName\":\"GetObject\"", "\"eventName\":\"PutObject\"");
+        // The same name written with an escape must not be skipped: JSON may write any
+        // character as \uXXXX.
+        let escaped = EVENT.replace(
+            "\"eventName\":\"GetObject\"",
+            "\"eventName\":\"\\u0047etObject\"",
+        );
+        assert!(!other.contains("GetObject") && !escaped.contains("GetObject"));
+        let input = format!("{EVENT}\n{other}\n{escaped}\n");
+        let equals = [ColumnEquals {
+            column: name,
+            value: event_name(EVENT),
+        }];
+        let bytes: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(input.into_bytes()));
+        let it = CloudTrail
+            .decode_prefiltered(bytes, Path::new("t.json"), t, &[name], 10, &equals)
+            .unwrap();
+        let rows: usize = it
+            .map(|d| match d.unwrap() {
+                Decoded::Batch(b) => b.num_rows(),
+                Decoded::Bad(b) => panic!("{b}"),
+            })
+            .sum();
+        // The first event matches; the second cannot; the third holds an escape and is parsed.
+        assert_eq!(rows, 2);
+        // A constant column (Type) never prefilters: every event has it without it being in
+        // the text.
+        let type_col = t.index_of("Type").unwrap();
+        let p = Prefilter::new(
+            t,
+            &[ColumnEquals {
+                column: type_col,
+                value: "AWSCloudTrail".into(),
+            }],
+        );
+        assert!(p.needles.is_empty());
+    }
+
+    fn event_name(event: &str) -> String {
+        let v: serde_json::Value = serde_json::from_str(event).unwrap();
+        v["eventName"].as_str().unwrap().to_string()
     }
 
     #[test]

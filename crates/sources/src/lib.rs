@@ -136,6 +136,33 @@ pub trait Format: Send + Sync {
         projection: &[usize],
         batch_size: usize,
     ) -> Result<Batches, SourceError>;
+
+    /// Like [`Format::decode`], with equality conditions the query puts on text columns. A
+    /// format may use them to skip records that cannot match before decoding them (a superset
+    /// filter: the query still applies its own predicate). The default ignores them.
+    #[allow(clippy::too_many_arguments)]
+    fn decode_prefiltered(
+        &self,
+        input: Box<dyn BufRead + Send>,
+        file: &Path,
+        table: &TableDef,
+        projection: &[usize],
+        batch_size: usize,
+        equals: &[ColumnEquals],
+    ) -> Result<Batches, SourceError> {
+        let _ = equals;
+        self.decode(input, file, table, projection, batch_size)
+    }
+}
+
+/// `column == value` on a text column of the table being read (a hint for
+/// [`Format::decode_prefiltered`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnEquals {
+    /// Index into the table's columns.
+    pub column: usize,
+    /// The value the column must equal.
+    pub value: String,
 }
 
 /// Every format, in the order `discover` asks them (the first that claims a file gets it).
@@ -331,6 +358,19 @@ pub fn read(
     projection: Option<&[usize]>,
     batch_size: usize,
 ) -> Result<Batches, SourceError> {
+    read_prefiltered(file, table, projection, batch_size, &[])
+}
+
+/// [`read`] with equality conditions that the format may use to skip records before decoding
+/// them (see [`Format::decode_prefiltered`]). Records skipped this way are not checked, so a
+/// damaged one among them is not reported by this read.
+pub fn read_prefiltered(
+    file: &EvidenceFile,
+    table: &TableDef,
+    projection: Option<&[usize]>,
+    batch_size: usize,
+    equals: &[ColumnEquals],
+) -> Result<Batches, SourceError> {
     check_table(file.format, table)?;
     let all: Vec<usize>;
     let projection = match projection {
@@ -342,7 +382,7 @@ pub fn read(
     };
     let input = open(file)?;
     file.format
-        .decode(input, &file.path, table, projection, batch_size)
+        .decode_prefiltered(input, &file.path, table, projection, batch_size, equals)
 }
 
 /// Fails unless `format` fills `table`.
