@@ -57,7 +57,11 @@ fi
 HAVE_DUCKDB=1
 if ! python3 -c 'import duckdb' 2>/dev/null; then
     say "python duckdb not found, installing it (pip install duckdb)"
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip || true
+    # plain, then per user, then past a distribution's "externally managed" guard (PEP 668)
     python3 -m pip install -q duckdb >/dev/null 2>&1 ||
+        python3 -m pip install -q --user duckdb >/dev/null 2>&1 ||
+        python3 -m pip install -q --break-system-packages duckdb >/dev/null 2>&1 ||
         { say "duckdb is missing and could not be installed (pip install duckdb): DuckDB rows skipped"; HAVE_DUCKDB=0; }
 fi
 HAVE_SPOOR=1
