@@ -386,3 +386,50 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every KQL function the planner calls by name exists in spoor-functions (a missing one
+    /// would be a panic at plan time).
+    #[test]
+    fn every_function_the_planner_names_exists() {
+        let sources = [
+            include_str!("scalar.rs"),
+            include_str!("ops.rs"),
+            include_str!("aggregate.rs"),
+            include_str!("tabular.rs"),
+        ];
+        let re = regex::Regex::new(r#""(kql_[a-z0-9_]+)""#).unwrap();
+        let mut seen = 0;
+        for text in sources {
+            for cap in re.captures_iter(text) {
+                let name = &cap[1];
+                seen += 1;
+                assert!(
+                    spoor_functions::scalar(name).is_some()
+                        || spoor_functions::aggregate(name).is_some(),
+                    "the planner calls {name}, which spoor-functions does not have"
+                );
+            }
+        }
+        // Names built with format!("kql_{name}") for the trim family.
+        for name in ["kql_trim", "kql_trim_start", "kql_trim_end"] {
+            assert!(spoor_functions::scalar(name).is_some(), "{name}");
+        }
+        assert!(seen > 40, "the scan found only {seen} names");
+    }
+
+    #[test]
+    fn did_you_mean_prefers_case_then_distance() {
+        let names = ["EventName", "EventSource", "ErrorCode"];
+        assert_eq!(
+            super::did_you_mean("eventname", names).as_deref(),
+            Some("EventName")
+        );
+        assert_eq!(
+            super::did_you_mean("EvntName", names).as_deref(),
+            Some("EventName")
+        );
+        assert_eq!(super::did_you_mean("Zebra", names), None);
+    }
+}
