@@ -457,7 +457,16 @@ impl Prefilter {
     }
 
     /// Whether the event can be skipped: it lacks a needle and holds no escape that could hide it.
+    /// A record that does not even look like a whole object (`{...}`) is never skipped, so that
+    /// the decoder still reports a truncated or damaged record.
     fn rejects(&self, record: &[u8]) -> bool {
+        if self.needles.is_empty() {
+            return false;
+        }
+        let trimmed = record.trim_ascii();
+        if trimmed.first() != Some(&b'{') || trimmed.last() != Some(&b'}') {
+            return false;
+        }
         for (needle, has_slash) in &self.needles {
             if needle.find(record).is_none()
                 && memmem::find(record, b"\\u").is_none()

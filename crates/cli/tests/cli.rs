@@ -1,0 +1,187 @@
+//! The command line as scripts see it: exit codes and the machine-readable shapes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn spoor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spoor"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("spoor runs")
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn check_jsonl_prints_one_verdict_per_input_line_and_nothing_else() {
+    let out = spoor(&[
+        "check",
+        "--jsonl",
+        "crates/cli/tests/fixtures/queries.jsonl",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "some queries fail: exit 1");
+    let rows = json_lines(&out);
+    let lines: Vec<u64> = rows.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![1, 2, 3, 4, 6], "blank lines are not queries");
+    for r in &rows {
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["line", "parsed", "planned", "error"]);
+    }
+    assert_eq!(
+        (rows[0]["parsed"].as_bool(), rows[0]["planned"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert!(rows[0]["error"].is_null());
+    assert_eq!(
+        (rows[1]["parsed"].as_bool(), rows[1]["planned"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert!(
+        rows[1]["error"].as_str().unwrap().contains(":2:"),
+        "the error names the line: {}",
+        rows[1]["error"]
+    );
+    assert_eq!(
+        (rows[2]["parsed"].as_bool(), rows[2]["planned"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert!(rows[2]["error"].as_str().unwrap().contains("NoSuchColumn"));
+    assert!(rows[3]["error"].as_str().unwrap().contains("not JSON"));
+    assert!(rows[4]["error"].as_str().unwrap().contains("\"query\""));
+}
+
+#[test]
+fn check_text_summarises_the_rate() {
+    let out = spoor(&[
+        "check",
+        "--jsonl",
+        "crates/cli/tests/fixtures/queries.jsonl",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("5 queries: 2 parse (40.0%), 1 plan (20.0%)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn tables_json_has_the_documented_shape() {
+    let out = spoor(&["tables", "--format", "json", "examples/evidence"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows = json_lines(&out);
+    let ct = rows
+        .iter()
+        .find(|r| r["table"] == "AWSCloudTrail")
+        .expect("AWSCloudTrail");
+    let keys: Vec<&str> = ct.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["table", "rows", "files", "bad_records", "first", "last"]
+    );
+    assert_eq!(ct["rows"], 10);
+    assert_eq!(ct["files"], 3);
+    assert_eq!(ct["bad_records"], 1);
+    assert_eq!(ct["first"], "2023-08-09T07:58:02Z");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("README.txt was not recognised"),
+        "unclaimed files are listed: {stderr}"
+    );
+}
+
+#[test]
+fn query_errors_exit_1_and_point_at_the_fault() {
+    let out = spoor(&[
+        "query",
+        "AWSCloudTrail | where EventNam == 'x'",
+        "examples/evidence",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("<query>:1:23"), "{stderr}");
+    assert!(stderr.contains("did you mean `EventName`?"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = spoor(&["query", "AWSCloudTrail | take 1"]);
+    assert_eq!(out.status.code(), Some(2), "no evidence named");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no evidence given"));
+    let out = spoor(&["query", "AWSCloudTrail | take 1", "no/such/folder"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = spoor(&[
+        "query",
+        "--now",
+        "yesterday-ish",
+        "AWSCloudTrail",
+        "examples/evidence",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = spoor(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn query_json_and_csv_outputs() {
+    let q = "AWSCloudTrail | where EventName == 'StopLogging' | project TimeGenerated, EventName, RequestParameters";
+    let out = spoor(&["query", "--format", "json", q, "examples/evidence"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["TimeGenerated"], "2023-08-09T09:12:44Z");
+    let out = spoor(&["query", "--format", "csv", q, "examples/evidence"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "TimeGenerated,EventName,RequestParameters\n2023-08-09T09:12:44Z,StopLogging,"
+        ),
+        "{text}"
+    );
+    // The damaged line of the example evidence is reported, with its file and line.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("agent-forwarded.jsonl:line 3"));
+}
+
+#[test]
+fn evidence_is_never_written() {
+    let before = listing(&repo().join("examples/evidence"));
+    let _ = spoor(&["tables", "examples/evidence"]);
+    let _ = spoor(&[
+        "query",
+        "W3CIISLog | summarize count() by cIP",
+        "examples/evidence",
+    ]);
+    assert_eq!(before, listing(&repo().join("examples/evidence")));
+}
+
+fn listing(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), m.len(), m.modified().unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
