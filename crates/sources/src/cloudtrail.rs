@@ -954,21 +954,7 @@ mod tests {
         table: &str,
         columns: &[&str],
     ) -> (Vec<arrow::record_batch::RecordBatch>, Vec<String>) {
-        let t = catalog().table(table).unwrap();
-        let projection: Vec<usize> = columns.iter().map(|c| t.index_of(c).unwrap()).collect();
-        let input: Box<dyn BufRead + Send> =
-            Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
-        let it = CloudTrail
-            .decode(input, Path::new("t.json"), t, &projection, 2)
-            .unwrap();
-        let (mut batches, mut bad) = (Vec::new(), Vec::new());
-        for d in it {
-            match d.unwrap() {
-                Decoded::Batch(b) => batches.push(b),
-                Decoded::Bad(b) => bad.push(b.to_string()),
-            }
-        }
-        (batches, bad)
+        crate::testing::decode_text(&CloudTrail, input, "t.json", table, columns, 2)
     }
 
     fn strings(batches: &[arrow::record_batch::RecordBatch], col: usize) -> Vec<Option<String>> {

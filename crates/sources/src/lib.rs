@@ -397,3 +397,42 @@ pub(crate) fn check_table(format: &dyn Format, table: &TableDef) -> Result<(), S
         })
     }
 }
+
+/// Decoding a string in unit tests, shared by the formats' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::io::BufRead;
+    use std::path::Path;
+
+    use arrow::record_batch::RecordBatch;
+    use spoor_catalog::catalog;
+
+    use crate::{Decoded, Format};
+
+    /// Decodes `input` as `format` into `table` (the named columns), returning the batches and
+    /// the bad records as text.
+    pub(crate) fn decode_text(
+        format: &dyn Format,
+        input: &str,
+        file: &str,
+        table: &str,
+        columns: &[&str],
+        batch_size: usize,
+    ) -> (Vec<RecordBatch>, Vec<String>) {
+        let t = catalog().table(table).unwrap();
+        let projection: Vec<usize> = columns.iter().map(|c| t.index_of(c).unwrap()).collect();
+        let input: Box<dyn BufRead + Send> =
+            Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
+        let (mut batches, mut bad) = (Vec::new(), Vec::new());
+        for d in format
+            .decode(input, Path::new(file), t, &projection, batch_size)
+            .unwrap()
+        {
+            match d.unwrap() {
+                Decoded::Batch(b) => batches.push(b),
+                Decoded::Bad(b) => bad.push(b.to_string()),
+            }
+        }
+        (batches, bad)
+    }
+}

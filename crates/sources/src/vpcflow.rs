@@ -337,10 +337,8 @@ impl RowDecoder for FlowDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Decoded;
     use arrow::array::{Array, Int32Array, Int64Array, StringArray, TimestampNanosecondArray};
     use arrow::record_batch::RecordBatch;
-    use spoor_catalog::catalog;
 
     const V2: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
 2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK
@@ -350,21 +348,7 @@ mod tests {
 ";
 
     fn run(input: &str, table: &str, columns: &[&str]) -> (Vec<RecordBatch>, Vec<String>) {
-        let t = catalog().table(table).unwrap();
-        let projection: Vec<usize> = columns.iter().map(|c| t.index_of(c).unwrap()).collect();
-        let input: Box<dyn BufRead + Send> =
-            Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
-        let (mut batches, mut bad) = (Vec::new(), Vec::new());
-        for d in VpcFlow
-            .decode(input, Path::new("f.log"), t, &projection, 100)
-            .unwrap()
-        {
-            match d.unwrap() {
-                Decoded::Batch(b) => batches.push(b),
-                Decoded::Bad(b) => bad.push(b.to_string()),
-            }
-        }
-        (batches, bad)
+        crate::testing::decode_text(&VpcFlow, input, "f.log", table, columns, 100)
     }
 
     #[test]

@@ -295,21 +295,7 @@ mod tests {
 ";
 
     fn run(input: &str, columns: &[&str]) -> (Vec<RecordBatch>, Vec<String>) {
-        let t = catalog().table(W3C_IIS_LOG).unwrap();
-        let projection: Vec<usize> = columns.iter().map(|c| t.index_of(c).unwrap()).collect();
-        let input: Box<dyn BufRead + Send> =
-            Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
-        let (mut batches, mut bad) = (Vec::new(), Vec::new());
-        for d in W3cIis
-            .decode(input, Path::new("u_ex.log"), t, &projection, 100)
-            .unwrap()
-        {
-            match d.unwrap() {
-                Decoded::Batch(b) => batches.push(b),
-                Decoded::Bad(b) => bad.push(b.to_string()),
-            }
-        }
-        (batches, bad)
+        crate::testing::decode_text(&W3cIis, input, "u_ex.log", W3C_IIS_LOG, columns, 100)
     }
 
     #[test]
