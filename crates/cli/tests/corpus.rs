@@ -6,15 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+mod support;
+
 use spoor_engine::{Engine, EngineOptions};
 use spoor_kql::PlanOptions;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
-}
+use support::{repo_root, run_kql};
 
 fn shared(var: &str, default: &str) -> Option<PathBuf> {
     let dir = std::env::var_os(var)
@@ -142,34 +138,9 @@ fn seed_web_fingerprinting_hunt_runs_on_fixture_evidence() {
         seeds.join("queries/t1592_002_software_fingerprinting.sentinel.kql"),
     )
     .unwrap();
-    let engine = Engine::open(
-        &[repo_root().join("examples/evidence")],
-        EngineOptions {
-            now_ns: Some(NOW),
-            partitions: Some(2),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let options = PlanOptions {
-        now_ns: NOW,
-        tables_with_data: engine.tables_with_data(),
-    };
-    let planned = spoor_kql::compile(&text, &options).expect("the seed plans");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let columns: Vec<String> = planned
-        .plan
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let batches = rt.block_on(engine.execute(planned.plan)).unwrap();
-    let rows = spoor_output::ResultSet::new(columns, batches, planned.types).json_rows();
+    let (result, _) =
+        run_kql(&repo_root().join("examples/evidence"), &text, "seed", NOW).expect("the seed runs");
+    let rows = result.json_rows();
     let rendered: Vec<String> = rows
         .iter()
         .map(|r| serde_json::to_string(r).unwrap())

@@ -12,18 +12,11 @@
 //! Rows are sorted before comparison unless the query orders them (sort/order by/top), since
 //! parallel execution does not promise an order.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use spoor_engine::{Engine, EngineOptions};
-use spoor_kql::PlanOptions;
-use spoor_output::ResultSet;
+mod support;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
-}
+use support::{repo_root, run_kql};
 
 fn header(text: &str, key: &str) -> Option<String> {
     text.lines()
@@ -43,46 +36,10 @@ fn run_case(path: &Path) -> String {
     let now = header(&text, "now").unwrap_or_else(|| "2023-08-10T00:00:00Z".into());
     let now_ns = spoor_functions::datetime::parse_kql_datetime(&now).expect("valid now");
     let name = path.file_name().unwrap().to_string_lossy().to_string();
-    let engine = Engine::open(
-        &[evidence],
-        EngineOptions {
-            now_ns: Some(now_ns),
-            partitions: Some(2),
-            ..Default::default()
-        },
-    )
-    .expect("engine");
-    let options = PlanOptions {
-        now_ns,
-        tables_with_data: engine.tables_with_data(),
+    let (result, render) = match run_kql(&evidence, &text, &name, now_ns) {
+        Ok(r) => r,
+        Err(e) => return e,
     };
-    let planned = match spoor_kql::compile(&text, &options) {
-        Ok(p) => p,
-        Err(ds) => {
-            return ds
-                .iter()
-                .map(|d| d.render(&text, &name))
-                .collect::<Vec<_>>()
-                .join("\n");
-        }
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let columns: Vec<String> = planned
-        .plan
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let batches = match rt.block_on(engine.execute(planned.plan)) {
-        Ok(b) => b,
-        Err(e) => return format!("runtime error: {}", e.strip_backtrace()),
-    };
-    let result = ResultSet::new(columns, batches, planned.types.clone());
     let mut rows: Vec<String> = result
         .json_rows()
         .into_iter()
@@ -94,14 +51,14 @@ fn run_case(path: &Path) -> String {
     if !ordered {
         rows.sort();
     }
-    let types: Vec<&str> = planned.types.iter().map(|t| t.name()).collect();
+    let types: Vec<&str> = result.types.iter().map(|t| t.name()).collect();
     let mut out = format!(
         "columns: {}\ntypes: {}\nrows: {}\n",
         result.columns().join(", "),
         types.join(", "),
         rows.len()
     );
-    if let Some(r) = &planned.render {
+    if let Some(r) = &render {
         out.push_str(&format!("render: {r}\n"));
     }
     for r in rows {

@@ -1,0 +1,62 @@
+//! What the integration tests share: the repository root and running a KQL query over evidence
+//! the way `spoor query` does.
+
+use std::path::{Path, PathBuf};
+
+use spoor_engine::{Engine, EngineOptions};
+use spoor_kql::PlanOptions;
+use spoor_output::ResultSet;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// Runs `text` over `evidence` with `now` pinned: the result, or the rendered error.
+pub fn run_kql(
+    evidence: &Path,
+    text: &str,
+    origin: &str,
+    now_ns: i64,
+) -> Result<(ResultSet, Option<String>), String> {
+    let engine = Engine::open(
+        &[evidence.to_path_buf()],
+        EngineOptions {
+            now_ns: Some(now_ns),
+            partitions: Some(2),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("engine: {e}"))?;
+    let options = PlanOptions {
+        now_ns,
+        tables_with_data: engine.tables_with_data(),
+    };
+    let planned = spoor_kql::compile(text, &options).map_err(|ds| {
+        ds.iter()
+            .map(|d| d.render(text, origin))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let columns: Vec<String> = planned
+        .plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let batches = rt
+        .block_on(engine.execute(planned.plan))
+        .map_err(|e| format!("runtime error: {}", e.strip_backtrace()))?;
+    Ok((
+        ResultSet::new(columns, batches, planned.types),
+        planned.render,
+    ))
+}
