@@ -921,6 +921,22 @@ impl Planner {
                     vec![arg!(0).expr, as_string(arg!(1))],
                 ))
             }
+            "column_ifexists" | "columnifexists" => {
+                arity(2, 2)?;
+                let ExprKind::Literal(Literal::String(column)) = &c.args[0].kind else {
+                    return Err(Diagnostic::new(
+                        format!("{name}() takes the column name as a string literal"),
+                        c.args[0].span,
+                    ));
+                };
+                match input.and_then(|t| {
+                    t.column(column)
+                        .map(|e| (e, t.type_of(column).expect("column exists")))
+                }) {
+                    Some((e, ty)) => TExpr::new(e, ty),
+                    None => arg!(1),
+                }
+            }
             "toscalar" => {
                 arity(1, 1)?;
                 let sub = self.tabular(&c.args[0])?;
