@@ -104,6 +104,13 @@ pub fn report_skipped(engine: &Engine) {
     for e in engine.discovery_errors() {
         eprintln!("warning: {e}");
     }
+    let unclaimed = &engine.inventory().unclaimed;
+    if !unclaimed.is_empty() {
+        eprintln!(
+            "note: {} file(s) were not recognised by any format and were not read (`spoor tables` lists them)",
+            unclaimed.len()
+        );
+    }
     let bad = engine.distinct_bad_records();
     if bad.is_empty() {
         return;
