@@ -305,6 +305,21 @@ impl Planner {
                     BinaryOp::Gt => Operator::Gt,
                     _ => Operator::GtEq,
                 };
+                let (l, r) = if is_stringish(l.ty)
+                    && is_stringish(r.ty)
+                    && !(o == Operator::Eq
+                        && (is_text_literal(&l.expr) || is_text_literal(&r.expr)))
+                {
+                    // Kusto strings are never null: an absent value is "". `x != "a"` keeps the
+                    // rows without x and `x == ""` matches them. (`x == "a"` needs no rewrite,
+                    // and stays plain so that the decoders can prefilter on the literal.)
+                    (
+                        TExpr::new(empty_if_null(l.expr), l.ty),
+                        TExpr::new(empty_if_null(r.expr), r.ty),
+                    )
+                } else {
+                    (l, r)
+                };
                 Ok(TExpr::new(binary_expr(l.expr, o, r.expr), KqlType::Bool))
             }
             BinaryOp::EqCi | BinaryOp::NotEqCi => {
@@ -411,6 +426,12 @@ impl Planner {
                     v.ty
                 };
                 let v = convert_to(v, target);
+                // `x !in ("a")` keeps rows without x (an absent string is "" in Kusto).
+                let v = if op == ListOp::NotIn && is_stringish(target) {
+                    TExpr::new(empty_if_null(v.expr), v.ty)
+                } else {
+                    v
+                };
                 let list: Vec<Expr> = values
                     .into_iter()
                     .map(|x| convert_to(x, target).expr)
@@ -1092,6 +1113,19 @@ fn json_scalar(v: &serde_json::Value) -> TExpr {
         },
         serde_json::Value::Null => TExpr::new(null_of(KqlType::Dynamic), KqlType::Dynamic),
         other => TExpr::new(lit(other.to_string()), KqlType::Dynamic),
+    }
+}
+
+/// A non-empty string literal.
+fn is_text_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Literal(ScalarValue::Utf8(Some(v)), _) if !v.is_empty())
+}
+
+/// Text with null read as "" (Kusto has no null strings).
+fn empty_if_null(e: Expr) -> Expr {
+    match e {
+        Expr::Literal(ScalarValue::Utf8(Some(_)), _) => e,
+        other => f::coalesce(vec![other, lit("")]),
     }
 }
 
