@@ -247,7 +247,11 @@ fn text_cell(a: &ArrayRef, r: usize) -> String {
 
 fn json_cell(a: &ArrayRef, r: usize, ty: KqlType) -> Value {
     if a.is_null(r) {
-        return Value::Null;
+        // Kusto has no null strings: an absent string is "".
+        return match ty {
+            KqlType::String | KqlType::Guid => Value::String(String::new()),
+            _ => Value::Null,
+        };
     }
     match a.data_type() {
         DataType::Boolean => a
