@@ -57,6 +57,28 @@ pub fn plan_query(query: &ast::Query, options: &PlanOptions) -> Result<PlannedQu
     for stmt in &query.statements {
         match &stmt.kind {
             StatementKind::Let(l) => planner.bind_let(l)?,
+            // `set query_now = datetime(...)` pins now as --now does; other request options
+            // (notruncation, truncationmaxrecords...) change nothing in local results.
+            StatementKind::Set(set) if set.name.name == "query_now" => {
+                let value = set
+                    .value
+                    .as_ref()
+                    .ok_or_else(|| Diagnostic::new("query_now needs a datetime", stmt.span))?;
+                match planner.scalar(value, None)?.expr {
+                    datafusion::logical_expr::Expr::Literal(
+                        datafusion::common::ScalarValue::TimestampNanosecond(Some(ns), _),
+                        _,
+                    ) => {
+                        planner.options.now_ns = ns;
+                    }
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "query_now must be a datetime literal, e.g. datetime(2023-08-10)",
+                            value.span,
+                        ));
+                    }
+                }
+            }
             StatementKind::Set(_) | StatementKind::DeclareQueryParameters(_) => {}
             StatementKind::Query(e) => result = Some(planner.tabular(e)?),
         }
