@@ -359,7 +359,7 @@ impl Planner {
         input: Option<&Tab>,
     ) -> Result<TExpr, Diagnostic> {
         let v = self.scalar(expr, input)?;
-        // A tabular operand: `x in (T | project y)`.
+        // A tabular operand: `x in (T | project y)`: its first column.
         if let [one] = items
             && self.is_tabular(one)
         {
@@ -368,28 +368,77 @@ impl Planner {
                 return Err(Diagnostic::new("the subquery has no columns", one.span));
             }
             let first = sub.column_at(0);
-            let sub_plan = datafusion::logical_expr::LogicalPlanBuilder::from(sub.plan)
-                .project(vec![first])
-                .and_then(|b| b.build())
-                .map_err(|e| super::df_error(e, one.span))?;
-            let e = Expr::InSubquery(datafusion::logical_expr::expr::InSubquery::new(
-                Box::new(v.expr),
-                datafusion::logical_expr::Subquery {
-                    subquery: Arc::new(sub_plan),
-                    outer_ref_columns: vec![],
-                    spans: Default::default(),
-                },
-                matches!(op, ListOp::NotIn | ListOp::NotInCi),
-            ));
-            if matches!(
-                op,
-                ListOp::InCi | ListOp::NotInCi | ListOp::HasAny | ListOp::HasAll
-            ) {
-                return Err(unsupported(
-                    "a tabular operand of in~/has_any/has_all",
-                    one.span,
-                ));
-            }
+            let first_ty = sub.types[0];
+            let subquery = |plan| datafusion::logical_expr::Subquery {
+                subquery: Arc::new(plan),
+                outer_ref_columns: vec![],
+                spans: Default::default(),
+            };
+            let e = match op {
+                ListOp::In | ListOp::NotIn => {
+                    // The column's non-null values as one list (a scalar subquery, so that it
+                    // works in extend as in where), then membership.
+                    let plan = datafusion::logical_expr::LogicalPlanBuilder::from(sub.plan)
+                        .filter(first.clone().is_not_null())
+                        .and_then(|b| {
+                            b.aggregate(
+                                Vec::<Expr>::new(),
+                                vec![
+                                    datafusion::functions_aggregate::expr_fn::array_agg(first)
+                                        .alias("list"),
+                                ],
+                            )
+                        })
+                        .and_then(|b| b.build())
+                        .map_err(|e| super::df_error(e, one.span))?;
+                    let (v, _) = coerce_pair(v, TExpr::new(null_of(first_ty), first_ty));
+                    let v = if is_stringish(v.ty) {
+                        empty_if_null(v.expr)
+                    } else {
+                        v.expr
+                    };
+                    let list = Expr::ScalarSubquery(subquery(plan));
+                    // An empty subquery gives a null list: nothing is in it.
+                    let found = f::coalesce(vec![
+                        datafusion::functions_nested::expr_fn::array_has(list, v),
+                        lit(false),
+                    ]);
+                    if op == ListOp::NotIn {
+                        Expr::Not(Box::new(found))
+                    } else {
+                        found
+                    }
+                }
+                _ => {
+                    // in~ / has_any / has_all take the column's values as one JSON array.
+                    let set = Expr::AggregateFunction(
+                        datafusion::logical_expr::expr::AggregateFunction::new_udf(
+                            spoor_functions::aggregate("kql_make_set").expect("kql_make_set"),
+                            vec![to_dynamic(TExpr::new(first, first_ty)), lit(1_048_576i64)],
+                            false,
+                            None,
+                            vec![],
+                            None,
+                        ),
+                    );
+                    let plan = datafusion::logical_expr::LogicalPlanBuilder::from(sub.plan)
+                        .aggregate(Vec::<Expr>::new(), vec![set.alias("list")])
+                        .and_then(|b| b.build())
+                        .map_err(|e| super::df_error(e, one.span))?;
+                    let list = Expr::ScalarSubquery(subquery(plan));
+                    let name = match op {
+                        ListOp::HasAny => "kql_has_any",
+                        ListOp::HasAll => "kql_has_all",
+                        _ => "kql_in_ci",
+                    };
+                    let e = call(name, vec![as_string(v), list]);
+                    if op == ListOp::NotInCi {
+                        Expr::Not(Box::new(e))
+                    } else {
+                        e
+                    }
+                }
+            };
             return Ok(TExpr::new(e, KqlType::Bool));
         }
         let mut values: Vec<TExpr> = Vec::new();
