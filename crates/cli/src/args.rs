@@ -71,6 +71,10 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Read the URL that a query's `externaldata` names from a local file instead (spoor never
+    /// downloads). Repeat for several URLs.
+    #[arg(long = "externaldata-map", value_name = "URL=PATH")]
+    pub externaldata_map: Vec<String>,
     /// Hide the progress indicator.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use spoor_engine::{Engine, EngineOptions};
+use spoor_engine::{Engine, EngineOptions, ExternalDataMap};
 
 use crate::Failure;
 
@@ -85,13 +85,37 @@ impl Progress {
     }
 }
 
+/// Parses `--externaldata-map URL=PATH` flags.
+pub fn externaldata_map(flags: &[String]) -> Result<ExternalDataMap, Failure> {
+    let mut map = ExternalDataMap::default();
+    for flag in flags {
+        let (url, path) = flag.rsplit_once('=').ok_or_else(|| {
+            Failure::Usage(format!("--externaldata-map {flag:?}: expected URL=PATH"))
+        })?;
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            return Err(Failure::Usage(format!(
+                "--externaldata-map: {} is not a file",
+                path.display()
+            )));
+        }
+        map.urls.insert(url.to_string(), path);
+    }
+    Ok(map)
+}
+
 /// Opens the engine over the evidence.
-pub fn open_engine(paths: &[PathBuf], now_ns: Option<i64>) -> Result<Engine, Failure> {
+pub fn open_engine(
+    paths: &[PathBuf],
+    now_ns: Option<i64>,
+    externaldata: ExternalDataMap,
+) -> Result<Engine, Failure> {
     check_paths(paths)?;
     Engine::open(
         paths,
         EngineOptions {
             now_ns,
+            externaldata,
             ..EngineOptions::default()
         },
     )

@@ -185,3 +185,38 @@ fn listing(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
     out.sort();
     out
 }
+
+#[test]
+fn externaldata_reads_a_mapped_local_copy_and_never_downloads() {
+    let q = "let Feed = externaldata(Ip:string, Label:string, Score:long, Seen:datetime) \
+             [\"https://example.org/feeds/ips.csv\"] with (format=\"csv\", ignoreFirstRecord=true); \
+             W3CIISLog | summarize Requests = count() by cIP | join kind=inner Feed on $left.cIP == $right.Ip \
+             | project cIP, Requests, Label, Score, Seen | sort by Score desc";
+    let out = spoor(&[
+        "query",
+        "--format",
+        "csv",
+        "--externaldata-map",
+        "https://example.org/feeds/ips.csv=crates/cli/tests/fixtures/ip_feed.csv",
+        q,
+        "examples/evidence",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cIP,Requests,Label,Score,Seen\n198.51.100.23,6,scanner,90,2023-08-01T00:00:00Z\n203.0.113.7,5,probe,60,2023-08-02T12:00:00Z\n"
+    );
+    // Without the map: a clear error naming the flag, exit 1.
+    let out = spoor(&["query", q, "examples/evidence"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--externaldata-map"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -5,6 +5,9 @@
 //! to the evidence that fills it and runs the plan. Every query is pinned to one `now`.
 
 mod evidence;
+mod external;
+
+pub use external::ExternalDataMap;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -34,6 +37,8 @@ pub struct EngineOptions {
     pub partitions: Option<usize>,
     /// Rows per decoded batch.
     pub batch_size: usize,
+    /// Local copies of the URIs that `externaldata` reads.
+    pub externaldata: ExternalDataMap,
 }
 
 impl Default for EngineOptions {
@@ -42,6 +47,7 @@ impl Default for EngineOptions {
             now_ns: None,
             partitions: None,
             batch_size: 8192,
+            externaldata: ExternalDataMap::default(),
         }
     }
 }
@@ -66,6 +72,7 @@ pub struct Engine {
     files_by_table: BTreeMap<String, Vec<EvidenceFile>>,
     bad_records: BadRecordLog,
     providers: HashMap<String, Arc<dyn TableProvider>>,
+    externaldata: ExternalDataMap,
 }
 
 impl Engine {
@@ -122,6 +129,7 @@ impl Engine {
             files_by_table,
             bad_records,
             providers,
+            externaldata: options.externaldata,
         })
     }
 
@@ -173,9 +181,13 @@ impl Engine {
         plan.transform_up_with_subqueries(|node| match node {
             LogicalPlan::TableScan(scan) => {
                 let name = scan.table_name.table().to_string();
-                let provider = self.providers.get(&name).cloned().ok_or_else(|| {
-                    DataFusionError::Plan(format!("table {name} is not in the catalog"))
-                })?;
+                let provider = if name.starts_with("externaldata:") {
+                    external::provider(&name, scan.source.schema(), &self.externaldata)?
+                } else {
+                    self.providers.get(&name).cloned().ok_or_else(|| {
+                        DataFusionError::Plan(format!("table {name} is not in the catalog"))
+                    })?
+                };
                 let bound =
                     TableScanBuilder::new(scan.table_name.clone(), provider_as_source(provider))
                         .with_projection(scan.projection.clone())

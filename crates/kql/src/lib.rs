@@ -11,7 +11,7 @@
 pub mod plan;
 pub mod syntax;
 
-pub use plan::{PlanOptions, PlannedQuery, plan_query};
+pub use plan::{EXTERNALDATA_PREFIX, PlanOptions, PlannedQuery, plan_query};
 use spoor_core::Diagnostic;
 
 /// Parses and plans a query: the whole front-end in one call.

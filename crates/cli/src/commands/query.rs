@@ -9,7 +9,9 @@ use spoor_output::{OutputFormat, ResultSet};
 
 use crate::Failure;
 use crate::args::{Format, QueryArgs};
-use crate::input::{Progress, open_engine, parse_now, read_query_file, report_skipped};
+use crate::input::{
+    Progress, externaldata_map, open_engine, parse_now, read_query_file, report_skipped,
+};
 
 pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     let (text, origin, paths) = match &args.file {
@@ -35,7 +37,11 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     };
     // Parse first: a mistake in the query is reported before any evidence is touched.
     let query = spoor_kql::syntax::parse(&text).map_err(render)?;
-    let engine = open_engine(&paths, Some(now_ns))?;
+    let engine = open_engine(
+        &paths,
+        Some(now_ns),
+        externaldata_map(&args.externaldata_map)?,
+    )?;
     let options = PlanOptions {
         now_ns,
         tables_with_data: engine.tables_with_data(),

@@ -10,6 +10,8 @@ mod ops;
 mod scalar;
 mod tabular;
 
+pub use tabular::EXTERNALDATA_PREFIX;
+
 use std::collections::{HashMap, HashSet};
 
 use datafusion::common::{Column, DFSchemaRef};

@@ -151,7 +151,19 @@ impl Planner {
                 }
                 return self.range(column, from, to, step, span);
             }
-            OperatorKind::ExternalData { .. } => return Err(unsupported("externaldata", span)),
+            OperatorKind::ExternalData {
+                columns,
+                uris,
+                properties,
+            } => {
+                if input.is_some() {
+                    return Err(Diagnostic::new(
+                        "externaldata starts a query; it cannot follow `|`",
+                        span,
+                    ));
+                }
+                return self.externaldata(columns, uris, properties, span);
+            }
             OperatorKind::Search { .. } => return Err(unsupported("search", span)),
             OperatorKind::Find { .. } => return Err(unsupported("find", span)),
             _ => {}
@@ -322,6 +334,100 @@ impl Planner {
         Ok(Tab::new(plan, types))
     }
 
+    /// `externaldata(cols)[uris] with (format=...)`: a scan of a table the engine binds to a
+    /// local copy of each URI (see [`EXTERNALDATA_PREFIX`]), with the declared schema.
+    fn externaldata(
+        &mut self,
+        columns: &[ast::ColumnDecl],
+        uris: &[ast::Expr],
+        properties: &[ast::NamedArg],
+        span: Span,
+    ) -> Result<Tab, Diagnostic> {
+        let mut format = "csv".to_string();
+        let mut skip_first = false;
+        for p in properties {
+            let value = self.scalar(&p.value, None)?.expr;
+            let text = match &value {
+                Expr::Literal(ScalarValue::Utf8(Some(v)), _) => v.clone(),
+                Expr::Literal(ScalarValue::Boolean(Some(b)), _) => b.to_string(),
+                _ => match &p.value.kind {
+                    ExprKind::Name(n) => n.name.clone(),
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "externaldata properties take literal values",
+                            p.span,
+                        ));
+                    }
+                },
+            };
+            match p.name.name.to_ascii_lowercase().as_str() {
+                "format" => format = text.to_ascii_lowercase(),
+                "ignorefirstrecord" => skip_first = text.eq_ignore_ascii_case("true"),
+                // Compression, credentials and ingestion hints do not change local reading.
+                _ => {}
+            }
+        }
+        if !matches!(
+            format.as_str(),
+            "csv" | "tsv" | "scsv" | "psv" | "txt" | "json" | "multijson"
+        ) {
+            return Err(unsupported(format!("externaldata format `{format}`"), span));
+        }
+        let types: Vec<KqlType> = columns
+            .iter()
+            .map(|c| super::scalar::scalar_type(c.ty.ty))
+            .collect();
+        let schema = spoor_catalog::TableDef::new(
+            "externaldata",
+            "",
+            columns
+                .iter()
+                .zip(&types)
+                .map(|(c, t)| spoor_catalog::Column {
+                    name: c.name.name.clone(),
+                    ty: *t,
+                    description: String::new(),
+                })
+                .collect(),
+        )
+        .schema();
+        let mut parts = Vec::new();
+        for (i, u) in uris.iter().enumerate() {
+            let uri = match self.scalar(u, None)?.expr {
+                Expr::Literal(ScalarValue::Utf8(Some(v)), _) => v,
+                _ => {
+                    return Err(Diagnostic::new(
+                        "externaldata takes its URIs as string literals",
+                        u.span,
+                    ));
+                }
+            };
+            let name = format!(
+                "{EXTERNALDATA_PREFIX}{format}:{}:{uri}",
+                u8::from(skip_first)
+            );
+            let source = Arc::new(LogicalTableSource::new(Arc::clone(&schema)));
+            let plan = LogicalPlanBuilder::scan(
+                datafusion::common::TableReference::bare(name),
+                source,
+                None,
+            )
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, u.span))?;
+            parts.push((
+                format!("union_arg{i}"),
+                Tab::new(plan, types.clone()).unqualified(span)?,
+            ));
+        }
+        if parts.is_empty() {
+            return Err(Diagnostic::new("externaldata needs at least one URI", span));
+        }
+        if parts.len() == 1 {
+            return Ok(parts.pop().expect("one part").1);
+        }
+        union_tabs(parts, None, span, false)
+    }
+
     fn range(
         &mut self,
         column: &ast::Ident,
@@ -412,6 +518,10 @@ impl Tab {
     }
 }
 
+/// Table names starting with this are `externaldata` sources: `externaldata:<format>:<skip
+/// first record 0|1>:<uri>`, bound by the engine to a local copy of the URI.
+pub const EXTERNALDATA_PREFIX: &str = "externaldata:";
+
 /// A scan of a catalog table, columns unqualified.
 pub(crate) fn scan(name: &str) -> Option<Tab> {
     let def = catalog().table(name)?;
@@ -431,7 +541,8 @@ fn reads_data(plan: &LogicalPlan, tables_with_data: &std::collections::HashSet<S
     let _ = plan.apply_with_subqueries(|node| {
         if let LogicalPlan::TableScan(scan) = node {
             scans += 1;
-            if tables_with_data.contains(scan.table_name.table()) {
+            let name = scan.table_name.table();
+            if name.starts_with(EXTERNALDATA_PREFIX) || tables_with_data.contains(name) {
                 filled += 1;
             }
         }
