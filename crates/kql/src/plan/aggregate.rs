@@ -100,7 +100,14 @@ impl Planner {
         let mut out_names: Vec<String> = Vec::new();
         let mut out_types: Vec<KqlType> = Vec::new();
         for (i, b) in by.iter().enumerate() {
-            let name = self.assignment_names(b, i, &tab)?.remove(0);
+            let wanted = self.assignment_names(b, i, &tab)?.remove(0);
+            // A second key with the same derived name gets a number, as Kusto does.
+            let mut name = wanted.clone();
+            let mut k = 1;
+            while out_names.contains(&name) {
+                name = format!("{wanted}{k}");
+                k += 1;
+            }
             let v = self.scalar(&b.expr, Some(&tab))?;
             group.push(v.expr.alias(name.clone()));
             out_names.push(name);

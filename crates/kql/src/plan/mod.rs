@@ -331,13 +331,28 @@ impl Planner {
         }
     }
 
+    /// Whether a function body ends in a table, following the `let`s inside the body.
     fn body_is_tabular(&self, body: &[ast::Statement]) -> bool {
-        body.iter().rev().find_map(|s| match &s.kind {
-            StatementKind::Query(e) => {
-                Some(matches!(e.kind, ast::ExprKind::Pipe { .. }) || self.is_tabular(e))
+        let mut local: HashMap<&str, bool> = HashMap::new();
+        let tabular = |e: &ast::Expr, local: &HashMap<&str, bool>| match &e.kind {
+            ast::ExprKind::Name(n) if local.contains_key(n.name.as_str()) => local[n.name.as_str()],
+            _ => self.is_tabular(e),
+        };
+        let mut last = false;
+        for stmt in body {
+            match &stmt.kind {
+                StatementKind::Let(l) => {
+                    let is_table = match &l.value {
+                        ast::LetValue::Expr(e) => tabular(e, &local),
+                        ast::LetValue::Function(_) => false,
+                    };
+                    local.insert(l.name.name.as_str(), is_table);
+                }
+                StatementKind::Query(e) => last = tabular(e, &local),
+                _ => {}
             }
-            _ => None,
-        }) == Some(true)
+        }
+        last
     }
 }
 
