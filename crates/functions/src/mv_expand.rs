@@ -1,4 +1,4 @@
-//! `kql_mv_expand_elements(dynamic) -> List<dynamic>`: the records `mv-expand` makes of a value.
+//! `kql_mv_expand_elements(dynamic[, "bag"|"array"]) -> List<dynamic>`: the records `mv-expand` makes of a value.
 //!
 //! Kusto (mv-expand operator, "Returns"): a null value gives one record holding null; an empty
 //! array or bag gives no record; an array gives one record per element; a bag (the default
@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::args::{Rows, StrArg, all_text};
 use crate::udf::Spec;
 
-fn elements(text: Option<&str>) -> Vec<Option<String>> {
+fn elements(text: Option<&str>, bags_as_arrays: bool) -> Vec<Option<String>> {
     let Some(text) = text else { return vec![None] };
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Array(items)) => items
@@ -26,6 +26,10 @@ fn elements(text: Option<&str>) -> Vec<Option<String>> {
         Ok(Value::Object(map)) => map
             .into_iter()
             .map(|(k, v)| {
+                if bags_as_arrays {
+                    // kind=array: [key, value]
+                    return Some(Value::Array(vec![Value::String(k), v]).to_string());
+                }
                 let mut one = serde_json::Map::new();
                 one.insert(k, v);
                 Some(Value::Object(one).to_string())
@@ -41,13 +45,15 @@ fn elements(text: Option<&str>) -> Vec<Option<String>> {
 fn invoke(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
     let rows = Rows::of(&args.args, args.number_rows);
     let a = StrArg::new(&args.args[0])?;
+    let mode = args.args.get(1).map(StrArg::new).transpose()?;
     let mut builder = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
         "item",
         DataType::Utf8,
         true,
     )));
     for i in 0..rows.n {
-        for e in elements(a.get(i)) {
+        let bags_as_arrays = mode.as_ref().and_then(|m| m.get(i)) == Some("array");
+        for e in elements(a.get(i), bags_as_arrays) {
             builder.values().append_option(e);
         }
         builder.append(true);
@@ -64,7 +70,7 @@ fn ret(_: &[DataType]) -> Result<DataType> {
 }
 
 fn coerce(name: &str, t: &[DataType]) -> Result<Vec<DataType>> {
-    all_text(name, t, 1, 1)
+    all_text(name, t, 1, 2)
 }
 
 pub(crate) fn kql_mv_expand_elements() -> Spec {
@@ -84,16 +90,20 @@ mod tests {
     #[test]
     fn arrays_bags_nulls_and_scalars() {
         assert_eq!(
-            elements(Some("[1,\"a\",null]")),
+            elements(Some("[1,\"a\",null]"), false),
             vec![Some("1".into()), Some("\"a\"".into()), None]
         );
-        assert_eq!(elements(Some("[]")), Vec::<Option<String>>::new());
-        assert_eq!(elements(Some("{}")), Vec::<Option<String>>::new());
+        assert_eq!(elements(Some("[]"), false), Vec::<Option<String>>::new());
+        assert_eq!(elements(Some("{}"), false), Vec::<Option<String>>::new());
         assert_eq!(
-            elements(Some("{\"a\":1,\"b\":[2]}")),
+            elements(Some("{\"a\":1,\"b\":[2]}"), false),
             vec![Some("{\"a\":1}".into()), Some("{\"b\":[2]}".into())]
         );
-        assert_eq!(elements(None), vec![None]);
-        assert_eq!(elements(Some("5")), vec![Some("5".into())]);
+        assert_eq!(elements(None, false), vec![None]);
+        assert_eq!(elements(Some("5"), false), vec![Some("5".into())]);
+        assert_eq!(
+            elements(Some("{\"a\":1}"), true),
+            vec![Some("[\"a\",1]".into())]
+        );
     }
 }

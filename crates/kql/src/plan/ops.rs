@@ -1,5 +1,6 @@
 //! The pipe operators that transform an input table.
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Column, JoinType};
 use datafusion::functions_aggregate::expr_fn::first_value;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, SortExpr, cast, lit};
@@ -476,69 +477,120 @@ impl Planner {
         limit: Option<&ast::Expr>,
         span: Span,
     ) -> Result<Tab, Diagnostic> {
-        if let Some(p) = params.first() {
-            return Err(unsupported(
-                format!("mv-expand parameter `{}`", p.name.name),
-                p.span,
-            ));
+        // kind=bag (the default) expands a bag into {key: value} bags; kind=array into
+        // [key, value] arrays. with_itemindex adds the element's position.
+        let mut bag_mode = "bag";
+        let mut index_column: Option<String> = None;
+        for p in params {
+            let value = match &p.value.kind {
+                ExprKind::Name(n) => n.name.clone(),
+                _ => String::new(),
+            };
+            match (p.name.name.as_str(), value.as_str()) {
+                ("kind" | "bagexpansion", "bag") => bag_mode = "bag",
+                ("kind" | "bagexpansion", "array") => bag_mode = "array",
+                ("with_itemindex", name) if !name.is_empty() => {
+                    index_column = Some(name.to_string())
+                }
+                (other, _) => {
+                    return Err(unsupported(
+                        format!("mv-expand parameter `{other}`"),
+                        p.span,
+                    ));
+                }
+            }
         }
         if let Some(l) = limit {
             return Err(unsupported("mv-expand limit", l.span));
         }
-        if items.len() != 1 {
-            return Err(unsupported("mv-expand of several columns at once", span));
+        // (output name, list column, KQL type of the expanded values)
+        let mut expanded: Vec<(String, String, KqlType)> = Vec::new();
+        let mut lists: Vec<Expr> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let name = match (&item.name, &item.expr.kind) {
+                (Some(n), _) => n.name.clone(),
+                (None, ExprKind::Name(n)) => n.name.clone(),
+                (None, _) => derived_name(&item.expr).unwrap_or_else(|| format!("Column{}", i + 1)),
+            };
+            let v = self.scalar(&item.expr, Some(&tab))?;
+            let v = if v.ty == KqlType::Dynamic {
+                v.expr
+            } else {
+                call("kql_parse_json", vec![as_string(v)])
+            };
+            // The elements as a list of JSON texts.
+            lists.push(call("kql_mv_expand_elements", vec![v, lit(bag_mode)]));
+            let ty = item
+                .to_type
+                .as_ref()
+                .map(|t| super::scalar::scalar_type(t.ty))
+                .unwrap_or(KqlType::Dynamic);
+            expanded.push((name, format!("__mv_expand{i}"), ty));
         }
-        let item = &items[0];
-        let name = match (&item.name, &item.expr.kind) {
-            (Some(n), _) => n.name.clone(),
-            (None, ExprKind::Name(n)) => n.name.clone(),
-            (None, _) => derived_name(&item.expr).unwrap_or_else(|| "Column1".into()),
-        };
-        let v = self.scalar(&item.expr, Some(&tab))?;
-        let v = if v.ty == KqlType::Dynamic {
-            v.expr
-        } else {
-            call("kql_parse_json", vec![as_string(v)])
-        };
-        // The array's elements as a list of JSON texts; a bag expands to {key: value} bags.
-        let list = call("kql_mv_expand_elements", vec![v]);
-        let tmp = "__mv_expand";
         let mut exprs: Vec<Expr> = Vec::new();
         for (i, n) in tab.names().into_iter().enumerate() {
-            if n != name {
+            if !expanded.iter().any(|(e, _, _)| e == &n) {
                 exprs.push(tab.column_at(i).alias(n));
             }
         }
-        exprs.push(list.alias(tmp));
-        let unnested = LogicalPlanBuilder::from(tab.plan.clone())
-            .project(exprs)
-            .and_then(|b| b.unnest_column(tmp))
+        let mut unnest: Vec<Column> = Vec::new();
+        for ((_, tmp, _), list) in expanded.iter().zip(&lists) {
+            exprs.push(list.clone().alias(tmp.clone()));
+            unnest.push(Column::new_unqualified(tmp.clone()));
+        }
+        if index_column.is_some() {
+            // Positions 0..n of the longest expanded list, expanded alongside the values.
+            let lengths: Vec<Expr> = lists
+                .iter()
+                .map(|l| {
+                    cast(
+                        datafusion::functions_nested::expr_fn::cardinality(l.clone()),
+                        DataType::Int64,
+                    )
+                })
+                .collect();
+            let longest = if lengths.len() == 1 {
+                lengths.into_iter().next().expect("one list")
+            } else {
+                datafusion::functions::expr_fn::greatest(lengths)
+            };
+            let positions =
+                datafusion::functions_nested::expr_fn::range(lit(0i64), longest, lit(1i64));
+            exprs.push(positions.alias("__mv_index"));
+            unnest.push(Column::new_unqualified("__mv_index"));
+        }
+        let unnested = LogicalPlanBuilder::from(project_plan(tab.plan.clone(), exprs, span)?)
+            .unnest_columns_with_options(unnest, Default::default())
             .and_then(|b| b.build())
             .map_err(|e| df_error(e, span))?;
-        let ty = item
-            .to_type
-            .as_ref()
-            .map(|t| super::scalar::scalar_type(t.ty))
-            .unwrap_or(KqlType::Dynamic);
-        // Columns in their original order, the expanded one in its place (or last if new).
+        // Columns in their original order, expanded ones in their place (or last if new).
         let mut out = Vec::new();
         let mut types = Vec::new();
-        let value = TExpr::new(Expr::Column(Column::new_unqualified(tmp)), KqlType::Dynamic);
-        let value = super::scalar::convert_to(value, ty).expr;
-        let mut placed = false;
+        let value = |tmp: &str, ty: KqlType| {
+            let v = TExpr::new(Expr::Column(Column::new_unqualified(tmp)), KqlType::Dynamic);
+            super::scalar::convert_to(v, ty).expr
+        };
         for (i, n) in tab.names().into_iter().enumerate() {
-            if n == name {
-                out.push(value.clone().alias(n));
-                types.push(ty);
-                placed = true;
-            } else {
-                out.push(Expr::Column(Column::new_unqualified(&n)).alias(n));
-                types.push(tab.types[i]);
+            match expanded.iter().find(|(e, _, _)| e == &n) {
+                Some((_, tmp, ty)) => {
+                    out.push(value(tmp, *ty).alias(n));
+                    types.push(*ty);
+                }
+                None => {
+                    out.push(Expr::Column(Column::new_unqualified(&n)).alias(n));
+                    types.push(tab.types[i]);
+                }
             }
         }
-        if !placed {
-            out.push(value.alias(name));
-            types.push(ty);
+        for (name, tmp, ty) in &expanded {
+            if tab.index_of(name).is_none() {
+                out.push(value(tmp, *ty).alias(name.clone()));
+                types.push(*ty);
+            }
+        }
+        if let Some(index) = index_column {
+            out.push(Expr::Column(Column::new_unqualified("__mv_index")).alias(index));
+            types.push(KqlType::Long);
         }
         let plan = project_plan(unnested, out, span)?;
         Ok(Tab {
