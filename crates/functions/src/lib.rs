@@ -33,6 +33,7 @@ mod string_ops;
 mod strings;
 mod take_any;
 mod udf;
+mod xml;
 
 #[cfg(test)]
 mod testing;
@@ -95,6 +96,7 @@ fn scalar_specs() -> Vec<udf::Spec> {
         ipv4::kql_ipv4_is_match(),
         ipv4::kql_ipv4_is_in_range(),
         ipv4::kql_ipv4_compare(),
+        xml::kql_parse_xml(),
     ]
 }
 
