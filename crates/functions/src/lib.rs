@@ -21,11 +21,13 @@ mod bin;
 mod convert;
 pub mod datetime;
 mod dcount;
+mod dt_parts;
 pub mod dynamic;
 mod has;
 mod ipv4;
 mod json_path;
 mod make_set;
+mod math;
 mod mv_expand;
 mod parse_url;
 mod regex_fns;
@@ -97,6 +99,29 @@ fn scalar_specs() -> Vec<udf::Spec> {
         ipv4::kql_ipv4_is_in_range(),
         ipv4::kql_ipv4_compare(),
         xml::kql_parse_xml(),
+        math::kql_round(),
+        math::kql_abs(),
+        math::kql_max_of(),
+        math::kql_min_of(),
+        math::kql_binary_and(),
+        math::kql_binary_or(),
+        math::kql_todecimal(),
+        dt_parts::kql_dayofweek(),
+        dt_parts::kql_dayofmonth(),
+        dt_parts::kql_hourofday(),
+        dt_parts::kql_getmonth(),
+        dt_parts::kql_getyear(),
+        dt_parts::kql_startofday(),
+        dt_parts::kql_startofweek(),
+        dt_parts::kql_startofmonth(),
+        dt_parts::kql_startofyear(),
+        dt_parts::kql_endofday(),
+        dt_parts::kql_endofweek(),
+        dt_parts::kql_endofmonth(),
+        dt_parts::kql_endofyear(),
+        dt_parts::kql_make_datetime(),
+        dt_parts::kql_unixtime_seconds_todatetime(),
+        dt_parts::kql_unixtime_milliseconds_todatetime(),
     ]
 }
 
