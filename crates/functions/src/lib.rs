@@ -17,6 +17,7 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 mod aggregate;
 mod arg_max;
 mod args;
+mod arrays;
 mod bin;
 mod convert;
 pub mod datetime;
@@ -122,6 +123,21 @@ fn scalar_specs() -> Vec<udf::Spec> {
         dt_parts::kql_make_datetime(),
         dt_parts::kql_unixtime_seconds_todatetime(),
         dt_parts::kql_unixtime_milliseconds_todatetime(),
+        arrays::kql_array_concat(),
+        arrays::kql_array_slice(),
+        arrays::kql_array_index_of(),
+        arrays::kql_array_sort_asc(),
+        arrays::kql_array_sort_desc(),
+        arrays::kql_set_difference(),
+        arrays::kql_set_union(),
+        arrays::kql_set_intersect(),
+        arrays::kql_set_has_element(),
+        arrays::kql_bag_keys(),
+        arrays::kql_bag_merge(),
+        arrays::kql_zip(),
+        arrays::kql_dynamic_to_json(),
+        arrays::kql_repeat(),
+        arrays::kql_strcat_array(),
     ]
 }
 
