@@ -35,6 +35,7 @@ mod regex_fns;
 mod string_ops;
 mod strings;
 mod take_any;
+mod text;
 mod udf;
 mod xml;
 
@@ -138,6 +139,21 @@ fn scalar_specs() -> Vec<udf::Spec> {
         arrays::kql_dynamic_to_json(),
         arrays::kql_repeat(),
         arrays::kql_strcat_array(),
+        text::kql_countof(),
+        text::kql_indexof(),
+        text::kql_indexof_regex(),
+        text::kql_reverse(),
+        text::kql_isascii(),
+        text::kql_isutf8(),
+        text::kql_string_size(),
+        text::kql_url_encode(),
+        text::kql_url_decode(),
+        text::kql_base64_encode_tostring(),
+        text::kql_base64_decode_tostring(),
+        text::kql_base64_decode_toarray(),
+        text::kql_tohex(),
+        text::kql_hash_sha256(),
+        text::kql_hash_md5(),
     ]
 }
 
