@@ -10,11 +10,11 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, PrimitiveArray, StringArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    DataType, DurationNanosecondType, TimeUnit, TimestampNanosecondType,
+    ArrowPrimitiveType, DataType, DurationNanosecondType, TimeUnit, TimestampNanosecondType,
 };
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::ColumnarValue;
@@ -167,6 +167,32 @@ impl NanosArg {
 
     pub fn get(&self, row: usize) -> Option<i64> {
         self.values[if self.scalar { 0 } else { row }]
+    }
+}
+
+/// An argument of any primitive Arrow type (cast to `T`'s type), read by row.
+pub(crate) struct PrimArg<T: ArrowPrimitiveType> {
+    array: PrimitiveArray<T>,
+    scalar: bool,
+}
+
+impl<T: ArrowPrimitiveType> PrimArg<T> {
+    /// Casts the argument to `target` (which must be `T`'s data type).
+    pub fn new(arg: &ColumnarValue, target: &DataType) -> Result<PrimArg<T>> {
+        let (array, scalar) = to_array(arg, target)?;
+        Ok(PrimArg {
+            array: array.as_primitive::<T>().clone(),
+            scalar,
+        })
+    }
+
+    pub fn get(&self, row: usize) -> Option<T::Native> {
+        let i = if self.scalar { 0 } else { row };
+        if self.array.is_null(i) {
+            None
+        } else {
+            Some(self.array.value(i))
+        }
     }
 }
 

@@ -17,22 +17,27 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 mod aggregate;
 mod arg_max;
 mod args;
+mod arrays;
 mod bin;
 mod convert;
 pub mod datetime;
 mod dcount;
+mod dt_parts;
 pub mod dynamic;
 mod has;
 mod ipv4;
 mod json_path;
 mod make_set;
+mod math;
 mod mv_expand;
 mod parse_url;
 mod regex_fns;
 mod string_ops;
 mod strings;
 mod take_any;
+mod text;
 mod udf;
+mod xml;
 
 #[cfg(test)]
 mod testing;
@@ -95,6 +100,60 @@ fn scalar_specs() -> Vec<udf::Spec> {
         ipv4::kql_ipv4_is_match(),
         ipv4::kql_ipv4_is_in_range(),
         ipv4::kql_ipv4_compare(),
+        xml::kql_parse_xml(),
+        math::kql_round(),
+        math::kql_abs(),
+        math::kql_max_of(),
+        math::kql_min_of(),
+        math::kql_binary_and(),
+        math::kql_binary_or(),
+        math::kql_todecimal(),
+        dt_parts::kql_dayofweek(),
+        dt_parts::kql_dayofmonth(),
+        dt_parts::kql_hourofday(),
+        dt_parts::kql_getmonth(),
+        dt_parts::kql_getyear(),
+        dt_parts::kql_startofday(),
+        dt_parts::kql_startofweek(),
+        dt_parts::kql_startofmonth(),
+        dt_parts::kql_startofyear(),
+        dt_parts::kql_endofday(),
+        dt_parts::kql_endofweek(),
+        dt_parts::kql_endofmonth(),
+        dt_parts::kql_endofyear(),
+        dt_parts::kql_make_datetime(),
+        dt_parts::kql_unixtime_seconds_todatetime(),
+        dt_parts::kql_unixtime_milliseconds_todatetime(),
+        arrays::kql_array_concat(),
+        arrays::kql_array_slice(),
+        arrays::kql_array_index_of(),
+        arrays::kql_array_sort_asc(),
+        arrays::kql_array_sort_desc(),
+        arrays::kql_set_difference(),
+        arrays::kql_set_union(),
+        arrays::kql_set_intersect(),
+        arrays::kql_set_has_element(),
+        arrays::kql_bag_keys(),
+        arrays::kql_bag_merge(),
+        arrays::kql_zip(),
+        arrays::kql_dynamic_to_json(),
+        arrays::kql_repeat(),
+        arrays::kql_strcat_array(),
+        text::kql_countof(),
+        text::kql_indexof(),
+        text::kql_indexof_regex(),
+        text::kql_reverse(),
+        text::kql_isascii(),
+        text::kql_isutf8(),
+        text::kql_string_size(),
+        text::kql_url_encode(),
+        text::kql_url_decode(),
+        text::kql_base64_encode_tostring(),
+        text::kql_base64_decode_tostring(),
+        text::kql_base64_decode_toarray(),
+        text::kql_tohex(),
+        text::kql_hash_sha256(),
+        text::kql_hash_md5(),
     ]
 }
 
