@@ -13,8 +13,6 @@ use spoor_core::{Diagnostic, Span};
 use super::{Binding, Either, Planner, TExpr, Tab, did_you_mean, unsupported};
 use crate::syntax::ast::{self, BinaryOp, ExprKind, ListOp, Literal, StrOp};
 
-const NS_PER_SEC: i64 = 1_000_000_000;
-
 /// The DataFusion UDF that implements a KQL function. Panics only if the functions crate and
 /// the planner disagree on a name, which the planner's tests catch.
 pub(crate) fn udf(name: &str) -> Arc<ScalarUDF> {
@@ -948,35 +946,6 @@ impl Planner {
                 let ty = v.ty;
                 TExpr::new(call("kql_bin", vec![v.expr, size.expr]), ty)
             }
-            "startofday" | "startofweek" | "startofmonth" | "startofyear" => {
-                arity(1, 2)?;
-                if argc == 2 {
-                    return Err(unsupported(format!("{name}() with an offset"), span));
-                }
-                let a = arg!(0);
-                expect_type(&a, KqlType::DateTime, c.args[0].span, name)?;
-                let unit = &name["startof".len()..];
-                // Kusto weeks start on Sunday; DataFusion's date_trunc('week') starts on Monday.
-                if unit == "week" {
-                    let shifted = a.expr + timespan_lit(86_400 * NS_PER_SEC);
-                    let trunc = f::date_trunc(lit("week"), shifted);
-                    TExpr::new(
-                        cast(
-                            trunc - timespan_lit(86_400 * NS_PER_SEC),
-                            DataType::Timestamp(TimeUnit::Nanosecond, None),
-                        ),
-                        KqlType::DateTime,
-                    )
-                } else {
-                    TExpr::new(
-                        cast(
-                            f::date_trunc(lit(unit), a.expr),
-                            DataType::Timestamp(TimeUnit::Nanosecond, None),
-                        ),
-                        KqlType::DateTime,
-                    )
-                }
-            }
             "datetime_diff" => {
                 arity(3, 3)?;
                 l(call(
@@ -1032,9 +1001,42 @@ impl Planner {
                     ty,
                 )
             }
+            name if SIMPLE_FUNCTIONS.iter().any(|f| f.0 == name) => {
+                let (_, udf_name, kinds, returns_dynamic) = *SIMPLE_FUNCTIONS
+                    .iter()
+                    .find(|f| f.0 == name)
+                    .expect("listed");
+                let mut args = Vec::new();
+                for i in 0..argc {
+                    // The last kind repeats for variadic functions.
+                    let kind = kinds.get(i).or(kinds.last()).copied().unwrap_or(Arg::Pass);
+                    let a = arg!(i);
+                    args.push(match kind {
+                        Arg::Text => as_string(a),
+                        Arg::Dyn => to_dynamic(a),
+                        Arg::Pass => a.expr,
+                    });
+                }
+                let e = call(udf_name, args);
+                let ty = if returns_dynamic {
+                    KqlType::Dynamic
+                } else {
+                    let schema = input
+                        .map(|t| Arc::clone(t.schema()))
+                        .unwrap_or_else(|| Arc::new(datafusion::common::DFSchema::empty()));
+                    let dt = datafusion::logical_expr::ExprSchemable::get_type(&e, &schema)
+                        .map_err(|err| super::df_error(err, span))?;
+                    KqlType::from_arrow(&dt).unwrap_or(KqlType::String)
+                };
+                TExpr::new(e, ty)
+            }
             _ => {
                 let mut d = Diagnostic::new(format!("unknown function `{name}`"), c.func.span);
-                if let Some(sugg) = did_you_mean(name, KNOWN_FUNCTIONS.iter().copied()) {
+                let known = KNOWN_FUNCTIONS
+                    .iter()
+                    .copied()
+                    .chain(SIMPLE_FUNCTIONS.iter().map(|f| f.0));
+                if let Some(sugg) = did_you_mean(name, known) {
                     d = d.with_hint(format!("did you mean `{sugg}`?"));
                 } else if spoor_catalog::catalog().table(name).is_some() {
                     d = d.with_hint(format!(
@@ -1050,6 +1052,128 @@ impl Planner {
         })
     }
 }
+
+/// How a simple function's argument is passed to its UDF.
+#[derive(Debug, Clone, Copy)]
+enum Arg {
+    /// As text (tostring of dynamic and other types).
+    Text,
+    /// As dynamic JSON text (scalars wrapped as JSON values).
+    Dyn,
+    /// As it is; the UDF coerces it.
+    Pass,
+}
+
+/// Kusto functions that map one-to-one onto a UDF: (Kusto name, UDF, argument kinds (the last
+/// one repeats), returns dynamic). The result type of the others is the UDF's Arrow type.
+const SIMPLE_FUNCTIONS: &[(&str, &str, &[Arg], bool)] = {
+    use Arg::*;
+    &[
+        ("parse_xml", "kql_parse_xml", &[Text], true),
+        ("round", "kql_round", &[Pass], false),
+        ("abs", "kql_abs", &[Pass], false),
+        ("max_of", "kql_max_of", &[Pass], false),
+        ("min_of", "kql_min_of", &[Pass], false),
+        ("binary_and", "kql_binary_and", &[Pass], false),
+        ("binary_or", "kql_binary_or", &[Pass], false),
+        ("dayofweek", "kql_dayofweek", &[Pass], false),
+        ("dayofmonth", "kql_dayofmonth", &[Pass], false),
+        ("hourofday", "kql_hourofday", &[Pass], false),
+        ("getmonth", "kql_getmonth", &[Pass], false),
+        ("monthofyear", "kql_getmonth", &[Pass], false),
+        ("getyear", "kql_getyear", &[Pass], false),
+        ("startofday", "kql_startofday", &[Pass], false),
+        ("startofweek", "kql_startofweek", &[Pass], false),
+        ("startofmonth", "kql_startofmonth", &[Pass], false),
+        ("startofyear", "kql_startofyear", &[Pass], false),
+        ("endofday", "kql_endofday", &[Pass], false),
+        ("endofweek", "kql_endofweek", &[Pass], false),
+        ("endofmonth", "kql_endofmonth", &[Pass], false),
+        ("endofyear", "kql_endofyear", &[Pass], false),
+        ("make_datetime", "kql_make_datetime", &[Pass], false),
+        (
+            "unixtime_seconds_todatetime",
+            "kql_unixtime_seconds_todatetime",
+            &[Pass],
+            false,
+        ),
+        (
+            "unixtime_milliseconds_todatetime",
+            "kql_unixtime_milliseconds_todatetime",
+            &[Pass],
+            false,
+        ),
+        ("array_concat", "kql_array_concat", &[Dyn], true),
+        ("array_slice", "kql_array_slice", &[Dyn, Pass], true),
+        ("array_index_of", "kql_array_index_of", &[Dyn, Dyn], false),
+        ("array_sort_asc", "kql_array_sort_asc", &[Dyn, Pass], true),
+        ("array_sort_desc", "kql_array_sort_desc", &[Dyn, Pass], true),
+        ("set_difference", "kql_set_difference", &[Dyn], true),
+        ("set_union", "kql_set_union", &[Dyn], true),
+        ("set_intersect", "kql_set_intersect", &[Dyn], true),
+        ("set_has_element", "kql_set_has_element", &[Dyn, Dyn], false),
+        ("bag_keys", "kql_bag_keys", &[Dyn], true),
+        ("bag_merge", "kql_bag_merge", &[Dyn], true),
+        ("zip", "kql_zip", &[Dyn], true),
+        ("repeat", "kql_repeat", &[Dyn, Pass], true),
+        ("strcat_array", "kql_strcat_array", &[Dyn, Text], false),
+        ("dynamic_to_json", "kql_dynamic_to_json", &[Dyn], false),
+        ("countof", "kql_countof", &[Text], false),
+        ("indexof", "kql_indexof", &[Text, Text, Pass], false),
+        (
+            "indexof_regex",
+            "kql_indexof_regex",
+            &[Text, Text, Pass],
+            false,
+        ),
+        ("reverse", "kql_reverse", &[Text], false),
+        ("isascii", "kql_isascii", &[Text], false),
+        ("isutf8", "kql_isutf8", &[Text], false),
+        ("string_size", "kql_string_size", &[Text], false),
+        ("url_encode", "kql_url_encode", &[Text], false),
+        ("url_encode_component", "kql_url_encode", &[Text], false),
+        ("url_decode", "kql_url_decode", &[Text], false),
+        (
+            "base64_encode_tostring",
+            "kql_base64_encode_tostring",
+            &[Text],
+            false,
+        ),
+        (
+            "base64_encodestring",
+            "kql_base64_encode_tostring",
+            &[Text],
+            false,
+        ),
+        (
+            "base64_decode_tostring",
+            "kql_base64_decode_tostring",
+            &[Text],
+            false,
+        ),
+        (
+            "base64_decodestring",
+            "kql_base64_decode_tostring",
+            &[Text],
+            false,
+        ),
+        (
+            "base64_decode_toarray",
+            "kql_base64_decode_toarray",
+            &[Text],
+            true,
+        ),
+        ("tohex", "kql_tohex", &[Pass], false),
+        ("hash_sha256", "kql_hash_sha256", &[Text], false),
+        ("hash_md5", "kql_hash_md5", &[Text], false),
+        (
+            "ipv4_compare",
+            "kql_ipv4_compare",
+            &[Text, Text, Pass],
+            false,
+        ),
+    ]
+};
 
 /// Every scalar function name the planner knows (for suggestions).
 const KNOWN_FUNCTIONS: &[&str] = &[
