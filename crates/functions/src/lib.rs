@@ -27,11 +27,14 @@ pub mod dynamic;
 mod has;
 mod ipv4;
 mod json_path;
+mod make_bag;
 mod make_set;
 mod math;
 mod mv_expand;
 mod parse_url;
+mod percentile;
 mod regex_fns;
+mod stats;
 mod string_ops;
 mod strings;
 mod take_any;
@@ -166,6 +169,13 @@ fn aggregate_udfs() -> Vec<AggregateUDF> {
         AggregateUDF::new_from_impl(arg_max::ArgMaxMin::max()),
         AggregateUDF::new_from_impl(arg_max::ArgMaxMin::min()),
         AggregateUDF::new_from_impl(take_any::TakeAny::new()),
+        AggregateUDF::new_from_impl(make_bag::MakeBag::new()),
+        AggregateUDF::new_from_impl(stats::Stats::stdev()),
+        AggregateUDF::new_from_impl(stats::Stats::variance()),
+        AggregateUDF::new_from_impl(stats::Stats::stdevp()),
+        AggregateUDF::new_from_impl(stats::Stats::variancep()),
+        AggregateUDF::new_from_impl(percentile::Percentile::single()),
+        AggregateUDF::new_from_impl(percentile::Percentile::array()),
     ]
 }
 
