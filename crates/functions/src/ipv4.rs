@@ -5,13 +5,13 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{BooleanArray, Int64Array};
+use datafusion::arrow::array::{BooleanArray, Int64Array, StringArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
 
 use crate::args::{I64Arg, Rows, StrArg, all_text, arity};
-use crate::udf::{Spec, ret_bool, ret_i64};
+use crate::udf::{Spec, ret_bool, ret_i64, ret_utf8};
 
 /// `a.b.c.d[/p]` as (address, prefix length).
 pub fn parse_ipv4(s: &str) -> Option<(u32, u8)> {
@@ -160,6 +160,131 @@ pub(crate) fn kql_ipv4_is_private() -> Spec {
     }
 }
 
+/// `parse_ipv4(ip)` (<https://learn.microsoft.com/kusto/query/parse-ipv4-function>): the address
+/// as a long (big-endian); with a `/prefix`, the network part only (`192.168.1.1/24` is
+/// 3232235776). Null when it is not an IPv4 address.
+fn parse_ipv4_fn(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let rows = Rows::of(&args.args, args.number_rows);
+    let ip = StrArg::new(&args.args[0])?;
+    let out: Int64Array = (0..rows.n)
+        .map(|i| {
+            let (x, p) = parse_ipv4(ip.get(i)?)?;
+            Some(i64::from(x & mask(p)))
+        })
+        .collect();
+    rows.finish(Arc::new(out))
+}
+
+pub(crate) fn kql_parse_ipv4() -> Spec {
+    Spec {
+        name: "kql_parse_ipv4",
+        coerce: |n, t| all_text(n, t, 1, 1),
+        ret: ret_i64,
+        ret_field: None,
+        invoke: parse_ipv4_fn,
+    }
+}
+
+/// Whether `text` holds `ip` as a whole address: the characters around it are neither letters
+/// nor digits, nor a dot that continues a dotted number (`1.2.3.4.5` holds no `2.3.4.5`).
+fn holds_address(text: &str, ip: &str) -> bool {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(p) = text[from..].find(ip) {
+        let at = from + p;
+        let end = at + ip.len();
+        let before_ok = at == 0
+            || !(b[at - 1].is_ascii_alphanumeric()
+                || (b[at - 1] == b'.' && at >= 2 && b[at - 2].is_ascii_digit()));
+        let after_ok = end == b.len()
+            || !(b[end].is_ascii_alphanumeric()
+                || (b[end] == b'.' && b.get(end + 1).is_some_and(u8::is_ascii_digit)));
+        if before_ok && after_ok {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// `has_any_ipv4(text, ip1, ip2, ...)` (<https://learn.microsoft.com/kusto/query/has-any-ipv4-function>):
+/// whether any of the addresses appears in `text`, delimited by characters that are not letters
+/// or digits. Each address argument is an address or a dynamic array of addresses; arguments
+/// that are not valid IPv4 addresses (`127.0.0.256`) never match. Null text gives false.
+fn has_any_ipv4(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let rows = Rows::of(&args.args, args.number_rows);
+    let text = StrArg::new(&args.args[0])?;
+    let ips: Vec<StrArg> = args.args[1..]
+        .iter()
+        .map(StrArg::new)
+        .collect::<Result<_>>()?;
+    let all_scalar = ips.iter().all(|a| a.scalar().is_some());
+    let collect = |i: usize| -> Vec<String> {
+        let mut out = Vec::new();
+        for a in &ips {
+            let Some(v) = a.get(i) else { continue };
+            let items: Vec<String> = match serde_json::from_str::<serde_json::Value>(v) {
+                Ok(serde_json::Value::Array(items)) => items
+                    .into_iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                Ok(serde_json::Value::String(s)) => vec![s],
+                _ => vec![v.to_string()],
+            };
+            for it in items {
+                if let Ok(addr) = it.trim().parse::<Ipv4Addr>() {
+                    out.push(addr.to_string());
+                }
+            }
+        }
+        out
+    };
+    let fixed = all_scalar.then(|| collect(0));
+    let out: BooleanArray = (0..rows.n)
+        .map(|i| {
+            let Some(t) = text.get(i) else {
+                return Some(false);
+            };
+            let owned;
+            let list = match &fixed {
+                Some(l) => l,
+                None => {
+                    owned = collect(i);
+                    &owned
+                }
+            };
+            Some(list.iter().any(|ip| holds_address(t, ip)))
+        })
+        .collect();
+    rows.finish(Arc::new(out))
+}
+
+pub(crate) fn kql_has_any_ipv4() -> Spec {
+    Spec {
+        name: "kql_has_any_ipv4",
+        coerce: |n, t| all_text(n, t, 2, usize::MAX),
+        ret: ret_bool,
+        ret_field: None,
+        invoke: has_any_ipv4,
+    }
+}
+
+/// `geo_info_from_ip_address(ip)`: always an empty property bag `{}`. Kusto looks the address up
+/// in a geolocation database; spoor carries no geo database, so there is nothing to report.
+pub(crate) fn kql_geo_info_from_ip_address() -> Spec {
+    Spec {
+        name: "kql_geo_info_from_ip_address",
+        coerce: |n, t| all_text(n, t, 1, 1),
+        ret: ret_utf8,
+        ret_field: None,
+        invoke: |a| {
+            let rows = Rows::of(&a.args, a.number_rows);
+            let out: StringArray = (0..rows.n).map(|_| Some("{}")).collect();
+            rows.finish(Arc::new(out))
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +355,84 @@ mod tests {
                 &[s(&[Some("10.0.0.1"), Some("8.8.8.8"), Some("")])]
             ),
             vec![Some(true), Some(false), None]
+        );
+    }
+
+    #[test]
+    fn parse_ipv4_doc_examples() {
+        assert_eq!(
+            call_i64(
+                kql_parse_ipv4(),
+                &[s(&[
+                    Some("127.0.0.1"),
+                    Some("192.168.1.1"),
+                    Some("192.168.1.1/24"),
+                    Some("255.255.255.255/31"),
+                    Some("127.0.0.256"),
+                    None
+                ])]
+            ),
+            vec![
+                Some(2130706433),
+                Some(3232235777),
+                Some(3232235776),
+                Some(4294967294),
+                None,
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn has_any_ipv4_doc_examples() {
+        let log = "05:04:54 127.0.0.1 GET /favicon.ico 404";
+        let h = |args: &[ColumnarValue]| call_bool(kql_has_any_ipv4(), args)[0];
+        assert_eq!(
+            h(&[lit(log), lit("127.0.0.1"), lit("127.0.0.2")]),
+            Some(true)
+        );
+        assert_eq!(
+            h(&[lit(log), lit(r#"["127.0.0.1","127.0.0.2"]"#)]),
+            Some(true)
+        );
+        assert_eq!(
+            h(&[
+                lit("05:04:54 127.0.0.256 GET /favicon.ico 404"),
+                lit(r#"["127.0.0.256","192.168.1.1"]"#)
+            ]),
+            Some(false)
+        );
+        assert_eq!(
+            h(&[
+                lit("05:04:54127.0.0.1 GET /favicon.ico 404"),
+                lit("127.0.0.1"),
+                lit("192.168.1.1")
+            ]),
+            Some(false)
+        );
+        assert_eq!(
+            h(&[
+                lit("requests from: 192.168.1.1, 10.1.1.115 and 10.1.1.201"),
+                lit("10.1.1.115")
+            ]),
+            Some(true)
+        );
+        assert_eq!(h(&[lit("x 10.1.1.1155 y"), lit("10.1.1.115")]), Some(false));
+        assert_eq!(h(&[lit("x 1.10.1.1.115"), lit("10.1.1.115")]), Some(false));
+        assert_eq!(h(&[lit("at 10.1.1.115."), lit("10.1.1.115")]), Some(true));
+        assert_eq!(
+            call_bool(
+                kql_has_any_ipv4(),
+                &[
+                    s(&[Some("a 1.2.3.4"), None]),
+                    s(&[Some("1.2.3.4"), Some("1.2.3.4")])
+                ]
+            ),
+            vec![Some(true), Some(false)]
+        );
+        assert_eq!(
+            str1(kql_geo_info_from_ip_address(), &[lit("20.53.203.50")]).as_deref(),
+            Some("{}")
         );
     }
 }

@@ -27,11 +27,14 @@ pub mod dynamic;
 mod has;
 mod ipv4;
 mod json_path;
+mod make_bag;
 mod make_set;
 mod math;
 mod mv_expand;
 mod parse_url;
+mod percentile;
 mod regex_fns;
+mod stats;
 mod string_ops;
 mod strings;
 mod take_any;
@@ -100,6 +103,9 @@ fn scalar_specs() -> Vec<udf::Spec> {
         ipv4::kql_ipv4_is_match(),
         ipv4::kql_ipv4_is_in_range(),
         ipv4::kql_ipv4_compare(),
+        ipv4::kql_parse_ipv4(),
+        ipv4::kql_has_any_ipv4(),
+        ipv4::kql_geo_info_from_ip_address(),
         xml::kql_parse_xml(),
         math::kql_round(),
         math::kql_abs(),
@@ -166,6 +172,13 @@ fn aggregate_udfs() -> Vec<AggregateUDF> {
         AggregateUDF::new_from_impl(arg_max::ArgMaxMin::max()),
         AggregateUDF::new_from_impl(arg_max::ArgMaxMin::min()),
         AggregateUDF::new_from_impl(take_any::TakeAny::new()),
+        AggregateUDF::new_from_impl(make_bag::MakeBag::new()),
+        AggregateUDF::new_from_impl(stats::Stats::stdev()),
+        AggregateUDF::new_from_impl(stats::Stats::variance()),
+        AggregateUDF::new_from_impl(stats::Stats::stdevp()),
+        AggregateUDF::new_from_impl(stats::Stats::variancep()),
+        AggregateUDF::new_from_impl(percentile::Percentile::single()),
+        AggregateUDF::new_from_impl(percentile::Percentile::array()),
     ]
 }
 

@@ -210,3 +210,97 @@ async fn scalars_in_sql() {
     assert_eq!(b[0].column(0).as_primitive::<Int64Type>().value(0), 42);
     assert!(b[0].column(0).is_valid(0));
 }
+
+#[tokio::test]
+async fn variance_stdev_percentiles_across_partitions() {
+    let ctx = events();
+    // Group a: n = 1, 5, 9 | 7, 3 (two partitions); group b: 2, null | 2.
+    let b = rows(
+        &ctx,
+        "select g, kql_variance(n), kql_variancep(n), kql_stdev(n), kql_stdevp(n), \
+         kql_percentile(n, 50), kql_percentiles_array(n, 0, 50, 100), \
+         kql_percentiles_array(n, '[10, 90]') from t group by g order by g",
+    )
+    .await;
+    assert_eq!(
+        strings(&b, 1),
+        vec![Some("10.0".into()), Some("0.0".into())]
+    );
+    assert_eq!(strings(&b, 2), vec![Some("8.0".into()), Some("0.0".into())]);
+    let stdev: f64 = strings(&b, 3)[0].as_deref().unwrap().parse().unwrap();
+    assert!((stdev - 10f64.sqrt()).abs() < 1e-12);
+    let stdevp: f64 = strings(&b, 4)[0].as_deref().unwrap().parse().unwrap();
+    assert!((stdevp - 8f64.sqrt()).abs() < 1e-12);
+    assert_eq!(b[0].column(5).data_type(), &DataType::Int64);
+    assert_eq!(strings(&b, 5), vec![Some("5".into()), Some("2".into())]);
+    assert_eq!(
+        strings(&b, 6),
+        vec![Some("[1,5,9]".into()), Some("[2,2,2]".into())]
+    );
+    assert_eq!(strings(&b, 7)[0].as_deref(), Some("[1,9]"));
+    // Datetimes keep their type; no rows at all gives null.
+    let b = rows(&ctx, "select kql_percentile(ts, 50) from t").await;
+    assert_eq!(
+        strings(&b, 0),
+        vec![Some("1970-01-01T00:00:00.000000040".into())]
+    );
+    let b = rows(
+        &ctx,
+        "select kql_percentile(n, 50), kql_stdev(n) from t where n > 100",
+    )
+    .await;
+    assert_eq!(strings(&b, 0), vec![None]);
+    assert_eq!(strings(&b, 1), vec![None]);
+}
+
+#[tokio::test]
+async fn make_bag_across_partitions() {
+    let ctx = events();
+    let b = rows(
+        &ctx,
+        "select g, kql_make_bag(kql_bag_pack(s, kql_to_json(n))) from t group by g order by g",
+    )
+    .await;
+    let bag: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(strings(&b, 1)[0].as_deref().unwrap()).unwrap();
+    let mut keys: Vec<&String> = bag.keys().collect();
+    keys.sort();
+    assert_eq!(keys, vec!["", "w", "x", "y"]);
+    assert_eq!(bag["x"], 1);
+    assert_eq!(bag["w"], 3);
+    let b = rows(&ctx, "select kql_make_bag(s) from t where n > 100").await;
+    assert_eq!(strings(&b, 0), vec![Some("{}".into())]);
+}
+
+#[tokio::test]
+async fn new_scalars_in_sql() {
+    let ctx = events();
+    let b = rows(
+        &ctx,
+        "select kql_round(2.15, 1), kql_getyear(ts), kql_endofday(ts), kql_max_of(n, 4), \
+         kql_array_slice('[1,2,3]', 1, -1), kql_parse_xml('<a b=\"1\">t</a>'), \
+         kql_dayofweek(ts), kql_tohex(n), kql_set_union('[1]', '[2,1]') from t order by ts",
+    )
+    .await;
+    assert_eq!(strings(&b, 0)[0].as_deref(), Some("2.2"));
+    assert_eq!(strings(&b, 1)[0].as_deref(), Some("1970"));
+    assert_eq!(
+        strings(&b, 2)[0].as_deref(),
+        Some("1970-01-01T23:59:59.999999900")
+    );
+    assert_eq!(
+        strings(&b, 3)[..3].to_vec(),
+        vec![Some("4".into()), Some("5".into()), Some("4".into())]
+    );
+    assert_eq!(strings(&b, 4)[0].as_deref(), Some("[2,3]"));
+    assert_eq!(
+        strings(&b, 5)[0].as_deref(),
+        Some(r##"{"a":{"@b":"1","#text":"t"}}"##)
+    );
+    assert_eq!(
+        b[0].column(6).data_type(),
+        &DataType::Duration(TimeUnit::Nanosecond)
+    );
+    assert_eq!(strings(&b, 7)[2].as_deref(), Some("2"));
+    assert_eq!(strings(&b, 8)[0].as_deref(), Some("[1,2]"));
+}
