@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::Column;
+use datafusion::common::{Column, ScalarValue};
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{AggregateUDF, Expr, LogicalPlanBuilder, cast, lit, when};
@@ -40,9 +40,15 @@ const AGGREGATES: &[&str] = &[
     "maxif",
     "stdev",
     "variance",
+    "stdevp",
+    "variancep",
+    "stdevif",
+    "varianceif",
     "percentile",
     "percentiles",
+    "percentiles_array",
     "make_bag",
+    "make_bag_if",
     "count_distinct",
     "hll",
     "tdigest",
@@ -597,6 +603,90 @@ impl Planner {
                     post: None,
                 });
             }
+            "stdev" | "stdevp" | "variance" | "variancep" | "stdevif" | "varianceif" => {
+                let conditional = fname.ends_with("if");
+                let n = if conditional { 2 } else { 1 };
+                arity(n, n)?;
+                let v = numeric(arg(0, self)?, c.args[0].span, fname)?;
+                let mut input = cast(v.expr, DataType::Float64);
+                if conditional {
+                    let p = to_bool(arg(1, self)?, c.args[1].span)?;
+                    input = when(p, input)
+                        .otherwise(lit(ScalarValue::Float64(None)))
+                        .map_err(|e| df_error(e, span))?;
+                }
+                let udf = format!("kql_{}", fname.trim_end_matches("if"));
+                outs.push(AggOut {
+                    name: named(fname),
+                    expr: udaf_call(&udf, vec![input]),
+                    ty: KqlType::Real,
+                    post: None,
+                });
+            }
+            "percentile" | "percentiles" => {
+                if argc < 2 {
+                    return Err(Diagnostic::new(
+                        format!("{fname}() takes the value and the percentile(s)"),
+                        span,
+                    ));
+                }
+                let v = arg(0, self)?;
+                // percentile(x, 95) and percentiles(x, 50, 95): one column per percentile,
+                // named percentile_x_95 as Kusto names them.
+                let base = col_name.clone().unwrap_or_default();
+                for i in 1..argc {
+                    let p = arg(i, self)?;
+                    let label = match &c.args[i].kind {
+                        ExprKind::Literal(ast::Literal::Long(n)) => n.to_string(),
+                        ExprKind::Literal(ast::Literal::Real(r)) => r.to_string().replace('.', "_"),
+                        _ => i.to_string(),
+                    };
+                    let name = match (&written, argc) {
+                        (Some(w), 2) => w.clone(),
+                        _ => format!("percentile_{base}_{label}"),
+                    };
+                    outs.push(AggOut {
+                        name,
+                        expr: udaf_call("kql_percentile", vec![v.expr.clone(), p.expr]),
+                        ty: v.ty,
+                        post: None,
+                    });
+                }
+            }
+            "percentiles_array" => {
+                let mut args = Vec::new();
+                for i in 0..argc {
+                    args.push(arg(i, self)?.expr);
+                }
+                outs.push(AggOut {
+                    name: named("percentiles"),
+                    expr: udaf_call("kql_percentiles_array", args),
+                    ty: KqlType::Dynamic,
+                    post: None,
+                });
+            }
+            "make_bag" | "make_bag_if" => {
+                let conditional = fname == "make_bag_if";
+                let mut input = to_dynamic(arg(0, self)?);
+                if conditional {
+                    let p = to_bool(arg(1, self)?, c.args[1].span)?;
+                    input = when(p, input)
+                        .otherwise(null_of(KqlType::Dynamic))
+                        .map_err(|e| df_error(e, span))?;
+                }
+                let cap_index = if conditional { 2 } else { 1 };
+                let cap = if argc > cap_index {
+                    cast(arg(cap_index, self)?.expr, DataType::Int64)
+                } else {
+                    lit(1_048_576i64)
+                };
+                outs.push(AggOut {
+                    name: named("bag"),
+                    expr: udaf_call("kql_make_bag", vec![input, cap]),
+                    ty: KqlType::Dynamic,
+                    post: Some(empty_bag_if_null),
+                });
+            }
             other if is_aggregate(other) => {
                 return Err(unsupported(format!("the aggregation {other}()"), span));
             }
@@ -685,6 +775,10 @@ fn numeric(v: TExpr, span: Span, func: &str) -> Result<TExpr, Diagnostic> {
             span,
         )),
     }
+}
+
+fn empty_bag_if_null(e: Expr) -> Expr {
+    datafusion::functions::expr_fn::coalesce(vec![e, lit("{}")])
 }
 
 fn empty_array_if_null(e: Expr) -> Expr {

@@ -1066,6 +1066,7 @@ enum Arg {
 
 /// Kusto functions that map one-to-one onto a UDF: (Kusto name, UDF, argument kinds (the last
 /// one repeats), returns dynamic). The result type of the others is the UDF's Arrow type.
+#[rustfmt::skip]
 const SIMPLE_FUNCTIONS: &[(&str, &str, &[Arg], bool)] = {
     use Arg::*;
     &[
@@ -1172,6 +1173,10 @@ const SIMPLE_FUNCTIONS: &[(&str, &str, &[Arg], bool)] = {
             &[Text, Text, Pass],
             false,
         ),
+        ("parse_ipv4", "kql_parse_ipv4", &[Text], false),
+        ("has_any_ipv4", "kql_has_any_ipv4", &[Text, Pass], false),
+        // spoor carries no geo database: the bag is always empty (see the UDF).
+        ("geo_info_from_ip_address", "kql_geo_info_from_ip_address", &[Text], true),
     ]
 };
 
