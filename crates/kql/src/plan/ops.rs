@@ -608,12 +608,33 @@ impl Planner {
         span: Span,
     ) -> Result<Tab, Diagnostic> {
         let mut regex_kind = false;
+        let mut regex_flags = String::new();
         for param in &p.params {
             match (param.name.name.as_str(), &param.value.kind) {
                 ("kind", ExprKind::Name(n)) if n.name == "simple" => {}
                 ("kind", ExprKind::Name(n)) if n.name == "regex" => regex_kind = true,
                 ("kind", ExprKind::Name(n)) => {
                     return Err(unsupported(format!("parse kind={}", n.name), param.span));
+                }
+                ("flags", _) => {
+                    // Regex flags (kind=regex): U (ungreedy), i, m, s, as Kusto takes them.
+                    let flags = match &param.value.kind {
+                        ExprKind::Name(n) => n.name.clone(),
+                        ExprKind::Literal(ast::Literal::String(v)) => v.clone(),
+                        _ => {
+                            return Err(Diagnostic::new(
+                                "flags= takes letters such as Ui",
+                                param.span,
+                            ));
+                        }
+                    };
+                    if let Some(bad) = flags.chars().find(|c| !"Uims".contains(*c)) {
+                        return Err(Diagnostic::new(
+                            format!("unknown regex flag `{bad}`; use U, i, m or s"),
+                            param.span,
+                        ));
+                    }
+                    regex_flags = flags;
                 }
                 (other, _) => {
                     return Err(unsupported(
@@ -625,7 +646,11 @@ impl Planner {
         }
         // Build one regex; each column is a capture group. Kusto's simple mode: a string
         // column takes the shortest text up to the next literal, the last one takes the rest.
-        let mut pattern = String::from("^");
+        let mut pattern = if regex_flags.is_empty() {
+            String::from("^")
+        } else {
+            format!("(?{regex_flags})^")
+        };
         let mut columns: Vec<(String, KqlType)> = Vec::new();
         let n = p.pattern.len();
         for (i, seg) in p.pattern.iter().enumerate() {
@@ -659,14 +684,8 @@ impl Planner {
                 }
             }
         }
-        if regex_kind {
-            pattern.push('$');
-        } else if !matches!(
-            p.pattern.last(),
-            Some(ParseSegment::Column { .. } | ParseSegment::Wildcard(_))
-        ) {
-            // A pattern that ends with a literal may leave text after it.
-        }
+        // Both kinds match from the start of the text; text after the pattern is left over (the
+        // last string column of kind=simple takes the rest, as `(.*)`).
         regex::Regex::new(&pattern).map_err(|e| {
             Diagnostic::new(format!("the parse pattern is not a valid regex: {e}"), span)
         })?;

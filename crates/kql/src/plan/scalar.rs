@@ -679,18 +679,25 @@ impl Planner {
                     vec![as_string(arg!(0)), as_string(arg!(1))],
                 ))
             }
-            "replace_string" | "replace" => {
+            "replace_string" => {
                 arity(3, 3)?;
-                if name == "replace" {
-                    return Err(unsupported(
-                        "replace() (the regex form; use replace_regex or replace_string)",
-                        span,
-                    ));
-                }
                 s(f::replace(
                     as_string(arg!(0)),
                     as_string(arg!(1)),
                     as_string(arg!(2)),
+                ))
+            }
+            "replace" => {
+                // The legacy form: replace(regex, rewrite, text), every match replaced.
+                arity(3, 3)?;
+                let re = as_string(arg!(0));
+                let rewrite = regex_rewrite(&c.args[1], as_string(arg!(1)));
+                let text = as_string(arg!(2));
+                s(datafusion::functions::expr_fn::regexp_replace(
+                    text,
+                    re,
+                    rewrite,
+                    Some(lit("g")),
                 ))
             }
             "replace_regex" => {
@@ -726,16 +733,13 @@ impl Planner {
             }
             "extract_all" => {
                 arity(2, 3)?;
-                if argc == 3 {
-                    return Err(unsupported(
-                        "extract_all() with a list of capture groups",
-                        span,
-                    ));
-                }
-                d(call(
-                    "kql_extract_all",
-                    vec![as_string(arg!(0)), as_string(arg!(1))],
-                ))
+                // extract_all(regex, [captureGroups,] source)
+                let args = if argc == 3 {
+                    vec![as_string(arg!(0)), to_dynamic(arg!(1)), as_string(arg!(2))]
+                } else {
+                    vec![as_string(arg!(0)), as_string(arg!(1))]
+                };
+                d(call("kql_extract_all", args))
             }
             "extract_json" | "extractjson" => {
                 arity(2, 3)?;
@@ -762,7 +766,7 @@ impl Planner {
                     _ => d(call("kql_to_json", vec![a.expr])),
                 }
             }
-            "array_length" => {
+            "array_length" | "arraylength" => {
                 arity(1, 1)?;
                 l(call("kql_array_length", vec![to_dynamic(arg!(0))]))
             }
