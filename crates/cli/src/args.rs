@@ -61,6 +61,14 @@ pub struct QueryArgs {
     /// Read the query from a file (`-` for standard input).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// A folder of workspace functions: each `NAME.kql` holds a query, or `(params) { body }`,
+    /// that queries call as `NAME` (saved functions, ASIM and vendor parsers). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub functions: Vec<PathBuf>,
+    /// A folder of watchlists: each `ALIAS.csv` (with a header line) is read by
+    /// `_GetWatchlist('ALIAS')`. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub watchlists: Vec<PathBuf>,
     /// The query language.
     #[arg(long, value_enum, default_value_t = Lang::Kql)]
     pub lang: Lang,
@@ -107,6 +115,14 @@ pub struct CheckArgs {
     /// ignored), e.g. a whole content repository.
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
+    /// A folder of workspace functions: each `NAME.kql` holds a query, or `(params) { body }`,
+    /// that queries call as `NAME` (saved functions, ASIM and vendor parsers). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub functions: Vec<PathBuf>,
+    /// A folder of watchlists: each `ALIAS.csv` (with a header line) is read by
+    /// `_GetWatchlist('ALIAS')`. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub watchlists: Vec<PathBuf>,
     /// The query language.
     #[arg(long, value_enum, default_value_t = Lang::Kql)]
     pub lang: Lang,

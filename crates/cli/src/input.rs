@@ -85,6 +85,26 @@ impl Progress {
     }
 }
 
+/// Loads workspace functions (`--functions DIR`) and watchlists (`--watchlists DIR`). A file
+/// that does not load is reported on standard error and left out; the others load.
+pub fn load_workspace(
+    functions: &[PathBuf],
+    watchlists: &[PathBuf],
+) -> spoor_kql::workspace::Workspace {
+    let mut workspace = spoor_kql::workspace::Workspace::default();
+    for dir in functions {
+        for e in workspace.load_functions(dir) {
+            eprintln!("warning: function not loaded: {e}");
+        }
+    }
+    for dir in watchlists {
+        for e in workspace.load_watchlists(dir) {
+            eprintln!("warning: watchlist not loaded: {e}");
+        }
+    }
+    workspace
+}
+
 /// Parses `--externaldata-map URL=PATH` flags.
 pub fn externaldata_map(flags: &[String]) -> Result<ExternalDataMap, Failure> {
     let mut map = ExternalDataMap::default();

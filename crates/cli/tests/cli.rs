@@ -220,3 +220,47 @@ fn externaldata_reads_a_mapped_local_copy_and_never_downloads() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn workspace_functions_and_watchlists() {
+    let q = "DeniedCalls | join kind=leftouter (_GetWatchlist('HighValueIps') | project Ip, Note, SearchKey) \
+             on $left.SourceIpAddress == $right.Ip \
+             | union (ScannerHits | summarize TimeGenerated = min(TimeGenerated) by SourceIpAddress = cIP) \
+             | project SourceIpAddress, EventName, Note, SearchKey | sort by SourceIpAddress asc, EventName asc";
+    let out = spoor(&[
+        "query",
+        "--format",
+        "csv",
+        "--functions",
+        "crates/cli/tests/fixtures/functions",
+        "--watchlists",
+        "crates/cli/tests/fixtures/watchlists",
+        q,
+        "examples/evidence",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The broken function is reported with its file and line; the others still load.
+    assert!(stderr.contains("Broken.kql"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "SourceIpAddress,EventName,Note,SearchKey\n\
+         198.51.100.23,,,\n\
+         198.51.100.23,DeleteDetector,known scanner,198.51.100.23\n\
+         203.0.113.50,ListBuckets,,\n\
+         203.0.113.7,,,\n"
+    );
+    // check knows the functions too.
+    let out = spoor(&[
+        "check",
+        "--functions",
+        "crates/cli/tests/fixtures/functions",
+        "DeniedCalls(datetime(2023-08-09)) | count",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -10,6 +10,7 @@
 
 pub mod plan;
 pub mod syntax;
+pub mod workspace;
 
 pub use plan::{EXTERNALDATA_PREFIX, PlanOptions, PlannedQuery, plan_query};
 use spoor_core::Diagnostic;

@@ -7,7 +7,7 @@ use serde_json::json;
 use spoor_kql::PlanOptions;
 
 use crate::args::{CheckArgs, CheckFormat};
-use crate::input::read_query_file;
+use crate::input::{load_workspace, read_query_file};
 use crate::{EXIT_QUERY_ERROR, Failure};
 
 /// What checking one query found.
@@ -49,7 +49,8 @@ fn check_one(text: &str, origin: &str, options: &PlanOptions) -> Outcome {
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
-    let options = PlanOptions::without_data(super::query::wall_clock_ns());
+    let mut options = PlanOptions::without_data(super::query::wall_clock_ns());
+    options.workspace = load_workspace(&args.functions, &args.watchlists);
     if let Some(path) = &args.jsonl {
         return check_jsonl(path, &args, &options);
     }

@@ -10,7 +10,8 @@ use spoor_output::{OutputFormat, ResultSet};
 use crate::Failure;
 use crate::args::{Format, QueryArgs};
 use crate::input::{
-    Progress, externaldata_map, open_engine, parse_now, read_query_file, report_skipped,
+    Progress, externaldata_map, load_workspace, open_engine, parse_now, read_query_file,
+    report_skipped,
 };
 
 pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
@@ -45,6 +46,7 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     let options = PlanOptions {
         now_ns,
         tables_with_data: engine.tables_with_data(),
+        workspace: load_workspace(&args.functions, &args.watchlists),
     };
     let planned = spoor_kql::plan_query(&query, &options).map_err(|d| render(vec![d]))?;
     let progress = Progress::start(

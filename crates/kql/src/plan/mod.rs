@@ -31,6 +31,8 @@ pub struct PlanOptions {
     /// no data does not exist for `union isfuzzy=true`, which skips it. Empty when planning
     /// without evidence (`spoor check`).
     pub tables_with_data: HashSet<String>,
+    /// Workspace functions and watchlists that queries may call by name.
+    pub workspace: crate::workspace::Workspace,
 }
 
 impl PlanOptions {
@@ -39,6 +41,7 @@ impl PlanOptions {
         PlanOptions {
             now_ns,
             tables_with_data: HashSet::new(),
+            workspace: Default::default(),
         }
     }
 }
@@ -183,9 +186,16 @@ pub(crate) struct Planner {
 
 impl Planner {
     fn new(options: PlanOptions) -> Planner {
+        // Workspace functions form the outermost scope: a query's own `let` shadows them.
+        let workspace: HashMap<String, Binding> = options
+            .workspace
+            .functions
+            .iter()
+            .map(|(name, f)| (name.clone(), Binding::Function(f.clone())))
+            .collect();
         Planner {
             options,
-            scopes: vec![HashMap::new()],
+            scopes: vec![workspace, HashMap::new()],
             depth: 0,
         }
     }
@@ -321,7 +331,7 @@ impl Planner {
                 None => spoor_catalog::catalog().table(&n.name).is_some(),
             },
             ast::ExprKind::Call(c) => match c.func.name.as_str() {
-                "materialize" | "table" | "view" => true,
+                "materialize" | "table" | "view" | "_GetWatchlist" => true,
                 name => match self.lookup(name) {
                     Some(Binding::Function(f)) => self.body_is_tabular(&f.body),
                     _ => false,

@@ -33,6 +33,16 @@ impl Planner {
                     [one] => self.tabular(one),
                     _ => Err(Diagnostic::new("materialize() takes one tabular argument", e.span)),
                 },
+                "_GetWatchlist" => {
+                    let alias = match c.args.as_slice() {
+                        [arg] => match self.scalar(arg, None).map(|v| v.expr) {
+                            Ok(Expr::Literal(ScalarValue::Utf8(Some(a)), _)) => a,
+                            _ => return Err(Diagnostic::new("_GetWatchlist takes the watchlist alias as a string", arg.span)),
+                        },
+                        _ => return Err(Diagnostic::new("_GetWatchlist takes one argument, the watchlist alias", e.span)),
+                    };
+                    self.watchlist(&alias, e.span)
+                }
                 "table" => {
                     // The name is a string literal or a `let` bound to one.
                     let name = match c.args.as_slice() {
@@ -65,7 +75,7 @@ impl Planner {
     fn named_table(&mut self, name: &str, span: Span) -> Result<Tab, Diagnostic> {
         match self.lookup(name).cloned() {
             Some(Binding::Tabular(t)) => return Ok(t),
-            Some(Binding::Function(def)) if def.params.is_empty() => {
+            Some(Binding::Function(def)) if def.params.iter().all(|p| p.default.is_some()) => {
                 let call = ast::Call {
                     func: ast::Ident {
                         name: name.to_string(),
@@ -332,6 +342,66 @@ impl Planner {
             .collect();
         let plan = project_plan(tab.plan, exprs, span)?;
         Ok(Tab::new(plan, types))
+    }
+
+    /// `_GetWatchlist('alias')`: the watchlist's CSV columns (text) and `SearchKey` (its first
+    /// column, standing for the key the watchlist was created with), read by the engine as
+    /// `externaldata` of the local file.
+    fn watchlist(&mut self, alias: &str, span: Span) -> Result<Tab, Diagnostic> {
+        let Some(w) = self.options.workspace.watchlists.get(alias).cloned() else {
+            let mut d = Diagnostic::new(format!("no watchlist `{alias}`"), span);
+            let known: Vec<&str> = self
+                .options
+                .workspace
+                .watchlists
+                .keys()
+                .map(String::as_str)
+                .collect();
+            d = match did_you_mean(alias, known.iter().copied()) {
+                Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+                None => d.with_hint("watchlists are CSV files named ALIAS.csv in a folder given with --watchlists DIR"),
+            };
+            return Err(d);
+        };
+        let columns: Vec<ast::ColumnDecl> = w
+            .columns
+            .iter()
+            .map(|c| ast::ColumnDecl {
+                name: ast::Ident {
+                    name: c.clone(),
+                    span,
+                },
+                ty: ast::TypeRef {
+                    ty: ast::ScalarType::String,
+                    span,
+                },
+                span,
+            })
+            .collect();
+        let uri = ast::Expr {
+            kind: ExprKind::Literal(ast::Literal::String(format!("file://{}", w.path.display()))),
+            span,
+        };
+        let skip_header = ast::NamedArg {
+            name: ast::Ident {
+                name: "ignoreFirstRecord".into(),
+                span,
+            },
+            value: ast::Expr {
+                kind: ExprKind::Literal(ast::Literal::Bool(true)),
+                span,
+            },
+            span,
+        };
+        let tab = self.externaldata(&columns, &[uri], &[skip_header], span)?;
+        let Some(first) = w.columns.first() else {
+            return Ok(tab);
+        };
+        let mut exprs: Vec<Expr> = (0..tab.types.len()).map(|i| tab.column_at(i)).collect();
+        exprs.push(tab.column(first).expect("first column").alias("SearchKey"));
+        let mut types = tab.types.clone();
+        types.push(KqlType::String);
+        Ok(Tab::new(project_plan(tab.plan, exprs, span)?, types))
     }
 
     /// `externaldata(cols)[uris] with (format=...)`: a scan of a table the engine binds to a
