@@ -231,6 +231,7 @@ impl Planner {
             plan,
             types: out_types,
             render: tab.render,
+            order: Vec::new(),
         })
     }
 
@@ -716,6 +717,7 @@ impl Planner {
             plan,
             types: vec![KqlType::Long],
             render: tab.render,
+            order: Vec::new(),
         })
     }
 
@@ -756,6 +758,7 @@ impl Planner {
             plan,
             types,
             render: tab.render,
+            order: Vec::new(),
         })
     }
 }

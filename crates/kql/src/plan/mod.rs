@@ -9,6 +9,7 @@ mod aggregate;
 mod ops;
 mod scalar;
 mod tabular;
+mod window;
 
 pub use tabular::EXTERNALDATA_PREFIX;
 
@@ -105,6 +106,10 @@ pub(crate) struct Tab {
     pub plan: LogicalPlan,
     pub types: Vec<KqlType>,
     pub render: Option<String>,
+    /// The row order that `sort`/`top` established and that `serialize`, `prev()`, `next()`
+    /// and `row_number()` rely on: (column, descending, nulls first). Empty when the rows have
+    /// no defined order (after summarize, join, union...).
+    pub order: Vec<(String, bool, bool)>,
 }
 
 impl Tab {
@@ -114,6 +119,7 @@ impl Tab {
             plan,
             types,
             render: None,
+            order: Vec::new(),
         }
     }
 

@@ -54,7 +54,22 @@ impl Planner {
                     .map(|i| tab.column_at(i).alias(names[i].clone()))
                     .collect();
                 let plan = build(LogicalPlanBuilder::from(tab.plan.clone()).project(exprs))?;
-                Ok(Tab { plan, ..tab })
+                // The order's keys follow their columns' new names.
+                let old = tab.names();
+                let order = tab
+                    .order
+                    .iter()
+                    .map(|(c, d, n)| {
+                        (
+                            old.iter()
+                                .position(|o| o == c)
+                                .map_or(c.clone(), |i| names[i].clone()),
+                            *d,
+                            *n,
+                        )
+                    })
+                    .collect();
+                Ok(Tab { plan, order, ..tab })
             }
             OperatorKind::ProjectReorder { columns } => {
                 let mut order: Vec<usize> = Vec::new();
@@ -89,7 +104,11 @@ impl Planner {
             OperatorKind::Sort { keys, .. } => {
                 let sort = self.sort_keys(&tab, keys)?;
                 let plan = build(LogicalPlanBuilder::from(tab.plan.clone()).sort(sort))?;
-                Ok(Tab { plan, ..tab })
+                Ok(Tab {
+                    plan,
+                    order: order_of(keys),
+                    ..tab
+                })
             }
             OperatorKind::Take { count } => {
                 let n = self.const_count(count)?;
@@ -104,7 +123,11 @@ impl Planner {
                         .sort(sort)
                         .and_then(|b| b.limit(0, Some(n))),
                 )?;
-                Ok(Tab { plan, ..tab })
+                Ok(Tab {
+                    plan,
+                    order: order_of(std::slice::from_ref(by)),
+                    ..tab
+                })
             }
             OperatorKind::Join {
                 kind, right, on, ..
@@ -233,7 +256,10 @@ impl Planner {
         // Each new column can use the ones before it (`extend a = 1, b = a + 1`).
         for (n, a) in columns.iter().enumerate() {
             let names = self.assignment_names(a, n, &tab)?;
-            let v = self.scalar(&a.expr, Some(&tab))?;
+            // prev()/next()/row_number() become window columns the expression reads.
+            let (windowed, expr) = self.with_windows(tab, &a.expr, a.span)?;
+            tab = windowed;
+            let v = self.scalar(&expr, Some(&tab))?;
             if names.len() != 1 {
                 return Err(unsupported(
                     "assigning one expression to several columns",
@@ -245,6 +271,9 @@ impl Planner {
             let mut types = Vec::new();
             let mut replaced = false;
             for (i, existing) in tab.names().into_iter().enumerate() {
+                if existing.starts_with("__win") {
+                    continue; // window columns computed for this expression only
+                }
                 if existing == name {
                     exprs.push(v.expr.clone().alias(name.clone()));
                     types.push(v.ty);
@@ -263,6 +292,7 @@ impl Planner {
                 plan,
                 types,
                 render: tab.render,
+                order: tab.order,
             };
         }
         Ok(tab)
@@ -308,6 +338,7 @@ impl Planner {
             plan,
             types,
             render: tab.render.clone(),
+            order: Vec::new(),
         })
     }
 
@@ -466,6 +497,7 @@ impl Planner {
             plan,
             types,
             render: left.render,
+            order: Vec::new(),
         })
     }
 
@@ -597,6 +629,7 @@ impl Planner {
             plan,
             types,
             render: tab.render,
+            order: Vec::new(),
         })
     }
 
@@ -728,6 +761,7 @@ impl Planner {
             plan,
             types,
             render: tab.render,
+            order: tab.order,
         })
     }
 }
@@ -819,6 +853,23 @@ fn flatten_keys(k: &ast::Expr, out: &mut Vec<(String, String)>) -> Result<(), Di
     Ok(())
 }
 
+/// The row order that sort keys establish, when every key is a plain column (an order by a
+/// computed expression is not remembered: prev()/next() then ask for a plain sort).
+fn order_of(keys: &[ast::SortKey]) -> Vec<(String, bool, bool)> {
+    let mut out = Vec::new();
+    for k in keys {
+        match &k.expr.kind {
+            ExprKind::Name(n) => out.push((
+                n.name.clone(),
+                k.descending,
+                k.nulls_first.unwrap_or(!k.descending),
+            )),
+            _ => return Vec::new(),
+        }
+    }
+    out
+}
+
 /// Re-projects the columns at `indices`, in that order.
 fn reselect(tab: Tab, indices: &[usize], span: Span) -> Result<Tab, Diagnostic> {
     let names = tab.names();
@@ -828,10 +879,17 @@ fn reselect(tab: Tab, indices: &[usize], span: Span) -> Result<Tab, Diagnostic> 
         .collect();
     let types = indices.iter().map(|&i| tab.types[i]).collect();
     let plan = project_plan(tab.plan.clone(), exprs, span)?;
+    let kept: Vec<&String> = indices.iter().map(|&i| &names[i]).collect();
+    let order = if tab.order.iter().all(|(c, _, _)| kept.contains(&c)) {
+        tab.order
+    } else {
+        Vec::new()
+    };
     Ok(Tab {
         plan,
         types,
         render: tab.render,
+        order,
     })
 }
 
@@ -865,5 +923,6 @@ fn dedup_by_keys(tab: Tab, keys: &[(String, String)], span: Span) -> Result<Tab,
         plan,
         types: tab.types,
         render: tab.render,
+        order: Vec::new(),
     })
 }

@@ -584,6 +584,7 @@ impl Tab {
             plan,
             types: self.types,
             render: self.render,
+            order: self.order,
         })
     }
 }

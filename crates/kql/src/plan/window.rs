@@ -1,0 +1,251 @@
+//! Row-order functions: `prev()`, `next()` and `row_number()` over the order that `sort`,
+//! `order by` or `top` gave the rows (Kusto's "serialized" row set), as DataFusion window
+//! functions ordered by the same keys.
+
+use datafusion::common::{Column, ScalarValue};
+use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlanBuilder, SortExpr};
+use spoor_catalog::KqlType;
+use spoor_core::{Diagnostic, Span};
+
+use super::{Planner, Tab, df_error};
+use crate::syntax::ast::{self, ExprKind};
+
+const WINDOW_FUNCTIONS: &[&str] = &["prev", "next", "row_number"];
+
+/// A window function and what turns its raw result into the KQL value.
+struct Window {
+    function: Expr,
+    ty: KqlType,
+    finish: Option<Box<dyn Fn(Expr) -> Expr>>,
+}
+
+fn uses_windows(e: &ast::Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call(c) => {
+            WINDOW_FUNCTIONS.contains(&c.func.name.as_str()) || c.args.iter().any(uses_windows)
+        }
+        ExprKind::Binary { left, right, .. } => uses_windows(left) || uses_windows(right),
+        ExprKind::Unary { operand, .. } => uses_windows(operand),
+        ExprKind::Between {
+            expr, low, high, ..
+        } => uses_windows(expr) || uses_windows(low) || uses_windows(high),
+        ExprKind::InList { expr, .. } => uses_windows(expr),
+        ExprKind::Member { target, .. } | ExprKind::Index { target, .. } => uses_windows(target),
+        _ => false,
+    }
+}
+
+impl Planner {
+    /// When `e` calls prev/next/row_number: computes those calls as window columns of `tab`
+    /// (named `__win<i>`) and returns the table with them and `e` rewritten to read them.
+    /// Otherwise returns `tab` and `e` unchanged.
+    pub(crate) fn with_windows(
+        &mut self,
+        tab: Tab,
+        e: &ast::Expr,
+        span: Span,
+    ) -> Result<(Tab, ast::Expr), Diagnostic> {
+        if !uses_windows(e) {
+            return Ok((tab, e.clone()));
+        }
+        if tab.order.is_empty() {
+            return Err(Diagnostic::new("prev(), next() and row_number() need rows in a defined order", span)
+                .with_hint("sort the rows first, e.g. `| sort by TimeGenerated asc | extend Previous = prev(X)`"));
+        }
+        let order: Vec<SortExpr> = tab
+            .order
+            .iter()
+            .map(|(c, desc, nulls_first)| {
+                Expr::Column(Column::new_unqualified(c)).sort(!desc, *nulls_first)
+            })
+            .collect();
+        let mut windows: Vec<Window> = Vec::new();
+        let rewritten = self.extract_windows(e, &tab, &order, &mut windows)?;
+        let first = tab.types.len();
+        let name = |i: usize| format!("__win{}", first + i);
+        // The window functions themselves (DataFusion wants them bare in the Window node), then
+        // a projection that finishes each value (row_number's start and type).
+        let exprs: Vec<Expr> = windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| w.function.clone().alias(name(i)))
+            .collect();
+        let windowed = LogicalPlanBuilder::from(tab.plan.clone())
+            .window(exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        let mut finish: Vec<Expr> = (0..first)
+            .map(|i| {
+                Expr::Column(Column::from(windowed.schema().qualified_field(i)))
+                    .alias(tab.schema().field(i).name())
+            })
+            .collect();
+        for (i, w) in windows.iter().enumerate() {
+            let col = Expr::Column(Column::new_unqualified(name(i)));
+            finish.push(
+                w.finish
+                    .as_ref()
+                    .map_or(col.clone(), |f| f(col))
+                    .alias(name(i)),
+            );
+        }
+        let plan = super::project_plan(windowed, finish, span)?;
+        // Window execution may emit rows in another order: the row set stays serialized.
+        let plan = LogicalPlanBuilder::from(plan)
+            .sort(order)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        let mut types = tab.types.clone();
+        types.extend(windows.iter().map(|w| w.ty));
+        Ok((
+            Tab {
+                plan,
+                types,
+                render: tab.render,
+                order: tab.order,
+            },
+            rewritten,
+        ))
+    }
+
+    fn extract_windows(
+        &mut self,
+        e: &ast::Expr,
+        tab: &Tab,
+        order: &[SortExpr],
+        windows: &mut Vec<Window>,
+    ) -> Result<ast::Expr, Diagnostic> {
+        let mut out = e.clone();
+        match &mut out.kind {
+            ExprKind::Call(c) if WINDOW_FUNCTIONS.contains(&c.func.name.as_str()) => {
+                let w = self.window_call(c, tab, order, e.span)?;
+                let name = format!("__win{}", tab.types.len() + windows.len());
+                windows.push(w);
+                out.kind = ExprKind::Name(ast::Ident { name, span: e.span });
+            }
+            ExprKind::Call(c) => {
+                for a in c.args.iter_mut() {
+                    *a = self.extract_windows(a, tab, order, windows)?;
+                }
+            }
+            ExprKind::Binary { left, right, .. } => {
+                **left = self.extract_windows(left, tab, order, windows)?;
+                **right = self.extract_windows(right, tab, order, windows)?;
+            }
+            ExprKind::Unary { operand, .. } => {
+                **operand = self.extract_windows(operand, tab, order, windows)?
+            }
+            ExprKind::Between {
+                expr, low, high, ..
+            } => {
+                **expr = self.extract_windows(expr, tab, order, windows)?;
+                **low = self.extract_windows(low, tab, order, windows)?;
+                **high = self.extract_windows(high, tab, order, windows)?;
+            }
+            ExprKind::InList { expr, .. } => {
+                **expr = self.extract_windows(expr, tab, order, windows)?
+            }
+            ExprKind::Member { target, .. } | ExprKind::Index { target, .. } => {
+                **target = self.extract_windows(target, tab, order, windows)?
+            }
+            _ => {}
+        }
+        Ok(out)
+    }
+
+    fn window_call(
+        &mut self,
+        c: &ast::Call,
+        tab: &Tab,
+        order: &[SortExpr],
+        span: Span,
+    ) -> Result<Window, Diagnostic> {
+        let name = c.func.name.as_str();
+        let constant = |me: &mut Planner, i: usize| -> Result<Option<ScalarValue>, Diagnostic> {
+            match c.args.get(i) {
+                None => Ok(None),
+                Some(a) => match me.scalar(a, None)?.expr {
+                    Expr::Literal(v, _) => Ok(Some(v)),
+                    _ => Err(Diagnostic::new(
+                        format!("{name}() takes a constant here"),
+                        a.span,
+                    )),
+                },
+            }
+        };
+        match name {
+            "prev" | "next" => {
+                if c.args.is_empty() || c.args.len() > 3 {
+                    return Err(Diagnostic::new(
+                        format!("{name}(column[, offset[, default]])"),
+                        span,
+                    ));
+                }
+                let v = self.scalar(&c.args[0], Some(tab))?;
+                let offset = match constant(self, 1)? {
+                    None => 1,
+                    Some(ScalarValue::Int64(Some(n))) => n,
+                    Some(ScalarValue::Int32(Some(n))) => i64::from(n),
+                    Some(_) => {
+                        return Err(Diagnostic::new(
+                            format!("{name}()'s offset is a whole number"),
+                            span,
+                        ));
+                    }
+                };
+                // The default takes the column's type (Kusto: the same type as the column).
+                let default = match constant(self, 2)? {
+                    None => None,
+                    Some(d) => Some(d.cast_to(&v.ty.arrow()).map_err(|e| df_error(e, span))?),
+                };
+                let f = if name == "prev" {
+                    datafusion::functions_window::expr_fn::lag(v.expr, Some(offset), default)
+                } else {
+                    datafusion::functions_window::expr_fn::lead(v.expr, Some(offset), default)
+                };
+                let w = f
+                    .order_by(order.to_vec())
+                    .build()
+                    .map_err(|e| df_error(e, span))?;
+                Ok(Window {
+                    function: w,
+                    ty: v.ty,
+                    finish: None,
+                })
+            }
+            _ => {
+                // row_number([start]); restarting on a condition is not supported yet.
+                if c.args.len() > 1 {
+                    return Err(super::unsupported(
+                        "row_number() with a restart condition",
+                        span,
+                    ));
+                }
+                let start = match constant(self, 0)? {
+                    None => 1,
+                    Some(ScalarValue::Int64(Some(n))) => n,
+                    Some(ScalarValue::Int32(Some(n))) => i64::from(n),
+                    Some(_) => {
+                        return Err(Diagnostic::new(
+                            "row_number()'s start is a whole number",
+                            span,
+                        ));
+                    }
+                };
+                let w = datafusion::functions_window::expr_fn::row_number()
+                    .order_by(order.to_vec())
+                    .build()
+                    .map_err(|e| df_error(e, span))?;
+                let finish = move |e: Expr| {
+                    datafusion::logical_expr::cast(e, datafusion::arrow::datatypes::DataType::Int64)
+                        + datafusion::logical_expr::lit(start - 1)
+                };
+                Ok(Window {
+                    function: w,
+                    ty: KqlType::Long,
+                    finish: Some(Box::new(finish)),
+                })
+            }
+        }
+    }
+}
