@@ -91,7 +91,7 @@ pub fn load_workspace(
     functions: &[PathBuf],
     watchlists: &[PathBuf],
 ) -> spoor_kql::workspace::Workspace {
-    let mut workspace = spoor_kql::workspace::Workspace::default();
+    let mut workspace = spoor_kql::workspace::Workspace::builtin();
     for dir in functions {
         for e in workspace.load_functions(dir) {
             eprintln!("warning: function not loaded: {e}");

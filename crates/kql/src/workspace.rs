@@ -108,7 +108,22 @@ pub fn parse_function(name: &str, text: &str, origin: &str) -> Result<FunctionDe
     Err(first_error.unwrap_or_else(|| "the file holds no function".to_string()))
 }
 
+include!(concat!(env!("OUT_DIR"), "/builtin_functions.rs"));
+
 impl Workspace {
+    /// The functions spoor carries (crates/kql/functions), before any user folder.
+    pub fn builtin() -> Workspace {
+        let mut w = Workspace::default();
+        for (file, text) in BUILTIN_FUNCTIONS {
+            let name = file.trim_end_matches(".kql");
+            // A built-in that does not parse is a bug of spoor; a test loads them all.
+            if let Ok(f) = parse_function(name, text, file) {
+                w.functions.insert(name.to_string(), f);
+            }
+        }
+        w
+    }
+
     /// Loads every `.kql` file under `dir` as a function named by its file. A file that does not
     /// parse is reported and left out; the others load.
     pub fn load_functions(&mut self, dir: &Path) -> Vec<LoadError> {
@@ -181,7 +196,24 @@ impl Workspace {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_function;
+    use super::{BUILTIN_FUNCTIONS, parse_function};
+
+    #[test]
+    fn every_builtin_function_parses_and_plans() {
+        let workspace = super::Workspace::builtin();
+        for (file, text) in BUILTIN_FUNCTIONS {
+            let name = file.trim_end_matches(".kql");
+            if let Err(e) = parse_function(name, text, file) {
+                panic!("{e}");
+            }
+            // Called with its defaults, the function plans against the catalog.
+            let mut options = crate::PlanOptions::without_data(0);
+            options.workspace = workspace.clone();
+            if let Err(ds) = crate::compile(&format!("{name} | take 1"), &options) {
+                panic!("{file}: {}", ds[0].message);
+            }
+        }
+    }
 
     #[test]
     fn a_body_or_parameters_and_a_body() {
