@@ -33,7 +33,7 @@ pub fn run_kql(
     let options = PlanOptions {
         now_ns,
         tables_with_data: engine.tables_with_data(),
-        workspace: Default::default(),
+        workspace: spoor_kql::workspace::Workspace::builtin(),
     };
     let planned = spoor_kql::compile(text, &options).map_err(|ds| {
         ds.iter()
