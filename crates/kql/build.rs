@@ -11,11 +11,20 @@ fn main() {
         .filter(|n| n.ends_with(".kql"))
         .collect();
     names.sort();
-    let mut out = String::from("/// (file name, contents) of every built-in function.\npub static BUILTIN_FUNCTIONS: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// (file name, contents) of every built-in function.\npub static BUILTIN_FUNCTIONS: &[(&str, &str)] = &[\n",
+    );
     for n in &names {
         let abs = fs::canonicalize(dir.join(n)).unwrap();
-        out.push_str(&format!("    ({n:?}, include_str!({:?})),\n", abs.display().to_string()));
+        out.push_str(&format!(
+            "    ({n:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_functions.rs"), out).unwrap();
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_functions.rs"),
+        out,
+    )
+    .unwrap();
 }

@@ -285,6 +285,21 @@ impl Planner {
             };
             scope.insert(p.name.name.clone(), b);
         }
+        if let Some(extra) = call
+            .named_args
+            .iter()
+            .find(|a| !def.params.iter().any(|p| p.name.name == a.name.name))
+        {
+            let names: Vec<&str> = def.params.iter().map(|p| p.name.name.as_str()).collect();
+            return Err(Diagnostic::new(
+                format!(
+                    "function `{}` has no parameter `{}`",
+                    call.func.name, extra.name.name
+                ),
+                extra.span,
+            )
+            .with_note(format!("its parameters: {}", names.join(", "))));
+        }
         if positional.next().is_some() {
             return Err(Diagnostic::new(
                 format!(

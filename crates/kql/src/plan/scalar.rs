@@ -964,6 +964,11 @@ impl Planner {
                     vec![arg!(0).expr, as_string(arg!(1))],
                 ))
             }
+            "ingestion_time" | "cursor_after" | "cursor_before_or_at" | "cursor_current" => {
+                return Err(Diagnostic::new(format!("{name}() has no meaning for local evidence"), span).with_hint(
+                    "it reads Log Analytics ingestion metadata, which files do not carry; filter on TimeGenerated instead",
+                ));
+            }
             "column_ifexists" | "columnifexists" => {
                 arity(2, 2)?;
                 let ExprKind::Literal(Literal::String(column)) = &c.args[0].kind else {
