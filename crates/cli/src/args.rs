@@ -150,6 +150,9 @@ pub struct TablesArgs {
     /// List every bad record (file, position, reason), not only the counts.
     #[arg(long)]
     pub bad_records: bool,
+    /// List every file that no format recognised (by default the first 10 and a count).
+    #[arg(long)]
+    pub unclaimed: bool,
     /// Hide the progress indicator.
     #[arg(long, short = 'q')]
     pub quiet: bool,

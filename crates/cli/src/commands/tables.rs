@@ -65,10 +65,22 @@ pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
         }
     }
     let inv = engine.inventory();
-    for f in &inv.unclaimed {
+    // Never silently ignored, but not a wall of text either: the first few, then a count.
+    let shown = if args.unclaimed {
+        inv.unclaimed.len()
+    } else {
+        10
+    };
+    for f in inv.unclaimed.iter().take(shown) {
         eprintln!(
             "warning: {} was not recognised by any format (it was not read)",
             f.display()
+        );
+    }
+    if inv.unclaimed.len() > shown {
+        eprintln!(
+            "warning: ... and {} more files not recognised (--unclaimed lists them all)",
+            inv.unclaimed.len() - shown
         );
     }
     for e in &inv.errors {
