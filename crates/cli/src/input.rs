@@ -125,16 +125,11 @@ pub fn externaldata_map(flags: &[String]) -> Result<ExternalDataMap, Failure> {
 }
 
 /// Opens the engine over the evidence.
-pub fn open_engine(
-    paths: &[PathBuf],
-    now_ns: Option<i64>,
-    externaldata: ExternalDataMap,
-) -> Result<Engine, Failure> {
+pub fn open_engine(paths: &[PathBuf], externaldata: ExternalDataMap) -> Result<Engine, Failure> {
     check_paths(paths)?;
     Engine::open(
         paths,
         EngineOptions {
-            now_ns,
             externaldata,
             ..EngineOptions::default()
         },

@@ -2,7 +2,8 @@
 //!
 //! Front-ends build logical plans against the catalog (table names and documented schemas, see
 //! `spoor-catalog`) without knowing where the data is; [`Engine::execute`] binds each table scan
-//! to the evidence that fills it and runs the plan. Every query is pinned to one `now`.
+//! to the evidence that fills it and runs the plan. (`now` is the front-ends' business: they
+//! pin it in the plan.)
 
 mod evidence;
 mod external;
@@ -31,8 +32,6 @@ pub use evidence::{BadRecordLog, EvidenceTable, TableBadRecord};
 /// How the engine runs.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// The query's `now`, in nanoseconds since the Unix epoch (UTC). Defaults to the wall clock.
-    pub now_ns: Option<i64>,
     /// Parallel partitions (defaults to the number of CPUs).
     pub partitions: Option<usize>,
     /// Rows per decoded batch.
@@ -44,7 +43,6 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
-            now_ns: None,
             partitions: None,
             batch_size: 8192,
             externaldata: ExternalDataMap::default(),
@@ -67,7 +65,6 @@ pub struct TableSummary {
 /// A DataFusion session over the evidence.
 pub struct Engine {
     ctx: SessionContext,
-    now_ns: i64,
     inventory: Inventory,
     files_by_table: BTreeMap<String, Vec<EvidenceFile>>,
     bad_records: BadRecordLog,
@@ -121,10 +118,8 @@ impl Engine {
             ctx.register_table(def.name.as_str(), Arc::clone(&table))?;
             providers.insert(def.name.clone(), table);
         }
-        let now_ns = options.now_ns.unwrap_or_else(wall_clock_ns);
         Ok(Engine {
             ctx,
-            now_ns,
             inventory,
             files_by_table,
             bad_records,
@@ -137,11 +132,6 @@ impl Engine {
     /// them).
     pub fn tables_with_data(&self) -> std::collections::HashSet<String> {
         self.files_by_table.keys().cloned().collect()
-    }
-
-    /// The pinned `now` of every query run by this engine.
-    pub fn now_ns(&self) -> i64 {
-        self.now_ns
     }
 
     /// The DataFusion session (for front-ends that plan with it, such as SQL).
@@ -270,11 +260,4 @@ impl Engine {
     pub fn table_def(name: &str) -> Option<&'static TableDef> {
         catalog().table(name)
     }
-}
-
-fn wall_clock_ns() -> i64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }

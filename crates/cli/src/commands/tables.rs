@@ -11,7 +11,7 @@ use crate::args::{TablesArgs, TablesFormat};
 use crate::input::{Progress, open_engine};
 
 pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
-    let engine = open_engine(&args.paths, None, Default::default())?;
+    let engine = open_engine(&args.paths, Default::default())?;
     let progress = Progress::start(
         &format!(
             "reading {} evidence file(s)",

@@ -24,7 +24,6 @@ pub fn run_kql(
     let engine = Engine::open(
         &[evidence.to_path_buf()],
         EngineOptions {
-            now_ns: Some(now_ns),
             partitions: Some(2),
             ..Default::default()
         },
