@@ -8,6 +8,7 @@
 mod aggregate;
 mod ops;
 mod scalar;
+mod series;
 mod tabular;
 
 pub use tabular::EXTERNALDATA_PREFIX;
