@@ -80,7 +80,7 @@ fn coerce_value_value_step(name: &str, t: &[DataType]) -> Result<Vec<DataType>> 
 /// The three arguments of a (value, value, step) function as 64-bit integers or reals.
 enum Triple {
     Ints(Box<dyn Fn(usize) -> [Option<i64>; 3]>),
-    Reals(F64Arg, F64Arg, F64Arg),
+    Reals(Box<dyn Fn(usize) -> [Option<f64>; 3]>),
 }
 
 fn triple(args: &[ColumnarValue]) -> Result<Triple> {
@@ -103,11 +103,14 @@ fn triple(args: &[ColumnarValue]) -> Result<Triple> {
             );
             Triple::Ints(Box::new(move |i| [a.get(i), b.get(i), c.get(i)]))
         }
-        _ => Triple::Reals(
-            F64Arg::new(&args[0])?,
-            F64Arg::new(&args[1])?,
-            F64Arg::new(&args[2])?,
-        ),
+        _ => {
+            let (a, b, c) = (
+                F64Arg::new(&args[0])?,
+                F64Arg::new(&args[1])?,
+                F64Arg::new(&args[2])?,
+            );
+            Triple::Reals(Box::new(move |i| [a.get(i), b.get(i), c.get(i)]))
+        }
     })
 }
 
@@ -124,9 +127,9 @@ fn bin_index(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
                 _ => None,
             })
             .collect(),
-        Triple::Reals(v, from, step) => (0..rows.n)
-            .map(|i| match (v.get(i), from.get(i), step.get(i)) {
-                (Some(v), Some(from), Some(step)) if step > 0.0 => {
+        Triple::Reals(get) => (0..rows.n)
+            .map(|i| match get(i) {
+                [Some(v), Some(from), Some(step)] if step > 0.0 => {
                     let k = ((v - from) / step).floor();
                     (k.is_finite() && k.abs() < 9.0e18).then_some(k as i64)
                 }
@@ -176,10 +179,10 @@ fn bins(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
                 });
             }
         }
-        Triple::Reals(from, to, step) => {
+        Triple::Reals(get) => {
             for i in 0..rows.n {
-                out.push(match (from.get(i), to.get(i), step.get(i)) {
-                    (Some(from), Some(to), Some(step)) => {
+                out.push(match get(i) {
+                    [Some(from), Some(to), Some(step)] => {
                         if step.is_nan() || step <= 0.0 {
                             return exec_err!("make-series: the step must be positive");
                         }

@@ -457,12 +457,12 @@ pub fn fill_linear(
     for w in known.windows(2) {
         let (l, r) = (w[0], w[1]);
         let (lv, rv) = (a[l].as_f64().unwrap_or(0.0), a[r].as_f64().unwrap_or(0.0));
-        for k in l + 1..r {
-            if !is_missing(&a[k], placeholder) {
+        for (k, slot) in a.iter_mut().enumerate().take(r).skip(l + 1) {
+            if !is_missing(slot, placeholder) {
                 continue;
             }
             let v = lv + (rv - lv) * (k - l) as f64 / (r - l) as f64;
-            a[k] = if integers {
+            *slot = if integers {
                 Value::from(v.trunc() as i64)
             } else {
                 real(v)
@@ -593,8 +593,8 @@ mod tests {
         assert_eq!(v["max"], 87.0);
         assert_eq!(v["max_idx"], 3);
         assert!((v["avg"].as_f64().unwrap() - 32.8).abs() < 1e-12);
-        assert!((v["stdev"].as_f64().unwrap() - 28.503633853548269).abs() < 1e-9);
-        assert!((v["variance"].as_f64().unwrap() - 812.45714285714291).abs() < 1e-9);
+        assert!((v["stdev"].as_f64().unwrap() - 28.503_633_853_548).abs() < 1e-9);
+        assert!((v["variance"].as_f64().unwrap() - 812.457_142_857_143).abs() < 1e-9);
         assert_eq!(v["sum"], 492.0);
         assert_eq!(v["len"], 15);
         assert!(s.starts_with(r#"{"min":2.0,"min_idx":8,"max":87.0,"max_idx":3,"avg":"#));
@@ -735,8 +735,8 @@ mod tests {
             "[0.0,0.0,0.0,0.0]"
         );
         assert_eq!(
-            text(fill_linear(n, None, true, real(3.14159))),
-            "[3.14159,3.14159,3.14159,3.14159]"
+            text(fill_linear(n, None, true, real(2.5))),
+            "[2.5,2.5,2.5,2.5]"
         );
     }
 

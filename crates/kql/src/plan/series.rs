@@ -15,7 +15,8 @@
 //!
 //! `on Axis in range(start, stop, step)` bins with `bin()` rather than from `start`, and `stop`
 //! is inclusive (the page's "alternate syntax"): the series starts at `bin(start, step)` and ends
-//! with the bin that holds `stop`.
+//! with the bin that holds `stop`. The page does not say which rows count; here, as `from`/`to`
+//! bound the axis values, the rows with `start <= Axis <= stop`.
 //!
 //! Without `from` and `to` Kusto takes the range from the data; the page does not say whether
 //! per series or over the whole input, nor how the first bin is aligned, so that form is
@@ -36,6 +37,14 @@ use super::{Planner, TExpr, Tab, df_error, project_plan, unsupported};
 use crate::syntax::ast::{self, ExprKind, OperatorKind, SeriesRange};
 
 const BIN: &str = "__series_bin";
+
+/// The rows make-series keeps, by axis value.
+enum Bounds {
+    /// `from F to E`: values below E (F is the first bin's start).
+    Below(Expr),
+    /// `in range(start, stop, step)`: values from start to stop, both included.
+    Inclusive(Expr, Expr),
+}
 const ROWS: &str = "__series_rows";
 
 fn col(name: &str) -> Expr {
@@ -101,7 +110,8 @@ impl Planner {
             Diagnostic::new("the make-series axis must be a column", on.span)
                 .with_hint("e.g. `on TimeGenerated`; compute an expression with extend first")
         })?;
-        let (from, nbins, step) = match range {
+        // (first bin start, number of bins, step, bounds of the axis values).
+        let (from, nbins, step, end) = match range {
             SeriesRange::FromTo {
                 from: Some(f),
                 to: Some(t),
@@ -112,25 +122,27 @@ impl Planner {
                 let to = self.series_bound(t, axis.ty, false)?;
                 let nbins = call(
                     "kql_series_bins",
-                    vec![from.clone(), to, step.clone()],
+                    vec![from.clone(), to.clone(), step.clone()],
                 );
-                (from, nbins, step)
+                (from, nbins, step, Bounds::Below(to))
             }
             SeriesRange::FromTo { .. } => {
-                return Err(unsupported("make-series without both `from` and `to`", span)
-                    .with_hint("give the range, e.g. `from ago(7d) to now() step 1h`"));
+                return Err(
+                    unsupported("make-series without both `from` and `to`", span)
+                        .with_hint("give the range, e.g. `from ago(7d) to now() step 1h`"),
+                );
             }
             SeriesRange::InRange { start, stop, step } => {
                 let step = self.series_bound(step, axis.ty, true)?;
                 let start = self.series_bound(start, axis.ty, false)?;
                 let stop = self.series_bound(stop, axis.ty, false)?;
                 // bin() alignment; the bin holding `stop` is the last one.
-                let from = call("kql_bin", vec![start, step.clone()]);
+                let from = call("kql_bin", vec![start.clone(), step.clone()]);
                 let nbins = call(
                     "kql_series_bin_index",
-                    vec![stop, from.clone(), step.clone()],
+                    vec![stop.clone(), from.clone(), step.clone()],
                 ) + lit(1i64);
-                (from, nbins, step)
+                (from, nbins, step, Bounds::Inclusive(start, stop))
             }
         };
         match axis.ty {
@@ -138,7 +150,9 @@ impl Planner {
             t if is_number(t) => {}
             t => {
                 return Err(Diagnostic::new(
-                    format!("the make-series axis must be a datetime, timespan or number, not a {t}"),
+                    format!(
+                        "the make-series axis must be a datetime, timespan or number, not a {t}"
+                    ),
                     on.span,
                 ));
             }
@@ -154,8 +168,22 @@ impl Planner {
             .collect();
         exprs.push(bin.alias(BIN));
         let plan = project_plan(tab.plan.clone(), exprs, span)?;
+        let mut keep = col(BIN).gt_eq(lit(0i64)).and(col(BIN).lt(nbins.clone()));
+        // The bounds apply to the axis values, not to the bins: with `from 0 to 10 step 4` the
+        // last bin starts at 8 but holds only values below 10. A comparison `a < b` is written
+        // floor((a - b) / step) < 0, which needs no type coercion.
+        let below =
+            |a: Expr, b: Expr| call("kql_series_bin_index", vec![a, b, step.clone()]).lt(lit(0i64));
+        match end {
+            Bounds::Below(to) => keep = keep.and(below(axis.expr.clone(), to)),
+            Bounds::Inclusive(start, stop) => {
+                keep = keep
+                    .and(Expr::Not(Box::new(below(axis.expr.clone(), start))))
+                    .and(Expr::Not(Box::new(below(stop, axis.expr.clone()))));
+            }
+        }
         let plan = LogicalPlanBuilder::from(plan)
-            .filter(col(BIN).gt_eq(lit(0i64)).and(col(BIN).lt(nbins.clone())))
+            .filter(keep)
             .and_then(|b| b.build())
             .map_err(|e| df_error(e, span))?;
         let mut types = tab.types.clone();
@@ -320,7 +348,10 @@ impl Planner {
         if !ok {
             let what = if is_step { "step" } else { "bound" };
             return Err(Diagnostic::new(
-                format!("a make-series {what} over a {axis} axis cannot be a {}", v.ty),
+                format!(
+                    "a make-series {what} over a {axis} axis cannot be a {}",
+                    v.ty
+                ),
                 e.span,
             )
             .with_hint("e.g. `on TimeGenerated from ago(7d) to now() step 1h`"));
@@ -407,11 +438,10 @@ impl Planner {
                 d(call("kql_series_fit_line_dynamic", vec![dyn_arg(self, 0)?]))
             }
             "series_stats" | "series_fit_line" => {
-                return Err(unsupported(
-                    format!("{name}(), which returns several columns,"),
-                    span,
-                )
-                .with_hint(format!("use {name}_dynamic(), which returns one bag")));
+                return Err(
+                    unsupported(format!("{name}(), which returns several columns,"), span)
+                        .with_hint(format!("use {name}_dynamic(), which returns one bag")),
+                );
             }
             "series_decompose_anomalies" => {
                 arity(1, 7)?;
@@ -496,14 +526,14 @@ impl Planner {
                     lit(true)
                 };
                 let constant = if argc > 3 {
-                    datafusion::functions::expr_fn::coalesce(vec![
-                        dyn_arg(self, 3)?,
-                        lit("null"),
-                    ])
+                    datafusion::functions::expr_fn::coalesce(vec![dyn_arg(self, 3)?, lit("null")])
                 } else {
                     lit("0.0")
                 };
-                d(call("kql_series_fill_linear", vec![series, ph, edges, constant]))
+                d(call(
+                    "kql_series_fill_linear",
+                    vec![series, ph, edges, constant],
+                ))
             }
             _ => unreachable!("listed in series_function"),
         })
