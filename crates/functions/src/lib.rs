@@ -34,6 +34,8 @@ mod mv_expand;
 mod parse_url;
 mod percentile;
 mod regex_fns;
+mod series;
+mod series_fns;
 mod stats;
 mod string_ops;
 mod strings;
@@ -160,6 +162,16 @@ fn scalar_specs() -> Vec<udf::Spec> {
         text::kql_tohex(),
         text::kql_hash_sha256(),
         text::kql_hash_md5(),
+        series::kql_series_bin_index(),
+        series::kql_series_bins(),
+        series::kql_series_axis(),
+        series_fns::kql_series_stats_dynamic(),
+        series_fns::kql_series_fit_line_dynamic(),
+        series_fns::kql_series_decompose_anomalies(),
+        series_fns::kql_series_fill_const(),
+        series_fns::kql_series_fill_forward(),
+        series_fns::kql_series_fill_backward(),
+        series_fns::kql_series_fill_linear(),
     ]
 }
 
@@ -179,6 +191,7 @@ fn aggregate_udfs() -> Vec<AggregateUDF> {
         AggregateUDF::new_from_impl(stats::Stats::variancep()),
         AggregateUDF::new_from_impl(percentile::Percentile::single()),
         AggregateUDF::new_from_impl(percentile::Percentile::array()),
+        AggregateUDF::new_from_impl(series::SeriesFill::new()),
     ]
 }
 

@@ -304,3 +304,29 @@ async fn new_scalars_in_sql() {
     assert_eq!(strings(&b, 7)[2].as_deref(), Some("2"));
     assert_eq!(strings(&b, 8)[0].as_deref(), Some("[1,2]"));
 }
+
+#[tokio::test]
+async fn series_fill_merges_partitions() {
+    // Bins are n (0..10): group a has n = 1, 5, 9 | 7, 3 across the two partitions.
+    let ctx = events();
+    let b = rows(
+        &ctx,
+        "select g, kql_series_fill(n, kql_to_json(n * 10), 10, '0') as s from t \
+         where n is not null group by g order by g",
+    )
+    .await;
+    assert_eq!(
+        strings(&b, 1),
+        vec![
+            Some("[0,10,0,30,0,50,0,70,0,90]".into()),
+            Some("[0,0,20,0,0,0,0,0,0,0]".into())
+        ]
+    );
+    let b = rows(
+        &ctx,
+        "select kql_series_bins(0, 10, 3), kql_series_axis(0, 3, kql_series_bins(0, 10, 3))",
+    )
+    .await;
+    assert_eq!(strings(&b, 0), vec![Some("4".into())]);
+    assert_eq!(strings(&b, 1), vec![Some("[0,3,6,9]".into())]);
+}

@@ -85,13 +85,13 @@ enum SummaryItem {
 }
 
 /// One planned aggregate output column.
-struct AggOut {
-    name: String,
-    expr: Expr,
-    ty: KqlType,
+pub(super) struct AggOut {
+    pub(super) name: String,
+    pub(super) expr: Expr,
+    pub(super) ty: KqlType,
     /// Applied to the aggregate's result column after grouping (Kusto's defaults: sum of
     /// nothing is 0).
-    post: Option<fn(Expr) -> Expr>,
+    pub(super) post: Option<fn(Expr) -> Expr>,
 }
 
 impl Planner {
@@ -293,7 +293,7 @@ impl Planner {
         Ok(out)
     }
 
-    fn aggregate(
+    pub(super) fn aggregate(
         &mut self,
         tab: &Tab,
         c: &ast::Call,

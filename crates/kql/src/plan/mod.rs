@@ -8,6 +8,7 @@
 mod aggregate;
 mod ops;
 mod scalar;
+mod series;
 mod tabular;
 mod window;
 

@@ -180,7 +180,7 @@ impl Planner {
             OperatorKind::TopHitters { .. } => Err(unsupported("top-hitters", span)),
             OperatorKind::MvApply { .. } => Err(unsupported("mv-apply", span)),
             OperatorKind::ParseKv { .. } => Err(unsupported("parse-kv", span)),
-            OperatorKind::MakeSeries { .. } => Err(unsupported("make-series", span)),
+            OperatorKind::MakeSeries { .. } => self.make_series(tab, &op.kind, span),
             OperatorKind::Evaluate { plugin, .. } => {
                 Err(unsupported(format!("evaluate {}", plugin.func.name), span))
             }

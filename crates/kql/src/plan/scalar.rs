@@ -1040,6 +1040,9 @@ impl Planner {
                 TExpr::new(e, ty)
             }
             _ => {
+                if let Some(r) = self.series_function(c, span, input) {
+                    return r;
+                }
                 let mut d = Diagnostic::new(format!("unknown function `{name}`"), c.func.span);
                 let known = KNOWN_FUNCTIONS
                     .iter()
