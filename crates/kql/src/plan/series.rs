@@ -328,6 +328,7 @@ impl Planner {
             plan,
             types,
             render: tab.render,
+            order: Vec::new(),
         })
     }
 
