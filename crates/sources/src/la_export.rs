@@ -40,8 +40,7 @@ use crate::batch::{Batcher, Decoding, RowDecoder, Scalar, Unit, Units, convert, 
 use crate::cloudtrail::JsonArray;
 use crate::lines::{Lines, Window};
 use crate::{
-    BadRecord, Batches, Decoded, Format, Position, SNIFF_BYTES, SourceError, check_table,
-    open_path,
+    BadRecord, Batches, Decoded, Format, Position, SNIFF_BYTES, SourceError, check_table, open_path,
 };
 
 /// The Log Analytics export format.
@@ -213,10 +212,7 @@ fn parse_naive_iso(s: &str) -> Option<NaiveDateTime> {
 fn local_to_utc(t: NaiveDateTime, zone: Zone) -> Option<i64> {
     match zone {
         Zone::Utc | Zone::Unknown => t.and_utc().timestamp_nanos_opt(),
-        Zone::Tz(tz) => tz
-            .from_local_datetime(&t)
-            .earliest()?
-            .timestamp_nanos_opt(),
+        Zone::Tz(tz) => tz.from_local_datetime(&t).earliest()?.timestamp_nanos_opt(),
     }
 }
 
@@ -235,10 +231,14 @@ fn parse_datetime(s: &str, zone: Zone) -> Option<i64> {
         return Some(ns);
     }
     // Syslog-style forms that syslog exports carry in EventTime (`2011 Apr 19 17:11:12`).
-    ["%Y %b %d %H:%M:%S", "%b %d %Y %H:%M:%S", "%b %d, %Y %H:%M:%S"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .and_then(|t| local_to_utc(t, zone))
+    [
+        "%Y %b %d %H:%M:%S",
+        "%b %d %Y %H:%M:%S",
+        "%b %d, %Y %H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .and_then(|t| local_to_utc(t, zone))
 }
 
 /// `[-][d.]hh:mm:ss[.fffffff]` (how Kusto writes a timespan), else milliseconds.
@@ -249,7 +249,8 @@ fn parse_timespan(s: &str) -> Option<i64> {
         None => (false, s),
     };
     let mut parts = body.split(':');
-    let (Some(h), Some(m), Some(sec), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(m), Some(sec), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
@@ -741,26 +742,26 @@ impl Format for LaExport {
         };
         let mut notes = Vec::new();
         let names = h.names();
-        for &t in tables {
-            let def = catalog().table(t).expect("a catalog table");
-            let unknown: Vec<&str> = names
-                .iter()
-                .copied()
-                .filter(|n| !TYPE_COLUMNS.contains(n) && def.index_of(n).is_none())
-                .collect();
-            if !unknown.is_empty() {
-                let shown: Vec<&str> = unknown.iter().copied().take(5).collect();
-                let more = if unknown.len() > shown.len() {
-                    format!(" and {} more", unknown.len() - shown.len())
-                } else {
-                    String::new()
-                };
-                notes.push(format!(
-                    "{} column(s) that {t} does not have were left out: {}{more}",
-                    unknown.len(),
-                    shown.join(", ")
-                ));
-            }
+        let defs: Vec<&TableDef> = tables.iter().filter_map(|t| catalog().table(t)).collect();
+        let unknown: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !TYPE_COLUMNS.contains(n) && defs.iter().all(|d| d.index_of(n).is_none()))
+            .collect();
+        if !unknown.is_empty() {
+            let shown: Vec<&str> = unknown.iter().copied().take(5).collect();
+            let more = if unknown.len() > shown.len() {
+                format!(" and {} more", unknown.len() - shown.len())
+            } else {
+                String::new()
+            };
+            notes.push(format!(
+                "{} column(s) that {} {} not have were left out: {}{more}",
+                unknown.len(),
+                tables.join(" and "),
+                if tables.len() == 1 { "does" } else { "do" },
+                shown.join(", ")
+            ));
         }
         let mut zoned: Vec<String> = Vec::new();
         for c in &h.columns {
@@ -895,9 +896,7 @@ impl Format for LaExport {
 }
 
 /// Drops a byte order mark and the whitespace before the content.
-fn skip_leading(
-    mut input: Box<dyn BufRead + Send>,
-) -> std::io::Result<Box<dyn BufRead + Send>> {
+fn skip_leading(mut input: Box<dyn BufRead + Send>) -> std::io::Result<Box<dyn BufRead + Send>> {
     let mut start = true;
     loop {
         let buf = input.fill_buf()?;
@@ -1223,9 +1222,7 @@ impl<R: Read + Send> Iterator for CsvRows<R> {
                     }
                 }
                 Err(e) => {
-                    let position = e
-                        .position()
-                        .map_or(position, |p| Position::Line(p.line()));
+                    let position = e.position().map_or(position, |p| Position::Line(p.line()));
                     match e.into_kind() {
                         csv::ErrorKind::Io(source) => {
                             self.done = true;
@@ -1243,5 +1240,271 @@ impl<R: Read + Send> Iterator for CsvRows<R> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::decode_text;
+    use arrow::array::{Array, BooleanArray, Int32Array, StringArray, TimestampNanosecondArray};
+
+    fn ns(rfc3339: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap()
+            .timestamp_nanos_opt()
+            .unwrap()
+    }
+
+    #[test]
+    fn names_lose_their_zone_suffix() {
+        assert_eq!(
+            split_name("\u{feff}TimeGenerated [UTC]"),
+            ("TimeGenerated", Some("UTC"))
+        );
+        assert_eq!(
+            split_name("TimeGenerated [Eastern Time (US and Canada)]"),
+            ("TimeGenerated", Some("Eastern Time (US and Canada)"))
+        );
+        assert_eq!(split_name("Computer"), ("Computer", None));
+        assert_eq!(zone(Some("UTC")), Zone::Utc);
+        assert_eq!(
+            zone(Some("Jerusalem")),
+            Zone::Tz(chrono_tz::Tz::Asia__Jerusalem)
+        );
+        assert_eq!(
+            zone(Some("Pacific Time (US and Canada) Tijuana")),
+            Zone::Tz(chrono_tz::Tz::America__Los_Angeles)
+        );
+        assert_eq!(
+            zone(Some("Europe/Paris")),
+            Zone::Tz(chrono_tz::Tz::Europe__Paris)
+        );
+        assert_eq!(zone(Some("Nowhere Standard")), Zone::Unknown);
+    }
+
+    #[test]
+    fn times_parse_in_the_forms_exports_use() {
+        let t = ns("2022-03-31T10:52:35.857Z");
+        assert_eq!(
+            parse_datetime("3/31/2022, 10:52:35.857 AM", Zone::Utc),
+            Some(t)
+        );
+        assert_eq!(
+            parse_datetime("2022-03-31T10:52:35.857Z", Zone::Utc),
+            Some(t)
+        );
+        assert_eq!(
+            parse_datetime("2022-03-31T10:52:35.857", Zone::Utc),
+            Some(t)
+        );
+        let pm = ns("2022-03-31T14:51:35.857Z");
+        assert_eq!(
+            parse_datetime("3/31/2022, 2:51:35.857 PM", Zone::Utc),
+            Some(pm)
+        );
+        assert_eq!(
+            parse_datetime("3/31/2022, 14:51:35.857 PM", Zone::Utc),
+            Some(pm)
+        );
+        assert_eq!(
+            parse_datetime("12/1/2020, 12:05:00 AM", Zone::Utc),
+            Some(ns("2020-12-01T00:05:00Z"))
+        );
+        assert_eq!(
+            parse_datetime("11/14/2020 6:21", Zone::Utc),
+            Some(ns("2020-11-14T06:21:00Z"))
+        );
+        assert_eq!(
+            parse_datetime("2011 Apr 19 17:11:12", Zone::Utc),
+            Some(ns("2011-04-19T17:11:12Z"))
+        );
+        // Local times of a named zone, summer and winter; an explicit offset wins.
+        let ny = Zone::Tz(chrono_tz::Tz::America__New_York);
+        assert_eq!(
+            parse_datetime("6/1/2021, 8:30:00.000 AM", ny),
+            Some(ns("2021-06-01T12:30:00Z"))
+        );
+        assert_eq!(
+            parse_datetime("2021-01-15 08:30:00", ny),
+            Some(ns("2021-01-15T13:30:00Z"))
+        );
+        assert_eq!(parse_datetime("2022-03-31T10:52:35.857Z", ny), Some(t));
+        assert_eq!(parse_datetime("13/31/2022, 1:00:00 AM", Zone::Utc), None);
+        assert_eq!(parse_datetime("3/31/2022, 13:00:00 AM", Zone::Utc), None);
+        assert_eq!(parse_datetime("soon", Zone::Utc), None);
+    }
+
+    #[test]
+    fn values_convert_to_the_column_type() {
+        fn v(s: &str, ty: KqlType) -> Result<Scalar<'_>, String> {
+            text_value(Cow::Borrowed(s), ty, Zone::Utc)
+        }
+        assert_eq!(v("", KqlType::Long), Ok(Scalar::Null));
+        assert_eq!(v("null", KqlType::Int), Ok(Scalar::Null));
+        assert_eq!(v("null", KqlType::String), Ok(Scalar::Str("null".into())));
+        assert_eq!(v("1.00E+3", KqlType::Long), Ok(Scalar::Int(1000)));
+        assert!(v("1.5", KqlType::Int).is_err());
+        assert_eq!(v("True", KqlType::Bool), Ok(Scalar::Bool(true)));
+        assert_eq!(v("1", KqlType::Bool), Ok(Scalar::Bool(true)));
+        assert_eq!(
+            v("{\"a\": [1, 2], \"b\": \"x y\"}", KqlType::Dynamic),
+            Ok(Scalar::Str("{\"a\":[1,2],\"b\":\"x y\"}".into()))
+        );
+        assert_eq!(
+            v("not json {", KqlType::Dynamic),
+            Ok(Scalar::Str("not json {".into()))
+        );
+        assert_eq!(
+            v("1.02:03:04.5", KqlType::TimeSpan),
+            Ok(Scalar::Nanos(
+                ((26 * 60 + 3) * 60 + 4) * 1_000_000_000 + 500_000_000
+            ))
+        );
+        let j = |s: &str, ty| {
+            let raw: &RawValue = serde_json::from_str(s).unwrap();
+            json_value(raw, ty, Zone::Utc).map(|v| format!("{v:?}"))
+        };
+        assert_eq!(j("28704", KqlType::String).unwrap(), "Str(\"28704\")");
+        assert_eq!(j("\"28704\"", KqlType::Int).unwrap(), "Int(28704)");
+        assert_eq!(j("null", KqlType::Int).unwrap(), "Null");
+        assert_eq!(j("\"a\\\\b\"", KqlType::String).unwrap(), "Str(\"a\\\\b\")");
+        assert_eq!(
+            j("{ \"k\" : [ 1 ] }", KqlType::Dynamic).unwrap(),
+            "Str(\"{\\\"k\\\":[1]}\")"
+        );
+        assert!(j("{}", KqlType::Long).unwrap_err().contains("object"));
+    }
+
+    #[test]
+    fn sniffs_exports_and_not_lookalikes() {
+        let f = LaExport;
+        assert!(f.sniff(b"\xEF\xBB\xBFTenantId,SourceSystem,\"TimeGenerated [UTC]\",Computer,Facility,SyslogMessage,Type\nt,Linux,\"7/7/2022, 8:55:10.130 PM\",fw,local1,hello,Syslog\n"));
+        assert!(f.sniff(b"[\n  {\"TimeGenerated\": \"3/31/2022, 10:52:35.857 AM\", \"Computer\": \"c\", \"Facility\": \"auth\", \"SyslogMessage\": \"m\", \"HostName\": \"h\"}\n]"));
+        // Too few columns of any table; a Type column naming no table; not tabular at all.
+        assert!(!f.sniff(b"TimeGenerated,Computer,Foo\n2022-01-01T00:00:00Z,c,x\n"));
+        assert!(!f.sniff(
+            b"Type,Indicator,TimeGenerated,Computer,TenantId,SourceSystem\nsha256,abc,,,,\n"
+        ));
+        assert!(!f.sniff(b"# About\nThis folder holds sample data.\n"));
+        assert!(!f.sniff(b"{\"Records\":[{\"eventTime\":\"2024-08-02T08:23:24Z\"}]}"));
+        // A head cut in the middle of a row still sniffs from the complete rows.
+        let mut big = b"TimeGenerated,Computer,Facility,SyslogMessage,HostName\n".to_vec();
+        while big.len() < SNIFF_BYTES + 10 {
+            big.extend_from_slice(b"2022-01-01T00:00:00Z,c,auth,\"a message\",h\n");
+        }
+        assert!(f.sniff(&big[..SNIFF_BYTES]));
+    }
+
+    #[test]
+    fn ties_are_broken_by_the_path_only() {
+        let head =
+            b"TimeGenerated,UserPrincipalName,IPAddress,AppDisplayName,ResultType,IsInteractive\n";
+        let f = LaExport;
+        assert!(f.sniff(head));
+        assert_eq!(
+            f.tables_in(head, Path::new("case/SigninLogs/export.csv")),
+            vec!["SigninLogs"]
+        );
+        assert!(f.tables_in(head, Path::new("case/export.csv")).is_empty());
+        assert!(
+            f.tables_in(head, Path::new("case/SigninLogs/export.csv.bak"))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_long_file_is_scanned_for_its_types() {
+        let dir = std::env::temp_dir().join(format!("spoor-la-export-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mixed.csv");
+        let mut text = String::from(
+            "TimeGenerated,Computer,Facility,SyslogMessage,Account,EventID,Activity,Type\n",
+        );
+        while text.len() < SNIFF_BYTES * 2 {
+            text.push_str("2022-01-01T00:00:00Z,c,auth,m,,,,Syslog\n");
+        }
+        text.push_str("2022-01-01T00:00:01Z,dc,,,contoso\\\\a,4624,logon,SecurityEvent\n");
+        std::fs::write(&path, &text).unwrap();
+        let head = &text.as_bytes()[..SNIFF_BYTES];
+        assert_eq!(
+            LaExport.tables_in(head, &path),
+            vec!["SecurityEvent", "Syslog"]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn csv_rows_decode_by_name_and_skip_other_types() {
+        let csv = "\u{feff}\"TimeGenerated [UTC]\",Computer,EventID,Account,Type,Extra\n\
+                   \"3/31/2022, 10:52:35.857 AM\",dc-01,4624,\"contoso\\a\",SecurityEvent,x\n\
+                   \"3/31/2022, 10:53:00.000 AM\",web-01,,,Syslog,y\n\
+                   \"3/31/2022, 10:54:00.000 AM\",dc-02,four,b,SecurityEvent,z\n\
+                   \"3/31/2022, 10:55:00.000 AM\",dc-03,,,SecurityEvent,w\n";
+        let (batches, bad) = decode_text(
+            &LaExport,
+            csv,
+            "export.csv",
+            "SecurityEvent",
+            &["Computer", "EventID", "TimeGenerated", "Type", "Account"],
+            10,
+        );
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(
+            bad[0].contains("line 4") && bad[0].contains("EventID"),
+            "{bad:?}"
+        );
+        let b = &batches[0];
+        assert_eq!(b.num_rows(), 2);
+        let computer = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!((computer.value(0), computer.value(1)), ("dc-01", "dc-03"));
+        let id = b.column(1).as_any().downcast_ref::<Int32Array>().unwrap();
+        assert_eq!((id.value(0), id.is_null(1)), (4624, true));
+        let t = b
+            .column(2)
+            .as_any()
+            .downcast_ref::<TimestampNanosecondArray>()
+            .unwrap();
+        assert_eq!(t.value(0), ns("2022-03-31T10:52:35.857Z"));
+        let ty = b.column(3).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(ty.value(0), "SecurityEvent");
+        let account = b.column(4).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(account.value(0), "contoso\\a");
+    }
+
+    #[test]
+    fn json_lines_without_type_fill_the_table_and_name_it() {
+        let jsonl = "{\"TimeGenerated\":\"2022-03-31T10:52:35.857Z\",\"UserPrincipalName\":\"a@b\",\"IsInteractive\":true,\"LocationDetails\":{\"city\":\"Paris\"}}\n\
+                     \n\
+                     {\"TimeGenerated\":\"3/31/2022, 10:53:00.000 AM\",\"UserPrincipalName\":\"c@d\",\"IsInteractive\":\"False\",\"LocationDetails\":null}\n\
+                     not json\n";
+        let (batches, bad) = decode_text(
+            &LaExport,
+            jsonl,
+            "x.jsonl",
+            "SigninLogs",
+            &[
+                "UserPrincipalName",
+                "IsInteractive",
+                "LocationDetails",
+                "Type",
+            ],
+            1,
+        );
+        assert_eq!(batches.len(), 2);
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].contains("line 4"), "{bad:?}");
+        let col = |i: usize, c: usize| batches[i].column(c).clone();
+        let b = col(1, 1);
+        let b = b.as_any().downcast_ref::<BooleanArray>().unwrap();
+        assert!(!b.value(0));
+        let l = col(0, 2);
+        let l = l.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(l.value(0), "{\"city\":\"Paris\"}");
+        let l = col(1, 2);
+        assert!(l.is_null(0));
+        let t = col(1, 3);
+        let t = t.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(t.value(0), "SigninLogs");
     }
 }

@@ -365,7 +365,9 @@ fn classify(path: &Path) -> Result<Option<Claim>, SourceError> {
     Ok(None)
 }
 
-pub(crate) fn open_path(path: &Path) -> Result<(Box<dyn BufRead + Send>, Compression), SourceError> {
+pub(crate) fn open_path(
+    path: &Path,
+) -> Result<(Box<dyn BufRead + Send>, Compression), SourceError> {
     let io_err = |source| SourceError::Io {
         path: path.to_path_buf(),
         source,
