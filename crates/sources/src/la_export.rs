@@ -464,35 +464,27 @@ fn analyze(head: &[u8]) -> Option<Head> {
             let input: Box<dyn BufRead + Send> = Box::new(Cursor::new(head.to_vec()));
             let mut array = JsonArray::new(Window::new(input), false);
             let mut rows = 0;
-            loop {
-                match array.next_unit() {
-                    Unit::Record(_, bytes) => {
-                        if object_keys(bytes, &mut columns, &mut types).is_none() {
-                            if rows == 0 {
-                                return None;
-                            }
-                            break;
-                        }
-                        rows += 1;
-                    }
-                    _ => break,
+            while let Unit::Record(_, bytes) = array.next_unit() {
+                if object_keys(bytes, &mut columns, &mut types).is_none() {
+                    break;
                 }
+                rows += 1;
+            }
+            if rows == 0 {
+                return None;
             }
             Shape::JsonArray
         }
         b'{' => {
             let text = strip_bom(head);
-            let mut lines = text.split(|&b| b == b'\n').peekable();
             let mut rows = 0;
-            while let Some(line) = lines.next() {
-                let last = lines.peek().is_none();
+            for line in text.split(|&b| b == b'\n') {
                 if line.trim_ascii().is_empty() {
                     continue;
                 }
+                // A line that is not an object ends the rows (at the end of a head it may be
+                // cut short).
                 if object_keys(line, &mut columns, &mut types).is_none() {
-                    if rows == 0 && !(last && !complete) {
-                        return None;
-                    }
                     break;
                 }
                 rows += 1;

@@ -236,7 +236,11 @@ fn count_export_rows(file: &EvidenceFile, table: &str) -> usize {
         rows.iter()
             .filter(|r| {
                 let o = r.as_object().unwrap();
-                mine(o.iter().find(|(k, _)| is_type(k)).and_then(|(_, v)| v.as_str()))
+                mine(
+                    o.iter()
+                        .find(|(k, _)| is_type(k))
+                        .and_then(|(_, v)| v.as_str()),
+                )
             })
             .count()
     } else {
@@ -276,7 +280,11 @@ fn sentinel_sample_data_exports_fill_the_tables_they_name() {
             e.1 += expected;
         }
     }
-    eprintln!("{} files claimed, {} not:", inv.files.len(), inv.unclaimed.len());
+    eprintln!(
+        "{} files claimed, {} not:",
+        inv.files.len(),
+        inv.unclaimed.len()
+    );
     for (table, (files, rows)) in &summary {
         eprintln!("  {table:<20} {rows:>6} rows in {files} files");
     }
@@ -298,7 +306,11 @@ fn sentinel_sample_data_exports_fill_the_tables_they_name() {
         // Pretty-printed JSON arrays with numbers where the catalog says string.
         ("SecurityEvent/RiskIQ_scenrio.json", "SecurityEvent", 4),
         ("CEF/ThycoticSourceData.json", "CommonSecurityLog", 240),
-        ("Event/SemperisDirectoryServicesProtector.json", "Event", 205),
+        (
+            "Event/SemperisDirectoryServicesProtector.json",
+            "Event",
+            205,
+        ),
         // Type column but no TimeGenerated.
         ("training-lab/AuditLogs_Hunting.csv", "AuditLogs", 5),
         // No Type column: the table with the most columns.
