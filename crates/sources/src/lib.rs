@@ -4,8 +4,9 @@
 //! into the tables of the catalog it fills ([`Format::decode`]). [`FORMATS`] lists every format;
 //! adding one is a module, one line in that list and a fixture folder in `tests/fixtures/`.
 //!
-//! [`discover`] walks files and folders and assigns each file to the first format that claims it;
-//! [`read`] decodes one file into batches of one table. Batches carry exactly
+//! [`discover`] walks files and folders and assigns each file to the first format that claims it
+//! (recognises it and finds at least one table in it: [`Format::tables_in`], kept in
+//! [`EvidenceFile::tables`]); [`read`] decodes one file into batches of one table. Batches carry exactly
 //! `table.schema().project(projection)`, so they can go to DataFusion as they are, and only the
 //! projected columns are built. A record that cannot be decoded becomes a [`Decoded::Bad`] (file,
 //! line or record number, reason) and the rest of the file is still read; a [`SourceError`] ends
@@ -400,7 +401,8 @@ pub fn open(file: &EvidenceFile) -> Result<Box<dyn BufRead + Send>, SourceError>
 }
 
 /// Decodes a file into batches of `table`. `projection` lists the columns to build (indices into
-/// `table.columns`); `None` builds them all. Fails at once when the format does not fill `table`.
+/// `table.columns`); `None` builds them all. Fails at once when the file does not fill `table`
+/// (`file.tables`).
 pub fn read(
     file: &EvidenceFile,
     table: &TableDef,
