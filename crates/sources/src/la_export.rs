@@ -22,7 +22,8 @@
 //! `2022-03-31T10:52:35.857Z`); a suffix naming another zone than UTC
 //! (`[Eastern Time (US and Canada)]`, `[Jerusalem]`) converts local times to UTC. Empty values
 //! and missing columns are null; a value that does not convert is a bad record. Columns the
-//! table does not have are left out ([`Format::notes`] counts them). `Type` is the table name.
+//! table does not have are left out ([`Format::notes`] counts them). Reading one table skips the
+//! rows whose Type names another (a row with an empty Type is read). `Type` is the table name.
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -816,26 +817,14 @@ impl Format for LaExport {
             })
             .collect();
         let table_name = table_name(&table.name).expect("a catalog table");
-        let input = skip_leading(input).map_err(|source| SourceError::Read {
+        let read_error = |source| SourceError::Read {
             path: file.to_path_buf(),
             position: Position::Byte(0),
             source,
-        })?;
-        let first = {
-            let mut input = input;
-            let b = match input.fill_buf() {
-                Ok(b) => b.first().copied(),
-                Err(source) => {
-                    return Err(SourceError::Read {
-                        path: file.to_path_buf(),
-                        position: Position::Byte(0),
-                        source,
-                    });
-                }
-            };
-            (b, input)
         };
-        let (first, input) = first;
+        // The first byte of the content tells JSON (`[`, `{`) from CSV.
+        let mut input = skip_leading(input).map_err(read_error)?;
+        let first = input.fill_buf().map_err(read_error)?.first().copied();
         match first {
             Some(b'[' | b'{') => {
                 let mut lookup: HashMap<String, usize> = projection
