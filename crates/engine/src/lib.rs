@@ -97,7 +97,7 @@ impl Engine {
         let inventory = spoor_sources::discover(paths);
         let mut files_by_table: BTreeMap<String, Vec<EvidenceFile>> = BTreeMap::new();
         for file in &inventory.files {
-            for table in file.format.tables() {
+            for table in &file.tables {
                 files_by_table
                     .entry((*table).to_string())
                     .or_default()

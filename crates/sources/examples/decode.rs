@@ -35,7 +35,7 @@ fn main() {
     for file in inv
         .files
         .iter()
-        .filter(|f| f.format.tables().contains(&table.name.as_str()))
+        .filter(|f| f.tables.contains(&table.name.as_str()))
     {
         bytes += file.size;
         for item in read(file, table, projection.as_deref(), 8192).unwrap() {

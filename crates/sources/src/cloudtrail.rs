@@ -671,8 +671,8 @@ enum ArrayState {
     Done,
 }
 
-/// The elements of a JSON array, one at a time, from a stream.
-struct JsonArray {
+/// The elements of a JSON array, one at a time, from a stream (also used by `la_export`).
+pub(crate) struct JsonArray {
     w: Window,
     records: bool,
     state: ArrayState,
@@ -747,7 +747,7 @@ fn value_extent(b: &[u8], at_eof: bool) -> Extent {
 }
 
 impl JsonArray {
-    fn new(w: Window, records: bool) -> JsonArray {
+    pub(crate) fn new(w: Window, records: bool) -> JsonArray {
         JsonArray {
             w,
             records,

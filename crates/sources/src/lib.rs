@@ -4,8 +4,9 @@
 //! into the tables of the catalog it fills ([`Format::decode`]). [`FORMATS`] lists every format;
 //! adding one is a module, one line in that list and a fixture folder in `tests/fixtures/`.
 //!
-//! [`discover`] walks files and folders and assigns each file to the first format that claims it;
-//! [`read`] decodes one file into batches of one table. Batches carry exactly
+//! [`discover`] walks files and folders and assigns each file to the first format that claims it
+//! (recognises it and finds at least one table in it: [`Format::tables_in`], kept in
+//! [`EvidenceFile::tables`]); [`read`] decodes one file into batches of one table. Batches carry exactly
 //! `table.schema().project(projection)`, so they can go to DataFusion as they are, and only the
 //! projected columns are built. A record that cannot be decoded becomes a [`Decoded::Bad`] (file,
 //! line or record number, reason) and the rest of the file is still read; a [`SourceError`] ends
@@ -23,6 +24,7 @@ use spoor_catalog::TableDef;
 
 mod batch;
 pub mod cloudtrail;
+pub mod la_export;
 mod lines;
 pub mod vpcflow;
 pub mod w3c;
@@ -123,6 +125,20 @@ pub trait Format: Send + Sync {
     fn description(&self) -> &'static str;
     /// The catalog tables this format fills.
     fn tables(&self) -> &'static [&'static str];
+    /// The tables that one file of this format fills, from its head (what `sniff` saw) and its
+    /// path. A format whose tables depend on the content (an export naming its table in a
+    /// column) overrides it; an empty list means that the file is not claimed after all.
+    fn tables_in(&self, head: &[u8], path: &Path) -> Vec<&'static str> {
+        let _ = (head, path);
+        self.tables().to_vec()
+    }
+    /// Remarks about how a claimed file will be read (columns left out, times read in a zone),
+    /// shown by `spoor tables`. None by default.
+    /// `tables` is what [`Format::tables_in`] found.
+    fn notes(&self, head: &[u8], path: &Path, tables: &[&'static str]) -> Vec<String> {
+        let _ = (head, path, tables);
+        Vec::new()
+    }
     /// Whether the file is of this format, judged from its first bytes (decompressed). Never
     /// looks at the file name. `head` may end in the middle of a line or a multi-byte character.
     fn sniff(&self, head: &[u8]) -> bool;
@@ -166,7 +182,12 @@ pub struct ColumnEquals {
 }
 
 /// Every format, in the order `discover` asks them (the first that claims a file gets it).
-pub static FORMATS: &[&dyn Format] = &[&cloudtrail::CloudTrail, &vpcflow::VpcFlow, &w3c::W3cIis];
+pub static FORMATS: &[&dyn Format] = &[
+    &cloudtrail::CloudTrail,
+    &vpcflow::VpcFlow,
+    &w3c::W3cIis,
+    &la_export::LaExport,
+];
 
 /// The format with this name.
 pub fn format(name: &str) -> Option<&'static dyn Format> {
@@ -198,6 +219,10 @@ impl Compression {
 pub struct EvidenceFile {
     pub path: PathBuf,
     pub format: &'static dyn Format,
+    /// The tables this file fills (`format.tables_in`).
+    pub tables: Vec<&'static str>,
+    /// What the format remarks about this file (`format.notes`).
+    pub notes: Vec<String>,
     /// Size on disk (compressed size for compressed files).
     pub size: u64,
     pub compression: Compression,
@@ -208,6 +233,7 @@ impl fmt::Debug for EvidenceFile {
         f.debug_struct("EvidenceFile")
             .field("path", &self.path)
             .field("format", &self.format.name())
+            .field("tables", &self.tables)
             .field("size", &self.size)
             .field("compression", &self.compression)
             .finish()
@@ -248,11 +274,13 @@ pub fn discover(paths: &[PathBuf]) -> Inventory {
     candidates.dedup();
     for (path, size) in candidates {
         match classify(&path) {
-            Ok(Some((format, compression))) => inv.files.push(EvidenceFile {
+            Ok(Some(claim)) => inv.files.push(EvidenceFile {
                 path,
-                format,
+                format: claim.format,
+                tables: claim.tables,
+                notes: claim.notes,
                 size,
-                compression,
+                compression: claim.compression,
             }),
             Ok(None) => inv.unclaimed.push(path),
             Err(e) => inv.errors.push(e),
@@ -300,8 +328,17 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>, errors: &mut Vec<SourceError>
     }
 }
 
-/// Reads the head of a file and asks every format.
-fn classify(path: &Path) -> Result<Option<(&'static dyn Format, Compression)>, SourceError> {
+/// What `classify` found about a file that a format claims.
+struct Claim {
+    format: &'static dyn Format,
+    tables: Vec<&'static str>,
+    notes: Vec<String>,
+    compression: Compression,
+}
+
+/// Reads the head of a file and asks every format: the first that recognises the content and
+/// finds at least one table in it claims the file.
+fn classify(path: &Path) -> Result<Option<Claim>, SourceError> {
     let (mut reader, compression) = open_path(path)?;
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     // A damaged gzip stream still gets its readable head sniffed; reading reports the damage.
@@ -311,14 +348,27 @@ fn classify(path: &Path) -> Result<Option<(&'static dyn Format, Compression)>, S
     if head.is_empty() {
         return Ok(None);
     }
-    Ok(FORMATS
-        .iter()
-        .copied()
-        .find(|f| f.sniff(&head))
-        .map(|f| (f, compression)))
+    for &format in FORMATS {
+        if !format.sniff(&head) {
+            continue;
+        }
+        let tables = format.tables_in(&head, path);
+        if !tables.is_empty() {
+            let notes = format.notes(&head, path, &tables);
+            return Ok(Some(Claim {
+                format,
+                tables,
+                notes,
+                compression,
+            }));
+        }
+    }
+    Ok(None)
 }
 
-fn open_path(path: &Path) -> Result<(Box<dyn BufRead + Send>, Compression), SourceError> {
+pub(crate) fn open_path(
+    path: &Path,
+) -> Result<(Box<dyn BufRead + Send>, Compression), SourceError> {
     let io_err = |source| SourceError::Io {
         path: path.to_path_buf(),
         source,
@@ -351,7 +401,8 @@ pub fn open(file: &EvidenceFile) -> Result<Box<dyn BufRead + Send>, SourceError>
 }
 
 /// Decodes a file into batches of `table`. `projection` lists the columns to build (indices into
-/// `table.columns`); `None` builds them all. Fails at once when the format does not fill `table`.
+/// `table.columns`); `None` builds them all. Fails at once when the file does not fill `table`
+/// (`file.tables`).
 pub fn read(
     file: &EvidenceFile,
     table: &TableDef,
@@ -371,7 +422,13 @@ pub fn read_prefiltered(
     batch_size: usize,
     equals: &[ColumnEquals],
 ) -> Result<Batches, SourceError> {
-    check_table(file.format, table)?;
+    if !file.tables.contains(&table.name.as_str()) {
+        return Err(SourceError::Table {
+            format: file.format.name(),
+            table: table.name.clone(),
+            fills: file.tables.clone(),
+        });
+    }
     let all: Vec<usize>;
     let projection = match projection {
         Some(p) => p,

@@ -211,3 +211,132 @@ fn s3_delivery_files_decode_every_event() {
         );
     }
 }
+
+/// Rows of `table` in a Log Analytics export, counted independently: the whole file parsed with
+/// serde_json (an array or JSON lines) or the csv crate; a row is the table's when its `Type`
+/// (or `$table`) names it or it has none.
+fn count_export_rows(file: &EvidenceFile, table: &str) -> usize {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut open(file).unwrap(), &mut text).unwrap();
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let is_type = |k: &str| {
+        let k = k.split(" [").next().unwrap().trim();
+        k == "Type" || k == "$table"
+    };
+    let mine = |t: Option<&str>| t.is_none_or(|t| t.is_empty() || t == table);
+    if text.starts_with('[') || text.starts_with('{') {
+        let rows: Vec<serde_json::Value> = match serde_json::from_str(text) {
+            Ok(serde_json::Value::Array(a)) => a,
+            _ => text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+        };
+        rows.iter()
+            .filter(|r| {
+                let o = r.as_object().unwrap();
+                mine(
+                    o.iter()
+                        .find(|(k, _)| is_type(k))
+                        .and_then(|(_, v)| v.as_str()),
+                )
+            })
+            .count()
+    } else {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let at = reader.headers().unwrap().iter().position(is_type);
+        reader
+            .records()
+            .filter(|r| mine(at.and_then(|i| r.as_ref().unwrap().get(i))))
+            .count()
+    }
+}
+
+#[test]
+fn sentinel_sample_data_exports_fill_the_tables_they_name() {
+    let Some(corpus) = corpus() else { return };
+    let dir = corpus.join("sentinel/sample-data");
+    let inv = discover(std::slice::from_ref(&dir));
+    assert!(inv.errors.is_empty(), "{:?}", inv.errors);
+    let rel = |p: &Path| p.strip_prefix(&dir).unwrap().display().to_string();
+
+    // Every claimed file: each of its tables decodes exactly the rows counted independently,
+    // with no bad record.
+    let mut summary: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for file in &inv.files {
+        assert_eq!(file.format.name(), "la-export", "{}", rel(&file.path));
+        assert!(!file.tables.is_empty());
+        for &table in &file.tables {
+            let expected = count_export_rows(file, table);
+            assert_eq!(
+                decode_count(file, table, None),
+                expected,
+                "{table} in {}",
+                rel(&file.path)
+            );
+            let e = summary.entry(table).or_default();
+            e.0 += 1;
+            e.1 += expected;
+        }
+    }
+    eprintln!(
+        "{} files claimed, {} not:",
+        inv.files.len(),
+        inv.unclaimed.len()
+    );
+    for (table, (files, rows)) in &summary {
+        eprintln!("  {table:<20} {rows:>6} rows in {files} files");
+    }
+
+    // Which table a few files fill, and how many rows.
+    let tables_of = |name: &str| -> (Vec<&str>, usize) {
+        let f = inv
+            .files
+            .iter()
+            .find(|f| rel(&f.path) == name)
+            .unwrap_or_else(|| panic!("{name} was not claimed"));
+        let rows = f.tables.iter().map(|t| count_export_rows(f, t)).sum();
+        (f.tables.clone(), rows)
+    };
+    for (name, table, rows) in [
+        // CSV with a Type column and `"TimeGenerated [UTC]"`.
+        ("CEF/wirex_sample_data_all.csv", "CommonSecurityLog", 1473),
+        ("Syslog/WatchGuardFireBoxV.csv", "Syslog", 1554),
+        // Pretty-printed JSON arrays with numbers where the catalog says string.
+        ("SecurityEvent/RiskIQ_scenrio.json", "SecurityEvent", 4),
+        ("CEF/ThycoticSourceData.json", "CommonSecurityLog", 240),
+        (
+            "Event/SemperisDirectoryServicesProtector.json",
+            "Event",
+            205,
+        ),
+        // Type column but no TimeGenerated.
+        ("training-lab/AuditLogs_Hunting.csv", "AuditLogs", 5),
+        // No Type column: the table with the most columns.
+        ("Syslog/InfobloxNIOS.json", "Syslog", 75),
+        ("training-lab/azure_activity.csv", "AzureActivity", 325),
+        // `$table` instead of Type.
+        ("training-lab/azureActivity_adele.csv", "AzureActivity", 23),
+        // Times in a named zone.
+        ("CEF/SymantecDLP.json", "CommonSecurityLog", 405),
+    ] {
+        assert_eq!(tables_of(name), (vec![table], rows), "{name}");
+    }
+
+    // Not claimed: text that is not an export, backups, IOC feeds, rows of tables the catalog
+    // does not have, parser output whose Type names a table but whose columns are not its own.
+    let unclaimed: Vec<String> = inv.unclaimed.iter().map(|p| rel(p)).collect();
+    for name in [
+        "CEF/ReadMe.md",
+        "CEF/ZScaler.json.bak",
+        "SecurityEvent/RiskIQ_scenrio.json.bak",
+        "Feeds/HiveRansomwareJuly2022.csv",
+        "Syslog/AlsidForADLog_CL.json",
+        "training-lab/ABAPAuditLog_CL.csv",
+        "Syslog/McAfee_ePO.json",
+        "training-lab/signinLogs.csv",
+    ] {
+        assert!(unclaimed.contains(&name.to_string()), "{name} was claimed");
+    }
+}

@@ -96,6 +96,21 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 Compression::None
             ),
             (
+                "la-export/SigninLogs/signins.csv".to_string(),
+                "la-export",
+                Compression::None
+            ),
+            (
+                "la-export/mixed.json".to_string(),
+                "la-export",
+                Compression::None
+            ),
+            (
+                "la-export/syslog.jsonl".to_string(),
+                "la-export",
+                Compression::None
+            ),
+            (
                 "vpcflow/custom-v5.log.gz".to_string(),
                 "vpcflow",
                 Compression::Gzip
@@ -120,7 +135,14 @@ fn discover_claims_by_content_and_keeps_the_rest() {
     let unclaimed: Vec<String> = inv.unclaimed.iter().map(|p| rel(p)).collect();
     assert_eq!(
         unclaimed,
-        vec!["unclaimed/empty.log", "unclaimed/notes.txt"]
+        vec![
+            // A backup copy; a Type column naming no table; a tie that no name breaks.
+            "la-export/SigninLogs/signins.csv.bak",
+            "la-export/iocs.csv",
+            "la-export/tie/signins.csv",
+            "unclaimed/empty.log",
+            "unclaimed/notes.txt"
+        ]
     );
     // Deterministic: the same answer twice, and the same for a file named directly.
     let again = discover(&[fixtures()]);
@@ -294,4 +316,211 @@ fn a_table_the_format_does_not_fill_is_refused() {
             .contains("column 999 is not in table W3CIISLog"),
         "{err}"
     );
+}
+
+#[test]
+fn la_export_fixtures_fill_the_tables_their_rows_name() {
+    use arrow::array::{BooleanArray, Int32Array, Int64Array, TimestampNanosecondArray};
+    let inv = discover(&[fixtures().join("la-export")]);
+    let tables: Vec<(String, Vec<&str>)> = inv
+        .files
+        .iter()
+        .map(|f| (rel(&f.path), f.tables.clone()))
+        .collect();
+    assert_eq!(
+        tables,
+        vec![
+            (
+                "la-export/SigninLogs/signins.csv".to_string(),
+                vec!["SigninLogs"]
+            ),
+            (
+                "la-export/mixed.json".to_string(),
+                vec!["SecurityEvent", "Syslog"]
+            ),
+            ("la-export/syslog.jsonl".to_string(), vec!["Syslog"]),
+        ]
+    );
+    let ns = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_nanos_opt()
+            .unwrap()
+    };
+    let batches = |file: &EvidenceFile, table: &str, columns: &[&str]| {
+        let t = catalog().table(table).unwrap();
+        let projection: Vec<usize> = columns.iter().map(|c| t.index_of(c).unwrap()).collect();
+        let (mut out, mut bad) = (Vec::new(), Vec::new());
+        for item in read(file, t, Some(&projection), 100).unwrap() {
+            match item.unwrap() {
+                Decoded::Batch(b) => out.push(b),
+                Decoded::Bad(b) => bad.push(b.to_string()),
+            }
+        }
+        assert_eq!(out.len(), 1, "{table}");
+        (out.remove(0), bad)
+    };
+
+    // A JSON array mixing types: each table gets its rows; the unknown type is skipped.
+    let mixed = find(&inv.files, "la-export/mixed.json");
+    assert!(
+        mixed
+            .notes
+            .iter()
+            .any(|n| n.contains("PartitionKey, Message")),
+        "{:?}",
+        mixed.notes
+    );
+    assert!(
+        mixed.notes.iter().any(|n| n.contains("Custom_CL")),
+        "{:?}",
+        mixed.notes
+    );
+    let (b, bad) = batches(
+        mixed,
+        "Syslog",
+        &["Computer", "ProcessID", "TimeGenerated", "Type"],
+    );
+    assert_eq!(b.num_rows(), 2);
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(
+        bad[0].contains("record 4") && bad[0].contains("\"eight\""),
+        "{bad:?}"
+    );
+    let pid = b.column(1).as_any().downcast_ref::<Int32Array>().unwrap();
+    assert_eq!((pid.value(0), pid.is_null(1)), (812, true));
+    let t = b
+        .column(2)
+        .as_any()
+        .downcast_ref::<TimestampNanosecondArray>()
+        .unwrap();
+    assert_eq!(t.value(0), ns("2022-03-31T10:52:35.857Z"));
+    let (b, bad) = batches(
+        mixed,
+        "SecurityEvent",
+        &[
+            "Account",
+            "Level",
+            "LogonType",
+            "EventData",
+            "TimeGenerated",
+            "Type",
+        ],
+    );
+    assert!(bad.is_empty(), "{bad:?}");
+    assert_eq!(b.num_rows(), 1);
+    let s = |c: usize| {
+        b.column(c)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .value(0)
+            .to_string()
+    };
+    assert_eq!(s(0), "contoso\\benjamin");
+    assert_eq!(s(1), "0", "a JSON number in a string column is its text");
+    let logon = b.column(2).as_any().downcast_ref::<Int32Array>().unwrap();
+    assert_eq!(logon.value(0), 3, "a number written as text");
+    assert_eq!(
+        s(3),
+        r#"{"LogonGuid":"00000000-0000-0000-0000-000000000000","Ports":[0,445]}"#
+    );
+    let t = b
+        .column(4)
+        .as_any()
+        .downcast_ref::<TimestampNanosecondArray>()
+        .unwrap();
+    assert_eq!(t.value(0), ns("2022-03-31T14:51:35.857Z"));
+    assert_eq!(s(5), "SecurityEvent");
+
+    // CSV named by its folder (a tie between the two sign-in tables), JSON text in dynamic
+    // columns compacted, a bad number reported with its line.
+    let signins = find(&inv.files, "la-export/SigninLogs/signins.csv");
+    assert!(
+        signins.notes.iter().any(|n| n.starts_with("1 column(s)")
+            && n.contains("ConditionalAccessPolicies_string")),
+        "{:?}",
+        signins.notes
+    );
+    let (b, bad) = batches(
+        signins,
+        "SigninLogs",
+        &[
+            "LocationDetails",
+            "Status",
+            "IsInteractive",
+            "DurationMs",
+            "TimeGenerated",
+            "Type",
+        ],
+    );
+    assert_eq!(b.num_rows(), 2);
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(
+        bad[0].contains("line 6") && bad[0].contains("DurationMs"),
+        "{bad:?}"
+    );
+    let strings = |c: usize| {
+        let a = b.column(c).as_any().downcast_ref::<StringArray>().unwrap();
+        (0..a.len())
+            .map(|i| a.value(i).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strings(0),
+        vec![
+            r#"{"city":"Paris","countryOrRegion":"FR"}"#,
+            r#"{"city":"Paris"}"#
+        ]
+    );
+    assert_eq!(
+        strings(1),
+        vec![r#"{"errorCode":0}"#, r#"{"errorCode":50126}"#]
+    );
+    let inter = b.column(2).as_any().downcast_ref::<BooleanArray>().unwrap();
+    assert_eq!((inter.value(0), inter.value(1)), (true, false));
+    let ms = b.column(3).as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!((ms.value(0), ms.is_null(1)), (120, true));
+    let t = b
+        .column(4)
+        .as_any()
+        .downcast_ref::<TimestampNanosecondArray>()
+        .unwrap();
+    assert_eq!(t.value(1), ns("2021-04-19T12:14:00Z"));
+    assert_eq!(strings(5), vec!["SigninLogs", "SigninLogs"]);
+
+    // JSON lines in a named zone, converted to UTC (summer and winter time).
+    let syslog = find(&inv.files, "la-export/syslog.jsonl");
+    assert!(
+        syslog.notes.iter().any(|n| n.contains("America/New_York")),
+        "{:?}",
+        syslog.notes
+    );
+    let (b, bad) = batches(
+        syslog,
+        "Syslog",
+        &["TimeGenerated", "SeverityLevel", "EventTime"],
+    );
+    assert!(bad.is_empty(), "{bad:?}");
+    let t = b
+        .column(0)
+        .as_any()
+        .downcast_ref::<TimestampNanosecondArray>()
+        .unwrap();
+    assert_eq!(t.value(0), ns("2021-06-01T12:30:00Z"));
+    assert_eq!(t.value(1), ns("2021-01-15T13:30:00Z"));
+    let sev = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!((sev.value(0), sev.value(1)), ("5", "notice"));
+    let ev = b
+        .column(2)
+        .as_any()
+        .downcast_ref::<TimestampNanosecondArray>()
+        .unwrap();
+    assert_eq!(
+        (ev.value(0), ev.is_null(1)),
+        (ns("2011-04-19T17:11:12Z"), true)
+    );
+
+    // A table the file does not hold is refused.
+    assert!(read(syslog, catalog().table("SecurityEvent").unwrap(), None, 10).is_err());
 }

@@ -86,6 +86,11 @@ pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
     for e in &inv.errors {
         eprintln!("warning: {e}");
     }
+    for f in &inv.files {
+        for n in &f.notes {
+            eprintln!("note: {}: {n}", f.path.display());
+        }
+    }
     let bad = engine.distinct_bad_records();
     if args.bad_records {
         for b in &bad {
