@@ -243,54 +243,20 @@ impl Planner {
         group_names: &[String],
         outs: &mut Vec<AggOut>,
     ) -> Result<ast::Expr, Diagnostic> {
-        let mut out = e.clone();
-        match &mut out.kind {
-            ExprKind::Call(c) if is_aggregate(&c.func.name) => {
-                let first = outs.len();
-                let call = c.clone();
-                self.aggregate(tab, &call, e.span, None, group_names, outs)?;
-                if outs.len() != first + 1 {
-                    return Err(unsupported(
-                        format!("{}() inside an expression", call.func.name),
-                        e.span,
-                    ));
-                }
-                out.kind = ExprKind::Name(ast::Ident {
-                    name: format!("__agg{first}"),
-                    span: e.span,
-                });
+        super::rewrite_calls(e, &is_aggregate, &mut |call, span| {
+            let first = outs.len();
+            self.aggregate(tab, call, span, None, group_names, outs)?;
+            if outs.len() != first + 1 {
+                return Err(unsupported(
+                    format!("{}() inside an expression", call.func.name),
+                    span,
+                ));
             }
-            ExprKind::Call(c) => {
-                for a in c.args.iter_mut() {
-                    *a = self.extract_aggregates(a, tab, group_names, outs)?;
-                }
-            }
-            ExprKind::Binary { left, right, .. } => {
-                **left = self.extract_aggregates(left, tab, group_names, outs)?;
-                **right = self.extract_aggregates(right, tab, group_names, outs)?;
-            }
-            ExprKind::Unary { operand, .. } => {
-                **operand = self.extract_aggregates(operand, tab, group_names, outs)?
-            }
-            ExprKind::Between {
-                expr, low, high, ..
-            } => {
-                **expr = self.extract_aggregates(expr, tab, group_names, outs)?;
-                **low = self.extract_aggregates(low, tab, group_names, outs)?;
-                **high = self.extract_aggregates(high, tab, group_names, outs)?;
-            }
-            ExprKind::InList { expr, .. } => {
-                **expr = self.extract_aggregates(expr, tab, group_names, outs)?
-            }
-            ExprKind::Member { target, .. } => {
-                **target = self.extract_aggregates(target, tab, group_names, outs)?
-            }
-            ExprKind::Index { target, .. } => {
-                **target = self.extract_aggregates(target, tab, group_names, outs)?
-            }
-            _ => {}
-        }
-        Ok(out)
+            Ok(ExprKind::Name(ast::Ident {
+                name: format!("__agg{first}"),
+                span,
+            }))
+        })
     }
 
     pub(super) fn aggregate(

@@ -404,6 +404,62 @@ pub(crate) fn df_error(e: DataFusionError, span: Span) -> Diagnostic {
     Diagnostic::new(msg, span)
 }
 
+/// The sub-expressions of an expression that rewrites look into (call arguments, operands,
+/// the tested value of `in`/`between`, the target of a member or index access).
+fn children_mut(kind: &mut ast::ExprKind) -> Vec<&mut ast::Expr> {
+    use ast::ExprKind::*;
+    match kind {
+        Call(c) => c.args.iter_mut().collect(),
+        Binary { left, right, .. } => vec![&mut **left, &mut **right],
+        Unary { operand, .. } => vec![&mut **operand],
+        Between {
+            expr, low, high, ..
+        } => vec![&mut **expr, &mut **low, &mut **high],
+        InList { expr, .. } => vec![&mut **expr],
+        Member { target, .. } | Index { target, .. } => vec![&mut **target],
+        _ => Vec::new(),
+    }
+}
+
+/// Replaces every call to a function that `is_target` accepts, wherever it stands in `e`, with
+/// what `replace` returns (aggregations inside summarize expressions, prev()/next()...).
+pub(crate) fn rewrite_calls(
+    e: &ast::Expr,
+    is_target: &dyn Fn(&str) -> bool,
+    replace: &mut dyn FnMut(&ast::Call, Span) -> Result<ast::ExprKind, Diagnostic>,
+) -> Result<ast::Expr, Diagnostic> {
+    let mut out = e.clone();
+    rewrite_in_place(&mut out, is_target, replace)?;
+    Ok(out)
+}
+
+fn rewrite_in_place(
+    e: &mut ast::Expr,
+    is_target: &dyn Fn(&str) -> bool,
+    replace: &mut dyn FnMut(&ast::Call, Span) -> Result<ast::ExprKind, Diagnostic>,
+) -> Result<(), Diagnostic> {
+    if let ast::ExprKind::Call(c) = &e.kind
+        && is_target(&c.func.name)
+    {
+        e.kind = replace(c, e.span)?;
+        return Ok(());
+    }
+    for child in children_mut(&mut e.kind) {
+        rewrite_in_place(child, is_target, replace)?;
+    }
+    Ok(())
+}
+
+/// Whether `e` calls a function that `is_target` accepts.
+pub(crate) fn calls_any(e: &ast::Expr, is_target: &dyn Fn(&str) -> bool) -> bool {
+    let mut found = false;
+    let _ = rewrite_calls(e, is_target, &mut |c, _| {
+        found = true;
+        Ok(ast::ExprKind::Call(c.clone()))
+    });
+    found
+}
+
 /// A projection over `plan`, errors reported at `span`.
 pub(crate) fn project_plan(
     plan: LogicalPlan,

@@ -19,20 +19,8 @@ struct Window {
     finish: Option<Box<dyn Fn(Expr) -> Expr>>,
 }
 
-fn uses_windows(e: &ast::Expr) -> bool {
-    match &e.kind {
-        ExprKind::Call(c) => {
-            WINDOW_FUNCTIONS.contains(&c.func.name.as_str()) || c.args.iter().any(uses_windows)
-        }
-        ExprKind::Binary { left, right, .. } => uses_windows(left) || uses_windows(right),
-        ExprKind::Unary { operand, .. } => uses_windows(operand),
-        ExprKind::Between {
-            expr, low, high, ..
-        } => uses_windows(expr) || uses_windows(low) || uses_windows(high),
-        ExprKind::InList { expr, .. } => uses_windows(expr),
-        ExprKind::Member { target, .. } | ExprKind::Index { target, .. } => uses_windows(target),
-        _ => false,
-    }
+fn is_window_function(name: &str) -> bool {
+    WINDOW_FUNCTIONS.contains(&name)
 }
 
 impl Planner {
@@ -45,7 +33,7 @@ impl Planner {
         e: &ast::Expr,
         span: Span,
     ) -> Result<(Tab, ast::Expr), Diagnostic> {
-        if !uses_windows(e) {
+        if !super::calls_any(e, &is_window_function) {
             return Ok((tab, e.clone()));
         }
         if tab.order.is_empty() {
@@ -115,42 +103,12 @@ impl Planner {
         order: &[SortExpr],
         windows: &mut Vec<Window>,
     ) -> Result<ast::Expr, Diagnostic> {
-        let mut out = e.clone();
-        match &mut out.kind {
-            ExprKind::Call(c) if WINDOW_FUNCTIONS.contains(&c.func.name.as_str()) => {
-                let w = self.window_call(c, tab, order, e.span)?;
-                let name = format!("__win{}", tab.types.len() + windows.len());
-                windows.push(w);
-                out.kind = ExprKind::Name(ast::Ident { name, span: e.span });
-            }
-            ExprKind::Call(c) => {
-                for a in c.args.iter_mut() {
-                    *a = self.extract_windows(a, tab, order, windows)?;
-                }
-            }
-            ExprKind::Binary { left, right, .. } => {
-                **left = self.extract_windows(left, tab, order, windows)?;
-                **right = self.extract_windows(right, tab, order, windows)?;
-            }
-            ExprKind::Unary { operand, .. } => {
-                **operand = self.extract_windows(operand, tab, order, windows)?
-            }
-            ExprKind::Between {
-                expr, low, high, ..
-            } => {
-                **expr = self.extract_windows(expr, tab, order, windows)?;
-                **low = self.extract_windows(low, tab, order, windows)?;
-                **high = self.extract_windows(high, tab, order, windows)?;
-            }
-            ExprKind::InList { expr, .. } => {
-                **expr = self.extract_windows(expr, tab, order, windows)?
-            }
-            ExprKind::Member { target, .. } | ExprKind::Index { target, .. } => {
-                **target = self.extract_windows(target, tab, order, windows)?
-            }
-            _ => {}
-        }
-        Ok(out)
+        super::rewrite_calls(e, &is_window_function, &mut |call, span| {
+            let w = self.window_call(call, tab, order, span)?;
+            let name = format!("__win{}", tab.types.len() + windows.len());
+            windows.push(w);
+            Ok(ExprKind::Name(ast::Ident { name, span }))
+        })
     }
 
     fn window_call(
