@@ -308,20 +308,7 @@ impl Planner {
         }
         let plan = if rows.is_empty() {
             // An empty datatable still has its columns.
-            let schema = spoor_catalog::TableDef::new(
-                "datatable",
-                "",
-                columns
-                    .iter()
-                    .zip(&types)
-                    .map(|(c, t)| spoor_catalog::Column {
-                        name: c.name.name.clone(),
-                        ty: *t,
-                        description: String::new(),
-                    })
-                    .collect(),
-            )
-            .schema();
+            let schema = declared_schema(columns, &types);
             // No rows: an empty relation with the declared columns (not a scan, which the
             // engine would try to bind to evidence).
             let schema = datafusion::common::DFSchema::try_from(schema.as_ref().clone())
@@ -447,20 +434,7 @@ impl Planner {
             .iter()
             .map(|c| super::scalar::scalar_type(c.ty.ty))
             .collect();
-        let schema = spoor_catalog::TableDef::new(
-            "externaldata",
-            "",
-            columns
-                .iter()
-                .zip(&types)
-                .map(|(c, t)| spoor_catalog::Column {
-                    name: c.name.name.clone(),
-                    ty: *t,
-                    description: String::new(),
-                })
-                .collect(),
-        )
-        .schema();
+        let schema = declared_schema(columns, &types);
         let mut parts = Vec::new();
         for (i, u) in uris.iter().enumerate() {
             let uri = match self.scalar(u, None)?.expr {
@@ -592,6 +566,24 @@ impl Tab {
 /// Table names starting with this are `externaldata` sources: `externaldata:<format>:<skip
 /// first record 0|1>:<uri>`, bound by the engine to a local copy of the URI.
 pub const EXTERNALDATA_PREFIX: &str = "externaldata:";
+
+/// The Arrow schema of declared columns (`datatable`, `externaldata`), KQL types in the
+/// fields' metadata as for catalog tables.
+fn declared_schema(
+    columns: &[ast::ColumnDecl],
+    types: &[KqlType],
+) -> datafusion::arrow::datatypes::SchemaRef {
+    let columns = columns
+        .iter()
+        .zip(types)
+        .map(|(c, t)| spoor_catalog::Column {
+            name: c.name.name.clone(),
+            ty: *t,
+            description: String::new(),
+        })
+        .collect();
+    spoor_catalog::TableDef::new("declared", "", columns).schema()
+}
 
 /// A scan of a catalog table, columns unqualified.
 pub(crate) fn scan(name: &str) -> Option<Tab> {
