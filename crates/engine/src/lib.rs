@@ -86,7 +86,12 @@ impl Engine {
             .with_batch_size(options.batch_size)
             .with_information_schema(false)
             // KQL and CloudTrail names are case-sensitive (`eventName`, `EventName`).
-            .set_bool("datafusion.sql_parser.enable_ident_normalization", false);
+            .set_bool("datafusion.sql_parser.enable_ident_normalization", false)
+            // KQL results keep the order `sort by` gave them through later operators
+            // (`sort by T | project ...`). A round-robin repartition inserted after a sort to
+            // parallelise a projection would shuffle the rows; evidence scans are already split
+            // into partitions by file, so nothing is lost.
+            .set_bool("datafusion.optimizer.enable_round_robin_repartition", false);
         let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
