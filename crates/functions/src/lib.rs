@@ -105,6 +105,7 @@ fn scalar_specs() -> Vec<udf::Spec> {
         ipv4::kql_ipv4_compare(),
         ipv4::kql_parse_ipv4(),
         ipv4::kql_has_any_ipv4(),
+        ipv4::kql_has_any_ipv4_prefix(),
         ipv4::kql_geo_info_from_ip_address(),
         xml::kql_parse_xml(),
         math::kql_round(),

@@ -1179,6 +1179,19 @@ const SIMPLE_FUNCTIONS: &[(&str, &str, &[Arg], bool)] = {
         ),
         ("parse_ipv4", "kql_parse_ipv4", &[Text], false),
         ("has_any_ipv4", "kql_has_any_ipv4", &[Text, Pass], false),
+        ("has_ipv4", "kql_has_any_ipv4", &[Text, Text], false),
+        (
+            "has_any_ipv4_prefix",
+            "kql_has_any_ipv4_prefix",
+            &[Text, Pass],
+            false,
+        ),
+        (
+            "has_ipv4_prefix",
+            "kql_has_any_ipv4_prefix",
+            &[Text, Text],
+            false,
+        ),
         // spoor carries no geo database: the bag is always empty (see the UDF).
         ("geo_info_from_ip_address", "kql_geo_info_from_ip_address", &[Text], true),
     ]
