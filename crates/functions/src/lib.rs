@@ -63,6 +63,7 @@ fn scalar_specs() -> Vec<udf::Spec> {
         string_ops::kql_endswith_cs(),
         string_ops::kql_equals_ci(),
         string_ops::kql_in_ci(),
+        string_ops::kql_in(),
         bin::kql_bin(),
         dynamic::kql_json_get(),
         dynamic::kql_dyn_to_string(),
