@@ -207,11 +207,59 @@ fn holds_address(text: &str, ip: &str) -> bool {
     false
 }
 
+/// `10.`, `10.1.`, `10.1.2.`: one to three parts of an address (each 0 to 255), each followed by a dot.
+fn is_ipv4_prefix(p: &str) -> bool {
+    let Some(parts) = p.strip_suffix('.') else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.split('.').collect();
+    parts.len() <= 3
+        && parts
+            .iter()
+            .all(|x| !x.is_empty() && x.len() <= 3 && x.parse::<u8>().is_ok())
+}
+
+/// Whether `text` holds a whole IPv4 address that starts with `prefix` (which ends with a dot).
+fn holds_prefix(text: &str, prefix: &str) -> bool {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(p) = text[from..].find(prefix) {
+        let at = from + p;
+        let before_ok = at == 0
+            || !(b[at - 1].is_ascii_alphanumeric()
+                || (b[at - 1] == b'.' && at >= 2 && b[at - 2].is_ascii_digit()));
+        // The address runs over the digits and dots that follow; a final dot ends a sentence.
+        let mut end = at + prefix.len();
+        while end < b.len() && (b[end].is_ascii_digit() || b[end] == b'.') {
+            end += 1;
+        }
+        let candidate = text[at..end].trim_end_matches('.');
+        let after_ok = end == b.len() || !b[end].is_ascii_alphanumeric();
+        if before_ok && after_ok && candidate.parse::<Ipv4Addr>().is_ok() {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
 /// `has_any_ipv4(text, ip1, ip2, ...)` (<https://learn.microsoft.com/kusto/query/has-any-ipv4-function>):
 /// whether any of the addresses appears in `text`, delimited by characters that are not letters
 /// or digits. Each address argument is an address or a dynamic array of addresses; arguments
 /// that are not valid IPv4 addresses (`127.0.0.256`) never match. Null text gives false.
 fn has_any_ipv4(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    has_any_ipv4_or_prefix(args, false)
+}
+
+/// `has_any_ipv4_prefix(text, prefix1, ...)` (<https://learn.microsoft.com/kusto/query/has-any-ipv4-prefix-function>):
+/// whether `text` holds an IPv4 address that starts with any of the prefixes. A prefix is a whole
+/// address or the first one to three parts ending with a dot (`10.`, `192.168.`); others never
+/// match.
+fn has_any_ipv4_prefix(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    has_any_ipv4_or_prefix(args, true)
+}
+
+fn has_any_ipv4_or_prefix(args: &ScalarFunctionArgs, prefixes: bool) -> Result<ColumnarValue> {
     let rows = Rows::of(&args.args, args.number_rows);
     let text = StrArg::new(&args.args[0])?;
     let ips: Vec<StrArg> = args.args[1..]
@@ -232,8 +280,11 @@ fn has_any_ipv4(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
                 _ => vec![v.to_string()],
             };
             for it in items {
-                if let Ok(addr) = it.trim().parse::<Ipv4Addr>() {
+                let it = it.trim();
+                if let Ok(addr) = it.parse::<Ipv4Addr>() {
                     out.push(addr.to_string());
+                } else if prefixes && is_ipv4_prefix(it) {
+                    out.push(it.to_string());
                 }
             }
         }
@@ -253,7 +304,13 @@ fn has_any_ipv4(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
                     &owned
                 }
             };
-            Some(list.iter().any(|ip| holds_address(t, ip)))
+            Some(list.iter().any(|ip| {
+                if ip.ends_with('.') {
+                    holds_prefix(t, ip)
+                } else {
+                    holds_address(t, ip)
+                }
+            }))
         })
         .collect();
     rows.finish(Arc::new(out))
@@ -266,6 +323,16 @@ pub(crate) fn kql_has_any_ipv4() -> Spec {
         ret: ret_bool,
         ret_field: None,
         invoke: has_any_ipv4,
+    }
+}
+
+pub(crate) fn kql_has_any_ipv4_prefix() -> Spec {
+    Spec {
+        name: "kql_has_any_ipv4_prefix",
+        coerce: |n, t| all_text(n, t, 2, usize::MAX),
+        ret: ret_bool,
+        ret_field: None,
+        invoke: has_any_ipv4_prefix,
     }
 }
 
@@ -381,6 +448,32 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn has_any_ipv4_prefix_doc_examples() {
+        let h = |args: &[ColumnarValue]| call_bool(kql_has_any_ipv4_prefix(), args)[0];
+        let log = "05:04:54 127.0.0.1 GET /favicon.ico 404";
+        assert_eq!(h(&[lit(log), lit("127.0."), lit("192.168.")]), Some(true));
+        assert_eq!(h(&[lit(log), lit(r#"["127.0.", "192.168."]"#)]), Some(true));
+        assert_eq!(h(&[lit(log), lit("127.0.0.1")]), Some(true));
+        assert_eq!(
+            h(&[
+                lit("05:04:54 127.0.0.256 GET /favicon.ico 404"),
+                lit("127.0.")
+            ]),
+            Some(false)
+        );
+        assert_eq!(
+            h(&[lit("05:04:54127.0.0.1 GET"), lit("127.0.")]),
+            Some(false)
+        );
+        // A prefix must end with a dot or be a whole address.
+        assert_eq!(h(&[lit(log), lit("127.0")]), Some(false));
+        assert_eq!(h(&[lit("x 192.168.10.5 y"), lit("10.")]), Some(false));
+        assert_eq!(h(&[lit("at 10.1.1.115."), lit("10.1.")]), Some(true));
+        assert_eq!(h(&[lit("10.1.1.1155"), lit("10.1.")]), Some(false));
+        assert_eq!(h(&[lit("10.1.1.15"), lit("10.1.1.1")]), Some(false));
     }
 
     #[test]

@@ -160,6 +160,17 @@ fn fold(s: &str) -> String {
 /// `text in~ (v1, v2, ...)`: case-insensitive membership. A scalar value holding a JSON array
 /// (a `dynamic([...])` list) is expanded into its elements.
 fn in_ci(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    membership(args, true)
+}
+
+/// `text in (v1, v2, ...)` when a value is only known when the query runs (a dynamic array from a
+/// function parameter or `toscalar`): exact membership, arrays expanded into their elements.
+/// Values compare as text, as `in` compares a dynamic array's elements to the value.
+fn in_cs(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    membership(args, false)
+}
+
+fn membership(args: &ScalarFunctionArgs, case_insensitive: bool) -> Result<ColumnarValue> {
     let rows = Rows::of(&args.args, args.number_rows);
     let text = StrArg::new(&args.args[0])?;
     let values: Vec<StrArg> = args.args[1..]
@@ -176,11 +187,17 @@ fn in_ci(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
                 expand_terms(s, &mut items);
             }
         }
-        items.iter().map(|s| fold(s)).collect::<HashSet<String>>()
+        if case_insensitive {
+            items.iter().map(|s| fold(s)).collect::<HashSet<String>>()
+        } else {
+            items.into_iter().collect::<HashSet<String>>()
+        }
     };
     let mut buf = String::new();
     let mut member = |set: &HashSet<String>, s: &str| {
-        if s.is_ascii() {
+        if !case_insensitive {
+            set.contains(s)
+        } else if s.is_ascii() {
             buf.clear();
             buf.push_str(s);
             buf.make_ascii_lowercase();
@@ -200,6 +217,16 @@ fn in_ci(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
             .collect()
     };
     rows.finish(Arc::new(out))
+}
+
+pub(crate) fn kql_in() -> Spec {
+    Spec {
+        name: "kql_in",
+        coerce: |n, t| all_text(n, t, 1, usize::MAX),
+        ret: ret_bool,
+        ret_field: None,
+        invoke: in_cs,
+    }
 }
 
 pub(crate) fn kql_in_ci() -> Spec {
@@ -276,8 +303,16 @@ mod tests {
             vec![Some(true), Some(false), Some(true)]
         );
         assert_eq!(
-            call_bool(kql_in_ci(), &[texts, lit(r#"["Y","X"]"#)]),
+            call_bool(kql_in_ci(), &[texts.clone(), lit(r#"["Y","X"]"#)]),
             vec![Some(false), Some(false), Some(true)]
+        );
+        assert_eq!(
+            call_bool(kql_in(), &[texts, lit(r#"["Y","X","x"]"#)]),
+            vec![Some(false), Some(false), Some(true)]
+        );
+        assert_eq!(
+            call_bool(kql_in(), &[lit("403"), lit(r#"[403, "500"]"#)]),
+            vec![Some(true)]
         );
     }
 }

@@ -440,6 +440,9 @@ impl Planner {
             return Ok(TExpr::new(e, KqlType::Bool));
         }
         let mut values: Vec<TExpr> = Vec::new();
+        // A dynamic value known only when the query runs (a function parameter, `toscalar`...):
+        // its elements are expanded then.
+        let mut runtime_dynamic = false;
         for item in items {
             // A dynamic array (literal or let-bound) contributes its elements.
             let literal = match &item.kind {
@@ -459,8 +462,25 @@ impl Planner {
                     }
                 }
                 Some(other) => values.push(json_scalar(&other)),
-                None => values.push(self.scalar(item, input)?),
+                None => {
+                    let value = self.scalar(item, input)?;
+                    runtime_dynamic |= value.ty == KqlType::Dynamic;
+                    values.push(value);
+                }
             }
+        }
+        if runtime_dynamic && matches!(op, ListOp::In | ListOp::NotIn) {
+            let mut args = vec![as_string(v)];
+            args.extend(values.into_iter().map(as_string));
+            let e = call("kql_in", args);
+            return Ok(TExpr::new(
+                if op == ListOp::NotIn {
+                    Expr::Not(Box::new(e))
+                } else {
+                    e
+                },
+                KqlType::Bool,
+            ));
         }
         match op {
             ListOp::In | ListOp::NotIn => {
@@ -1187,6 +1207,19 @@ const SIMPLE_FUNCTIONS: &[(&str, &str, &[Arg], bool)] = {
         ),
         ("parse_ipv4", "kql_parse_ipv4", &[Text], false),
         ("has_any_ipv4", "kql_has_any_ipv4", &[Text, Pass], false),
+        ("has_ipv4", "kql_has_any_ipv4", &[Text, Text], false),
+        (
+            "has_any_ipv4_prefix",
+            "kql_has_any_ipv4_prefix",
+            &[Text, Pass],
+            false,
+        ),
+        (
+            "has_ipv4_prefix",
+            "kql_has_any_ipv4_prefix",
+            &[Text, Text],
+            false,
+        ),
         // spoor carries no geo database: the bag is always empty (see the UDF).
         ("geo_info_from_ip_address", "kql_geo_info_from_ip_address", &[Text], true),
     ]
