@@ -124,6 +124,27 @@ pub fn externaldata_map(flags: &[String]) -> Result<ExternalDataMap, Failure> {
     Ok(map)
 }
 
+/// Runs `work` (reading the evidence) on a runtime, with the progress indicator meanwhile.
+pub fn with_progress<T>(
+    engine: &Engine,
+    quiet: bool,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Failure> {
+    let progress = Progress::start(
+        &format!(
+            "reading {} evidence file(s)",
+            engine.inventory().files.len()
+        ),
+        quiet,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let out = runtime.block_on(work);
+    progress.finish();
+    Ok(out)
+}
+
 /// Opens the engine over the evidence.
 pub fn open_engine(paths: &[PathBuf], externaldata: ExternalDataMap) -> Result<Engine, Failure> {
     check_paths(paths)?;

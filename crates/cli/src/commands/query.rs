@@ -10,8 +10,8 @@ use spoor_output::{OutputFormat, ResultSet};
 use crate::Failure;
 use crate::args::{Format, QueryArgs};
 use crate::input::{
-    Progress, externaldata_map, load_workspace, open_engine, parse_now, read_query_file,
-    report_skipped,
+    externaldata_map, load_workspace, open_engine, parse_now, read_query_file, report_skipped,
+    with_progress,
 };
 
 pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
@@ -45,16 +45,6 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
         workspace: load_workspace(&args.functions, &args.watchlists),
     };
     let planned = spoor_kql::plan_query(&query, &options).map_err(|d| render(vec![d]))?;
-    let progress = Progress::start(
-        &format!(
-            "reading {} evidence file(s)",
-            engine.inventory().files.len()
-        ),
-        args.quiet,
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let columns: Vec<String> = planned
         .plan
         .schema()
@@ -62,8 +52,7 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    let batches = runtime.block_on(engine.execute(planned.plan));
-    progress.finish();
+    let batches = with_progress(&engine, args.quiet, engine.execute(planned.plan))?;
     let batches = batches.map_err(|e| {
         Failure::Query(format!(
             "error: the query failed while running: {}",

@@ -8,22 +8,11 @@ use spoor_output::format_datetime;
 
 use crate::Failure;
 use crate::args::{TablesArgs, TablesFormat};
-use crate::input::{Progress, open_engine};
+use crate::input::{open_engine, with_progress};
 
 pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
     let engine = open_engine(&args.paths, Default::default())?;
-    let progress = Progress::start(
-        &format!(
-            "reading {} evidence file(s)",
-            engine.inventory().files.len()
-        ),
-        args.quiet,
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let summaries = runtime.block_on(engine.summarize_tables());
-    progress.finish();
+    let summaries = with_progress(&engine, args.quiet, engine.summarize_tables())?;
     let summaries = summaries.map_err(|e| {
         Failure::Query(format!(
             "error: reading the evidence failed: {}",
