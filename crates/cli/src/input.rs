@@ -56,12 +56,12 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<(), Failure> {
 
 /// A spinner on standard error, shown only when the work takes more than a second and only on
 /// a terminal.
-pub struct Progress {
+struct Progress {
     bar: ProgressBar,
 }
 
 impl Progress {
-    pub fn start(message: &str, quiet: bool) -> Progress {
+    fn start(message: &str, quiet: bool) -> Progress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
@@ -80,7 +80,7 @@ impl Progress {
         Progress { bar }
     }
 
-    pub fn finish(&self) {
+    fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

@@ -388,6 +388,18 @@ impl Planner {
     }
 }
 
+/// A call with no arguments, for a function used by its bare name (`MyFunction`).
+pub(crate) fn bare_call(name: &str, span: Span) -> ast::Call {
+    ast::Call {
+        func: ast::Ident {
+            name: name.to_string(),
+            span,
+        },
+        args: vec![],
+        named_args: vec![],
+    }
+}
+
 /// The result of a user function: a table or a scalar.
 pub(crate) enum Either {
     Tabular(Tab),

@@ -10,7 +10,7 @@ use datafusion::logical_expr::{Expr, Operator, ScalarUDF, binary_expr, cast, lit
 use spoor_catalog::KqlType;
 use spoor_core::{Diagnostic, Span};
 
-use super::{Binding, Either, Planner, TExpr, Tab, did_you_mean, unsupported};
+use super::{Binding, Either, Planner, TExpr, Tab, bare_call, did_you_mean, unsupported};
 use crate::syntax::ast::{self, BinaryOp, ExprKind, ListOp, Literal, StrOp};
 
 /// The DataFusion UDF that implements a KQL function. Panics only if the functions crate and
@@ -185,14 +185,7 @@ impl Planner {
                 );
             }
             Some(Binding::Function(def)) if def.params.is_empty() => {
-                let call = ast::Call {
-                    func: ast::Ident {
-                        name: name.to_string(),
-                        span,
-                    },
-                    args: vec![],
-                    named_args: vec![],
-                };
+                let call = bare_call(name, span);
                 if let Either::Scalar(v) = self.call_function(&def, &call, span, input)? {
                     return Ok(v);
                 }

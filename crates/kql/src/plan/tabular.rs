@@ -10,7 +10,9 @@ use spoor_catalog::{KqlType, catalog};
 use spoor_core::{Diagnostic, Span};
 
 use super::scalar::{convert_to, null_of};
-use super::{Binding, Either, Planner, Tab, df_error, did_you_mean, project_plan, unsupported};
+use super::{
+    Binding, Either, Planner, Tab, bare_call, df_error, did_you_mean, project_plan, unsupported,
+};
 use crate::syntax::ast::{self, ExprKind, OperatorKind};
 
 impl Planner {
@@ -76,14 +78,7 @@ impl Planner {
         match self.lookup(name).cloned() {
             Some(Binding::Tabular(t)) => return Ok(t),
             Some(Binding::Function(def)) if def.params.iter().all(|p| p.default.is_some()) => {
-                let call = ast::Call {
-                    func: ast::Ident {
-                        name: name.to_string(),
-                        span,
-                    },
-                    args: vec![],
-                    named_args: vec![],
-                };
+                let call = bare_call(name, span);
                 return match self.call_function(&def, &call, span, None)? {
                     Either::Tabular(t) => Ok(t),
                     Either::Scalar(_) => Err(Diagnostic::new(
