@@ -83,6 +83,10 @@ pub struct QueryArgs {
     /// downloads). Repeat for several URLs.
     #[arg(long = "externaldata-map", value_name = "URL=PATH")]
     pub externaldata_map: Vec<String>,
+    /// A folder of local copies for `externaldata`: a URL is read from the file of the same
+    /// name (its last path segment) when no --externaldata-map names it. Repeatable.
+    #[arg(long = "externaldata-dir", value_name = "DIR")]
+    pub externaldata_dir: Vec<PathBuf>,
     /// Hide the progress indicator.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -105,9 +105,18 @@ pub fn load_workspace(
     workspace
 }
 
-/// Parses `--externaldata-map URL=PATH` flags.
-pub fn externaldata_map(flags: &[String]) -> Result<ExternalDataMap, Failure> {
+/// Parses `--externaldata-map URL=PATH` and `--externaldata-dir DIR` flags.
+pub fn externaldata_map(flags: &[String], dirs: &[PathBuf]) -> Result<ExternalDataMap, Failure> {
     let mut map = ExternalDataMap::default();
+    for d in dirs {
+        if !d.is_dir() {
+            return Err(Failure::Usage(format!(
+                "--externaldata-dir: {} is not a folder",
+                d.display()
+            )));
+        }
+        map.dirs.push(d.clone());
+    }
     for flag in flags {
         let (url, path) = flag.rsplit_once('=').ok_or_else(|| {
             Failure::Usage(format!("--externaldata-map {flag:?}: expected URL=PATH"))

@@ -23,6 +23,8 @@ use spoor_catalog::{KQL_TYPE_KEY, KqlType};
 pub struct ExternalDataMap {
     /// URI (as written in the query, or without its `?query` part) → local file.
     pub urls: HashMap<String, PathBuf>,
+    /// Folders holding local copies named as the URL's last path segment (`%20` decoded).
+    pub dirs: Vec<PathBuf>,
 }
 
 impl ExternalDataMap {
@@ -32,6 +34,20 @@ impl ExternalDataMap {
         if let Some(p) = self.urls.get(uri).or_else(|| self.urls.get(without_query)) {
             return Ok(p.clone());
         }
+        let file_name = without_query
+            .rsplit('/')
+            .next()
+            .map(percent_decoded)
+            .unwrap_or_default();
+        if !file_name.is_empty()
+            && let Some(p) = self
+                .dirs
+                .iter()
+                .map(|d| d.join(&file_name))
+                .find(|p| p.is_file())
+        {
+            return Ok(p);
+        }
         if let Some(path) = uri.strip_prefix("file://") {
             return Ok(PathBuf::from(path));
         }
@@ -40,9 +56,30 @@ impl ExternalDataMap {
         }
         Err(DataFusionError::Plan(format!(
             "externaldata reads {uri}, which spoor does not download; save a copy and map it with \
-             --externaldata-map '{without_query}=PATH'"
+             --externaldata-map '{without_query}=PATH' (or put it in a folder given with --externaldata-dir)"
         )))
     }
+}
+
+/// `%XX` escapes of a URL path segment decoded (invalid escapes are kept as written).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(v) = segment
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A table holding the rows of one `externaldata` URI.
@@ -197,4 +234,31 @@ fn typed(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_resolves_to_a_mapped_file_or_a_file_of_the_same_name_in_a_folder() {
+        let dir = std::env::temp_dir().join(format!("spoor-extdata-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("My Feed.csv"), "a\n").unwrap();
+        let map = ExternalDataMap {
+            urls: HashMap::new(),
+            dirs: vec![dir.clone()],
+        };
+        assert_eq!(
+            map.resolve("https://example.org/x/My%20Feed.csv?sig=1")
+                .unwrap(),
+            dir.join("My Feed.csv")
+        );
+        let e = map
+            .resolve("https://example.org/x/Other.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--externaldata-map"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

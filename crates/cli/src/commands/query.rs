@@ -38,7 +38,10 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     };
     // Parse first: a mistake in the query is reported before any evidence is touched.
     let query = spoor_kql::syntax::parse(&text).map_err(render)?;
-    let engine = open_engine(&paths, externaldata_map(&args.externaldata_map)?)?;
+    let engine = open_engine(
+        &paths,
+        externaldata_map(&args.externaldata_map, &args.externaldata_dir)?,
+    )?;
     let options = PlanOptions {
         now_ns,
         tables_with_data: engine.tables_with_data(),
