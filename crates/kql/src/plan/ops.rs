@@ -641,11 +641,15 @@ impl Planner {
         span: Span,
     ) -> Result<Tab, Diagnostic> {
         let mut regex_kind = false;
+        let mut relaxed = false;
         let mut regex_flags = String::new();
         for param in &p.params {
             match (param.name.name.as_str(), &param.value.kind) {
                 ("kind", ExprKind::Name(n)) if n.name == "simple" => {}
                 ("kind", ExprKind::Name(n)) if n.name == "regex" => regex_kind = true,
+                // relaxed: as simple, but a typed column whose text does not convert is null
+                // instead of failing the whole match.
+                ("kind", ExprKind::Name(n)) if n.name == "relaxed" => relaxed = true,
                 ("kind", ExprKind::Name(n)) => {
                     return Err(unsupported(format!("parse kind={}", n.name), param.span));
                 }
@@ -703,6 +707,13 @@ impl Planner {
                         .map(|t| super::scalar::scalar_type(t.ty))
                         .unwrap_or(KqlType::String);
                     let group = match ty {
+                        _ if relaxed => {
+                            if last {
+                                "(.*)".to_string()
+                            } else {
+                                "(.*?)".to_string()
+                            }
+                        }
                         KqlType::Int | KqlType::Long => r"([-+]?\d+)".to_string(),
                         KqlType::Real | KqlType::Decimal => {
                             r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)".to_string()
