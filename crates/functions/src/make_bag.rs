@@ -16,8 +16,7 @@ use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Signature, Volatility};
 use serde_json::{Map, Value};
 
-use crate::aggregate::literal_i64;
-use crate::make_set::MAX_SIZE;
+use crate::make_set::{coerce_value_and_cap, size_cap};
 
 #[derive(Debug)]
 struct BagAccumulator {
@@ -104,12 +103,7 @@ impl AggregateUDFImpl for MakeBag {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        crate::args::arity("kql_make_bag", arg_types, 1, 2)?;
-        let mut v = vec![DataType::Utf8];
-        if arg_types.len() == 2 {
-            v.push(DataType::Int64);
-        }
-        Ok(v)
+        coerce_value_and_cap("kql_make_bag", arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -121,9 +115,7 @@ impl AggregateUDFImpl for MakeBag {
     }
 
     fn accumulator(&self, acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let max = literal_i64(&acc_args, 1)?
-            .map(|m| usize::try_from(m).unwrap_or(0).min(MAX_SIZE))
-            .unwrap_or(MAX_SIZE);
+        let max = size_cap(&acc_args)?;
         Ok(Box::new(BagAccumulator {
             max,
             bag: Map::new(),
@@ -148,6 +140,7 @@ mod tests {
     use datafusion::arrow::array::StringArray;
 
     use super::*;
+    use crate::make_set::MAX_SIZE;
 
     #[test]
     fn doc_example_first_wins() {

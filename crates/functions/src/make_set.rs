@@ -28,6 +28,24 @@ use crate::aggregate::literal_i64;
 /// Kusto's default and largest `maxSize`.
 pub const MAX_SIZE: usize = 1_048_576;
 
+/// Argument types of the collecting aggregates (`make_set`, `make_list`, `make_bag`): a dynamic
+/// value (JSON text) and an optional size cap.
+pub(crate) fn coerce_value_and_cap(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    crate::args::arity(name, arg_types, 1, 2)?;
+    let mut v = vec![DataType::Utf8];
+    if arg_types.len() == 2 {
+        v.push(DataType::Int64);
+    }
+    Ok(v)
+}
+
+/// The size cap (second argument, a literal), at most [`MAX_SIZE`]; [`MAX_SIZE`] when absent.
+pub(crate) fn size_cap(acc_args: &AccumulatorArgs) -> Result<usize> {
+    Ok(literal_i64(acc_args, 1)?
+        .map(|m| usize::try_from(m).unwrap_or(0).min(MAX_SIZE))
+        .unwrap_or(MAX_SIZE))
+}
+
 #[derive(Debug)]
 struct Collect {
     distinct: bool,
@@ -157,12 +175,7 @@ impl AggregateUDFImpl for MakeCollection {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        crate::args::arity(self.name, arg_types, 1, 2)?;
-        let mut v = vec![DataType::Utf8];
-        if arg_types.len() == 2 {
-            v.push(DataType::Int64);
-        }
-        Ok(v)
+        coerce_value_and_cap(self.name, arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -174,9 +187,7 @@ impl AggregateUDFImpl for MakeCollection {
     }
 
     fn accumulator(&self, acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let max = literal_i64(&acc_args, 1)?
-            .map(|m| usize::try_from(m).unwrap_or(0).min(MAX_SIZE))
-            .unwrap_or(MAX_SIZE);
+        let max = size_cap(&acc_args)?;
         Ok(Box::new(Collect {
             distinct: self.distinct,
             max,
