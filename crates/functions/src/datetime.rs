@@ -138,6 +138,33 @@ fn time_of_day(c: &mut Cur) -> Option<(u32, u32, u32, u32)> {
 
 /// Parses a zone designator at the cursor: `Z`, `UTC`, `GMT`, `±HH:MM`, `±HHMM`, US zones.
 /// Returns the offset east of UTC in seconds; `Some(0)` when nothing is there.
+/// A time of day followed by an optional 12-hour clock suffix (`2:45 PM`).
+fn clock(c: &mut Cur) -> Option<(u32, u32, u32, u32)> {
+    let (mut h, mi, se, ns) = time_of_day(c)?;
+    c.ws();
+    let save = c.i;
+    match c.word().to_ascii_uppercase().as_str() {
+        "AM" if h <= 12 => h %= 12,
+        "PM" if h <= 12 => h = h % 12 + 12,
+        _ => c.i = save,
+    }
+    Some((h, mi, se, ns))
+}
+
+/// The end of a datetime text: an optional zone, then nothing else.
+fn zone_and_end(
+    c: &mut Cur,
+    date: NaiveDate,
+    (h, mi, se, ns): (u32, u32, u32, u32),
+) -> Option<i64> {
+    let off = zone(c)?;
+    c.ws();
+    if !c.done() {
+        return None;
+    }
+    nanos(date, h, mi, se, ns, off)
+}
+
 fn zone(c: &mut Cur) -> Option<i64> {
     c.ws();
     if c.done() {
@@ -190,27 +217,14 @@ fn parse_iso(s: &str) -> Option<i64> {
     }
     let d = c.num(1, 2)?;
     let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
-    let (mut h, mut mi, mut se, mut ns) = (0, 0, 0, 0);
+    let mut time = (0, 0, 0, 0);
     if c.eat(b'T') || c.eat(b't') || c.peek() == Some(b' ') {
         c.ws();
         if !c.done() && c.peek()?.is_ascii_digit() {
-            (h, mi, se, ns) = time_of_day(&mut c)?;
-            c.ws();
-            // A 12-hour clock suffix.
-            let save = c.i;
-            match c.word().to_ascii_uppercase().as_str() {
-                "AM" if h <= 12 => h %= 12,
-                "PM" if h <= 12 => h = h % 12 + 12,
-                _ => c.i = save,
-            }
+            time = clock(&mut c)?;
         }
     }
-    let off = zone(&mut c)?;
-    c.ws();
-    if !c.done() {
-        return None;
-    }
-    nanos(date, h, mi, se, ns, off)
+    zone_and_end(&mut c, date, time)
 }
 
 /// `M/D/YYYY[ H:MM[:SS[.f]][ AM|PM]][ zone]` (US order, as Kusto's `datetime()` accepts).
@@ -227,23 +241,11 @@ fn parse_us(s: &str) -> Option<i64> {
     let y = c.num(4, 4)?;
     let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
     c.ws();
-    let (mut h, mut mi, mut se, mut ns) = (0, 0, 0, 0);
+    let mut time = (0, 0, 0, 0);
     if !c.done() && c.peek()?.is_ascii_digit() {
-        (h, mi, se, ns) = time_of_day(&mut c)?;
-        c.ws();
-        let save = c.i;
-        match c.word().to_ascii_uppercase().as_str() {
-            "AM" if h <= 12 => h %= 12,
-            "PM" if h <= 12 => h = h % 12 + 12,
-            _ => c.i = save,
-        }
+        time = clock(&mut c)?;
     }
-    let off = zone(&mut c)?;
-    c.ws();
-    if !c.done() {
-        return None;
-    }
-    nanos(date, h, mi, se, ns, off)
+    zone_and_end(&mut c, date, time)
 }
 
 /// RFC 822 / 1123 / 850: `[Weekday,] D Mon YYYY HH:MM[:SS] zone`, `Weekday, DD-Mon-YY HH:MM:SS zone`.
@@ -285,16 +287,11 @@ fn parse_rfc(s: &str) -> Option<i64> {
     };
     let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
     c.ws();
-    let (mut h, mut mi, mut se, mut ns) = (0, 0, 0, 0);
+    let mut time = (0, 0, 0, 0);
     if !c.done() && c.peek()?.is_ascii_digit() {
-        (h, mi, se, ns) = time_of_day(&mut c)?;
+        time = time_of_day(&mut c)?;
     }
-    let off = zone(&mut c)?;
-    c.ws();
-    if !c.done() {
-        return None;
-    }
-    nanos(date, h, mi, se, ns, off)
+    zone_and_end(&mut c, date, time)
 }
 
 /// Parses a datetime as Kusto's `datetime()` / `todatetime()` do: ISO 8601 (with or without
