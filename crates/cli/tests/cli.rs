@@ -264,3 +264,43 @@ fn workspace_functions_and_watchlists() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// bag_unpack's columns come from the data: `spoor query` reads the input first (the probe),
+/// `spoor check` has no data and says which names it could not settle.
+#[test]
+fn bag_unpack_columns_come_from_the_data_when_querying_and_are_noted_when_checking() {
+    let query = "datatable(Id:long, P:dynamic) [1, dynamic({\"User\": \"alice\", \"Port\": 22})] \
+                 | evaluate bag_unpack(P) | where Port > 20 | project Id, User, Port";
+    let out = spoor(&[
+        "query",
+        "-q",
+        "--format",
+        "json",
+        query,
+        "examples/evidence",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json_lines(&out);
+    assert_eq!(
+        rows,
+        vec![serde_json::json!({"Id": 1, "User": "alice", "Port": 22})]
+    );
+
+    let out = spoor(&["check", query]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("note: evaluate bag_unpack takes its output columns from the data"),
+        "{text}"
+    );
+}

@@ -68,8 +68,76 @@ pub struct Engine {
     inventory: Inventory,
     files_by_table: BTreeMap<String, Vec<EvidenceFile>>,
     bad_records: BadRecordLog,
+    binder: Arc<Binder>,
+}
+
+/// What binds a front-end's table scans to the evidence.
+struct Binder {
     providers: HashMap<String, Arc<dyn TableProvider>>,
     externaldata: ExternalDataMap,
+}
+
+impl Binder {
+    fn bind(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|node| match node {
+            LogicalPlan::TableScan(scan) => {
+                let name = scan.table_name.table().to_string();
+                let provider = if name.starts_with("externaldata:") {
+                    external::provider(&name, scan.source.schema(), &self.externaldata)?
+                } else {
+                    self.providers.get(&name).cloned().ok_or_else(|| {
+                        DataFusionError::Plan(format!("table {name} is not in the catalog"))
+                    })?
+                };
+                let bound =
+                    TableScanBuilder::new(scan.table_name.clone(), provider_as_source(provider))
+                        .with_projection(scan.projection.clone())
+                        .with_filters(scan.filters.clone())
+                        .with_fetch(scan.fetch)
+                        .build()?;
+                Ok(Transformed::yes(LogicalPlan::TableScan(bound)))
+            }
+            other => Ok(Transformed::no(other)),
+        })
+        .map(|t| t.data)
+    }
+}
+
+/// Runs plans over the engine's evidence synchronously, for a front-end that must look at the
+/// data while it plans (Kusto's `bag_unpack` and `pivot` take their output columns from the
+/// data, and Kusto also runs the input first to learn them). Cheap to clone; usable from any
+/// thread, inside an async runtime or not.
+#[derive(Clone)]
+pub struct Probe {
+    ctx: SessionContext,
+    binder: Arc<Binder>,
+}
+
+impl Probe {
+    /// Binds and runs `plan`, collecting every batch.
+    pub fn run(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+        let plan = self.binder.bind(plan)?;
+        let ctx = self.ctx.clone();
+        // A thread of its own with its own runtime: the caller may itself be running on a
+        // runtime, where blocking on another one panics.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                    runtime
+                        .block_on(async { ctx.execute_logical_plan(plan).await?.collect().await })
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(DataFusionError::Execution(
+                        "the probe of the evidence panicked".into(),
+                    ))
+                })
+        })
+    }
 }
 
 impl Engine {
@@ -128,8 +196,10 @@ impl Engine {
             inventory,
             files_by_table,
             bad_records,
-            providers,
-            externaldata: options.externaldata,
+            binder: Arc::new(Binder {
+                providers,
+                externaldata: options.externaldata,
+            }),
         })
     }
 
@@ -173,27 +243,15 @@ impl Engine {
     /// Replaces each table scan of a front-end's plan (made against the catalog) with the
     /// evidence-backed table of the same name.
     pub fn bind(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|node| match node {
-            LogicalPlan::TableScan(scan) => {
-                let name = scan.table_name.table().to_string();
-                let provider = if name.starts_with("externaldata:") {
-                    external::provider(&name, scan.source.schema(), &self.externaldata)?
-                } else {
-                    self.providers.get(&name).cloned().ok_or_else(|| {
-                        DataFusionError::Plan(format!("table {name} is not in the catalog"))
-                    })?
-                };
-                let bound =
-                    TableScanBuilder::new(scan.table_name.clone(), provider_as_source(provider))
-                        .with_projection(scan.projection.clone())
-                        .with_filters(scan.filters.clone())
-                        .with_fetch(scan.fetch)
-                        .build()?;
-                Ok(Transformed::yes(LogicalPlan::TableScan(bound)))
-            }
-            other => Ok(Transformed::no(other)),
-        })
-        .map(|t| t.data)
+        self.binder.bind(plan)
+    }
+
+    /// A handle that runs plans over this evidence synchronously (see [`Probe`]).
+    pub fn probe(&self) -> Probe {
+        Probe {
+            ctx: self.ctx.clone(),
+            binder: Arc::clone(&self.binder),
+        }
     }
 
     /// Binds and runs a plan, collecting every result batch.

@@ -12,7 +12,7 @@ pub mod plan;
 pub mod syntax;
 pub mod workspace;
 
-pub use plan::{EXTERNALDATA_PREFIX, PlanOptions, PlannedQuery, plan_query};
+pub use plan::{DataProbe, EXTERNALDATA_PREFIX, PlanOptions, PlannedQuery, plan_query};
 use spoor_core::Diagnostic;
 
 /// Parses and plans a query: the whole front-end in one call.

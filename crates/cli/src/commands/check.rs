@@ -16,6 +16,8 @@ struct Outcome {
     planned: bool,
     /// Rendered diagnostics (with line:col and caret) when something failed.
     error: Option<String>,
+    /// What the plan could not settle without data (the columns of `bag_unpack`...).
+    note: Option<String>,
 }
 
 fn check_one(text: &str, origin: &str, options: &PlanOptions) -> Outcome {
@@ -31,19 +33,24 @@ fn check_one(text: &str, origin: &str, options: &PlanOptions) -> Outcome {
                         .collect::<Vec<_>>()
                         .join("\n"),
                 ),
+                note: None,
             };
         }
     };
     match spoor_kql::plan_query(&query, options) {
-        Ok(_) => Outcome {
+        Ok(planned) => Outcome {
             parsed: true,
             planned: true,
+            note: planned.needs_data.map(|what| {
+                format!("{what}; names no column has were assumed to come from it, and are checked when the query runs")
+            }),
             error: None,
         },
         Err(d) => Outcome {
             parsed: true,
             planned: false,
             error: Some(d.render(text, origin)),
+            note: None,
         },
     }
 }
@@ -77,7 +84,12 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
             );
         }
         CheckFormat::Text => match &o.error {
-            None => println!("ok: {origin} parses and plans against the catalog"),
+            None => {
+                println!("ok: {origin} parses and plans against the catalog");
+                if let Some(note) = &o.note {
+                    println!("note: {note}");
+                }
+            }
             Some(e) => eprint!("{e}"),
         },
     }
@@ -118,12 +130,14 @@ fn check_jsonl(
                     parsed: false,
                     planned: false,
                     error: Some("the line has no \"query\" string".into()),
+                    note: None,
                 },
             },
             Err(e) => Outcome {
                 parsed: false,
                 planned: false,
                 error: Some(format!("the line is not JSON: {e}")),
+                note: None,
             },
         };
         parsed += usize::from(outcome.parsed);

@@ -46,8 +46,15 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
         now_ns,
         tables_with_data: engine.tables_with_data(),
         workspace: load_workspace(&args.functions, &args.watchlists),
+        probe: Some(probe_of(&engine)),
     };
     let planned = spoor_kql::plan_query(&query, &options).map_err(|d| render(vec![d]))?;
+    if let Some(what) = &planned.needs_data {
+        // Cannot happen with the probe given above; refuse rather than run a checking plan.
+        return Err(Failure::Query(format!(
+            "error: {what}, and the evidence could not be read to learn it"
+        )));
+    }
     let columns: Vec<String> = planned
         .plan
         .schema()
@@ -79,6 +86,14 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The engine's probe, for the plugins that take their columns from the data.
+pub(crate) fn probe_of(engine: &spoor_engine::Engine) -> spoor_kql::DataProbe {
+    let probe = engine.probe();
+    spoor_kql::DataProbe(std::sync::Arc::new(move |plan| {
+        probe.run(plan).map_err(|e| e.strip_backtrace())
+    }))
 }
 
 pub(crate) fn wall_clock_ns() -> i64 {

@@ -33,6 +33,12 @@ pub fn run_kql(
         now_ns,
         tables_with_data: engine.tables_with_data(),
         workspace: spoor_kql::workspace::Workspace::builtin(),
+        probe: Some({
+            let probe = engine.probe();
+            spoor_kql::DataProbe(std::sync::Arc::new(move |plan| {
+                probe.run(plan).map_err(|e| e.strip_backtrace())
+            }))
+        }),
     };
     let planned = spoor_kql::compile(text, &options).map_err(|ds| {
         ds.iter()

@@ -36,6 +36,8 @@ const AGGREGATES: &[&str] = &[
     "arg_min",
     "take_any",
     "any",
+    "take_anyif",
+    "anyif",
     "minif",
     "maxif",
     "stdev",
@@ -549,24 +551,39 @@ impl Planner {
                     });
                 }
             }
-            "take_any" | "any" => {
-                if argc != 1 {
+            "take_any" | "any" | "take_anyif" | "anyif" => {
+                let conditional = fname.ends_with("if");
+                if argc != 1 + usize::from(conditional) {
                     return Err(unsupported(
-                        format!("{fname}() with other than one argument"),
+                        format!(
+                            "{fname}() with other than {} argument(s)",
+                            1 + usize::from(conditional)
+                        ),
                         span,
                     ));
                 }
                 let v = arg(0, self)?;
+                let ty = v.ty;
+                // kql_take_any keeps a non-null value: rows failing the predicate become null.
+                let input = if conditional {
+                    let p = to_bool(arg(1, self)?, c.args[1].span)?;
+                    when(p, v.expr)
+                        .otherwise(null_of(ty))
+                        .map_err(|e| df_error(e, span))?
+                } else {
+                    v.expr
+                };
                 let name = written.unwrap_or_else(|| {
+                    let stem = if conditional { fname } else { "any" };
                     col_name
                         .clone()
-                        .map(|n| format!("any_{n}"))
-                        .unwrap_or_else(|| "any_".into())
+                        .map(|n| format!("{stem}_{n}"))
+                        .unwrap_or_else(|| format!("{stem}_"))
                 });
                 outs.push(AggOut {
                     name,
-                    expr: udaf_call("kql_take_any", vec![v.expr]),
-                    ty: v.ty,
+                    expr: udaf_call("kql_take_any", vec![input]),
+                    ty,
                     post: None,
                 });
             }

@@ -7,6 +7,7 @@
 
 mod aggregate;
 mod ops;
+mod plugins;
 mod scalar;
 mod series;
 mod tabular;
@@ -35,6 +36,26 @@ pub struct PlanOptions {
     pub tables_with_data: HashSet<String>,
     /// Workspace functions and watchlists that queries may call by name.
     pub workspace: crate::workspace::Workspace,
+    /// Runs plans over the evidence, for the plugins whose output columns come from the data
+    /// (`bag_unpack`, `pivot`). Without it (`spoor check`), such a plan is made for checking
+    /// only: see [`PlannedQuery::needs_data`].
+    pub probe: Option<DataProbe>,
+}
+
+/// Runs a logical plan over the evidence and returns its rows (the engine's probe).
+#[derive(Clone)]
+pub struct DataProbe(
+    pub  std::sync::Arc<
+        dyn Fn(LogicalPlan) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>, String>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for DataProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataProbe")
+    }
 }
 
 impl PlanOptions {
@@ -44,6 +65,7 @@ impl PlanOptions {
             now_ns,
             tables_with_data: HashSet::new(),
             workspace: Default::default(),
+            probe: None,
         }
     }
 }
@@ -55,6 +77,10 @@ pub struct PlannedQuery {
     pub plan: LogicalPlan,
     pub types: Vec<KqlType>,
     pub render: Option<String>,
+    /// Set when the query's columns depend on data that planning had no access to (a plugin
+    /// such as `bag_unpack` planned without [`PlanOptions::probe`]): the plan shows that the
+    /// query is understood, but it must not run. Says which operator.
+    pub needs_data: Option<String>,
 }
 
 /// Plans a parsed query.
@@ -98,6 +124,7 @@ pub fn plan_query(query: &ast::Query, options: &PlanOptions) -> Result<PlannedQu
         plan: tab.plan,
         types: tab.types,
         render: tab.render,
+        needs_data: planner.needs_data,
     })
 }
 
@@ -189,6 +216,9 @@ pub(crate) struct Planner {
     scopes: Vec<HashMap<String, Binding>>,
     /// Nesting of user function calls, to stop runaway recursion.
     depth: usize,
+    /// Set once a plugin whose columns come from the data was planned without a probe; from
+    /// then on, names that no column has are taken to be such columns (dynamic, null).
+    needs_data: Option<String>,
 }
 
 impl Planner {
@@ -204,6 +234,7 @@ impl Planner {
             options,
             scopes: vec![workspace, HashMap::new()],
             depth: 0,
+            needs_data: None,
         }
     }
 

@@ -178,12 +178,15 @@ impl Planner {
             OperatorKind::SampleDistinct { .. } => Err(unsupported("sample-distinct", span)),
             OperatorKind::TopNested { .. } => Err(unsupported("top-nested", span)),
             OperatorKind::TopHitters { .. } => Err(unsupported("top-hitters", span)),
-            OperatorKind::MvApply { .. } => Err(unsupported("mv-apply", span)),
+            OperatorKind::MvApply {
+                params,
+                items,
+                limit,
+                subquery,
+            } => self.mv_apply(tab, params, items, limit.as_ref(), subquery, span),
             OperatorKind::ParseKv { .. } => Err(unsupported("parse-kv", span)),
             OperatorKind::MakeSeries { .. } => self.make_series(tab, &op.kind, span),
-            OperatorKind::Evaluate { plugin, .. } => {
-                Err(unsupported(format!("evaluate {}", plugin.func.name), span))
-            }
+            OperatorKind::Evaluate { plugin, .. } => self.evaluate(tab, plugin, span),
             OperatorKind::Fork { .. } => Err(unsupported("fork", span)),
             OperatorKind::Facet { .. } => Err(unsupported("facet", span)),
             OperatorKind::Consume { .. } => Ok(tab),
@@ -198,6 +201,20 @@ impl Planner {
                 unreachable!("source operators are planned by Planner::operator")
             }
         }
+    }
+
+    /// `tab` with a null dynamic column `name` added (plans made for checking only).
+    fn with_placeholder(&self, tab: Tab, name: &str, span: Span) -> Result<Tab, Diagnostic> {
+        let mut exprs: Vec<Expr> = (0..tab.types.len()).map(|i| tab.column_at(i)).collect();
+        exprs.push(super::scalar::null_of(KqlType::Dynamic).alias(name));
+        let mut types = tab.types.clone();
+        types.push(KqlType::Dynamic);
+        Ok(Tab {
+            plan: project_plan(tab.plan, exprs, span)?,
+            types,
+            render: tab.render,
+            order: tab.order,
+        })
     }
 
     fn no_column(&self, tab: &Tab, id: &ast::Ident) -> Diagnostic {
@@ -404,7 +421,7 @@ impl Planner {
                 "kinds: innerunique (default), inner, leftouter, rightouter, fullouter, leftsemi, leftanti, rightsemi, rightanti",
             )
         })?;
-        let right_tab = self.tabular(right)?;
+        let mut right_tab = self.tabular(right)?;
         // Keys as (left column, right column).
         let mut keys: Vec<(String, String)> = Vec::new();
         for k in on {
@@ -412,6 +429,19 @@ impl Planner {
         }
         if keys.is_empty() {
             return Err(Diagnostic::new("join needs `on` keys", span));
+        }
+        let mut left = left;
+        if self.needs_data.is_some() {
+            // Checking without data after bag_unpack/pivot: a key may be one of the columns
+            // the data would give; stand it in as a null dynamic column (checking only).
+            for (l, r) in &keys {
+                if left.index_of(l).is_none() {
+                    left = self.with_placeholder(left, l, span)?;
+                }
+                if right_tab.index_of(r).is_none() {
+                    right_tab = self.with_placeholder(right_tab, r, span)?;
+                }
+            }
         }
         for (l, r) in &keys {
             if left.index_of(l).is_none() {
@@ -501,7 +531,7 @@ impl Planner {
         })
     }
 
-    fn mv_expand(
+    pub(crate) fn mv_expand(
         &mut self,
         tab: Tab,
         params: &[ast::NamedArg],
@@ -882,7 +912,7 @@ fn order_of(keys: &[ast::SortKey]) -> Vec<(String, bool, bool)> {
 }
 
 /// Re-projects the columns at `indices`, in that order.
-fn reselect(tab: Tab, indices: &[usize], span: Span) -> Result<Tab, Diagnostic> {
+pub(crate) fn reselect(tab: Tab, indices: &[usize], span: Span) -> Result<Tab, Diagnostic> {
     let names = tab.names();
     let exprs: Vec<Expr> = indices
         .iter()

@@ -196,6 +196,11 @@ impl Planner {
             }
             _ => {}
         }
+        if input.is_some() && self.needs_data.is_some() {
+            // Checking without data after bag_unpack/pivot: the name may be one of the
+            // columns that the data would have given (the plan is for checking only).
+            return Ok(TExpr::new(null_of(KqlType::Dynamic), KqlType::Dynamic));
+        }
         let mut d = Diagnostic::new(format!("unknown column or name `{name}`"), span);
         if let Some(tab) = input {
             let names = tab.names();
@@ -977,7 +982,15 @@ impl Planner {
                     vec![arg!(0).expr, as_string(arg!(1))],
                 ))
             }
-            "ingestion_time" | "cursor_after" | "cursor_before_or_at" | "cursor_current" => {
+            // Local evidence is ingested when spoor reads it, at the query's now: a scheduled
+            // rule's `where ingestion_time() > ago(lookback)` keeps every record, as it would
+            // for records that just arrived in a workspace. (Kusto returns null only for tables
+            // without an ingestion-time policy, which a workspace's tables always have.)
+            "ingestion_time" => {
+                arity(0, 0)?;
+                TExpr::new(datetime_lit(now), KqlType::DateTime)
+            }
+            "cursor_after" | "cursor_before_or_at" | "cursor_current" => {
                 return Err(Diagnostic::new(format!("{name}() has no meaning for local evidence"), span).with_hint(
                     "it reads Log Analytics ingestion metadata, which files do not carry; filter on TimeGenerated instead",
                 ));

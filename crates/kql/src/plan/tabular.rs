@@ -331,6 +331,19 @@ impl Planner {
     /// `externaldata` of the local file.
     fn watchlist(&mut self, alias: &str, span: Span) -> Result<Tab, Diagnostic> {
         let Some(w) = self.options.workspace.watchlists.get(alias).cloned() else {
+            if self.options.probe.is_none() {
+                // Checking without data: a watchlist is data, like the evidence; its
+                // columns are known once it is loaded (the plan is for checking only).
+                self.needs_data
+                    .get_or_insert_with(|| format!("watchlist `{alias}` is not loaded"));
+                let plan = datafusion::logical_expr::LogicalPlanBuilder::empty(false)
+                    .project(vec![
+                        super::scalar::null_of(KqlType::String).alias("SearchKey"),
+                    ])
+                    .and_then(|b| b.build())
+                    .map_err(|e| df_error(e, span))?;
+                return Ok(Tab::new(plan, vec![KqlType::String]));
+            }
             let mut d = Diagnostic::new(format!("no watchlist `{alias}`"), span);
             let known: Vec<&str> = self
                 .options
