@@ -692,9 +692,10 @@ impl Planner {
             }
             "trim" | "trim_start" | "trim_end" => {
                 arity(2, 2)?;
+                // trim(regex, text): the first argument is a regex.
                 s(call(
                     &format!("kql_{name}"),
-                    vec![as_string(arg!(0)), as_string(arg!(1))],
+                    vec![regex_pattern(as_string(arg!(0))), as_string(arg!(1))],
                 ))
             }
             "replace_string" => {
@@ -708,7 +709,7 @@ impl Planner {
             "replace" => {
                 // The legacy form: replace(regex, rewrite, text), every match replaced.
                 arity(3, 3)?;
-                let re = as_string(arg!(0));
+                let re = regex_pattern(as_string(arg!(0)));
                 let rewrite = regex_rewrite(&c.args[1], as_string(arg!(1)));
                 let text = as_string(arg!(2));
                 s(datafusion::functions::expr_fn::regexp_replace(
@@ -721,7 +722,7 @@ impl Planner {
             "replace_regex" => {
                 arity(3, 3)?;
                 let text = as_string(arg!(0));
-                let re = as_string(arg!(1));
+                let re = regex_pattern(as_string(arg!(1)));
                 let rewrite = regex_rewrite(&c.args[2], as_string(arg!(2)));
                 s(datafusion::functions::expr_fn::regexp_replace(
                     text,
@@ -735,7 +736,7 @@ impl Planner {
                 let mut e = call(
                     "kql_extract",
                     vec![
-                        as_string(arg!(0)),
+                        regex_pattern(as_string(arg!(0))),
                         cast(arg!(1).expr, DataType::Int64),
                         as_string(arg!(2)),
                     ],
@@ -753,9 +754,13 @@ impl Planner {
                 arity(2, 3)?;
                 // extract_all(regex, [captureGroups,] source)
                 let args = if argc == 3 {
-                    vec![as_string(arg!(0)), to_dynamic(arg!(1)), as_string(arg!(2))]
+                    vec![
+                        regex_pattern(as_string(arg!(0))),
+                        to_dynamic(arg!(1)),
+                        as_string(arg!(2)),
+                    ]
                 } else {
-                    vec![as_string(arg!(0)), as_string(arg!(1))]
+                    vec![regex_pattern(as_string(arg!(0))), as_string(arg!(1))]
                 };
                 d(call("kql_extract_all", args))
             }
@@ -1289,6 +1294,79 @@ const KNOWN_FUNCTIONS: &[&str] = &[
     "toscalar",
 ];
 
+/// A regex pattern as Kusto reads it (RE2) rewritten for Rust's `regex` crate, which rejects a
+/// few things RE2 takes literally: a `{` that starts no repetition (`(\\{|%7B)`), and `[`, `&`
+/// or `~` inside a character class (`[[]`; Rust reads `[[`, `&&`, `~~` as nested classes and
+/// set operations). Everything else is the same syntax
+/// (<https://learn.microsoft.com/kusto/query/re2>).
+pub(crate) fn re2_to_rust(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut in_class = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(&next) = chars.get(i + 1) {
+                    out.push(next);
+                }
+                i += 2;
+                continue;
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                // `]` right after `[` or `[^` is a literal member.
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if chars.get(i + 1) == Some(&']') {
+                    out.push_str("\\]");
+                    i += 1;
+                }
+            }
+            '[' if chars.get(i + 1) == Some(&':') => out.push('['), // [[:alpha:]]
+            '[' | '&' | '~' if in_class => {
+                out.push('\\');
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(']');
+            }
+            '{' if !in_class && !starts_repetition(&chars[i..]) => out.push_str("\\{"),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether `{n}`, `{n,}` or `{n,m}` starts here.
+fn starts_repetition(chars: &[char]) -> bool {
+    let Some(end) = chars.iter().position(|&c| c == '}') else {
+        return false;
+    };
+    let inner: String = chars[1..end].iter().collect();
+    let mut parts = inner.splitn(2, ',');
+    let low = parts.next().unwrap_or("");
+    let high = parts.next();
+    !low.is_empty()
+        && low.chars().all(|c| c.is_ascii_digit())
+        && high.is_none_or(|h| h.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A literal regex pattern rewritten for Rust (see [`re2_to_rust`]); a computed one as is.
+pub(crate) fn regex_pattern(e: Expr) -> Expr {
+    match e {
+        Expr::Literal(ScalarValue::Utf8(Some(p)), _) => lit(re2_to_rust(&p)),
+        other => other,
+    }
+}
+
 /// `replace_regex` rewrite strings use `\1`; Rust's regex uses `${1}`.
 fn regex_rewrite(e: &ast::Expr, planned: Expr) -> Expr {
     if let ExprKind::Literal(Literal::String(s)) = &e.kind {
@@ -1514,7 +1592,7 @@ fn string_test(
         (StrOp::StartsWith, true) => call("kql_startswith_cs", vec![text, needle_e]),
         (StrOp::EndsWith, false) => call("kql_endswith", vec![text, needle_e]),
         (StrOp::EndsWith, true) => call("kql_endswith_cs", vec![text, needle_e]),
-        (StrOp::MatchesRegex, _) => f::regexp_like(text, needle_e, None),
+        (StrOp::MatchesRegex, _) => f::regexp_like(text, regex_pattern(needle_e), None),
         (StrOp::HasPrefix | StrOp::HasSuffix, _) => {
             // A term prefix/suffix: the needle must start (or end) at a term boundary. Only a
             // literal needle can be turned into the regex.
@@ -1600,4 +1678,38 @@ fn arithmetic(op: BinaryOp, l: TExpr, r: TExpr, span: Span) -> Result<TExpr, Dia
         e
     };
     Ok(TExpr::new(e, ty))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::re2_to_rust;
+
+    #[test]
+    fn re2_patterns_that_rust_rejects_are_rewritten_to_the_same_meaning() {
+        // Each rewritten pattern compiles and matches what RE2 matches.
+        let cases: &[(&str, &str, bool)] = &[
+            // RE2 takes the `{` after an escaped backslash literally.
+            (r"(\\$|%24)(\\{|%7B)", r"%24\{", true),
+            (r"[[]", "[", true),
+            (r"a{2}", "aa", true),
+            (r"a{2,}", "aaa", true),
+            (r"x{y", "x{y", true),
+            (r"[]a]", "]", true),
+            (r"[^]a]", "b", true),
+            (r"[a&&b]", "&", true),
+            (r"[[:digit:]]+", "42", true),
+            (r"\[x\]", "[x]", true),
+        ];
+        for (pattern, text, matches) in cases {
+            let rewritten = re2_to_rust(pattern);
+            let re = regex::Regex::new(&rewritten)
+                .unwrap_or_else(|e| panic!("{pattern} -> {rewritten}: {e}"));
+            assert_eq!(
+                re.is_match(text),
+                *matches,
+                "{pattern} -> {rewritten} on {text}"
+            );
+        }
+        assert_eq!(re2_to_rust(r"a{2,3}b\d[a-z]"), r"a{2,3}b\d[a-z]");
+    }
 }
