@@ -234,7 +234,7 @@ fn sentinel_detections_plan_rate() {
 
 /// The catalog tables a plan reads.
 fn tables_read(plan: &datafusion::logical_expr::LogicalPlan) -> Vec<String> {
-    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::common::tree_node::TreeNodeRecursion;
     let mut out = Vec::new();
     plan.apply_with_subqueries(|node| {
         if let datafusion::logical_expr::LogicalPlan::TableScan(scan) = node {
