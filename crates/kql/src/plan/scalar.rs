@@ -1153,6 +1153,15 @@ const SIMPLE_FUNCTIONS: &[(&str, &str, &[Arg], bool)] = {
             false,
         ),
         ("reverse", "kql_reverse", &[Text], false),
+        ("translate", "kql_translate", &[Text], false),
+        (
+            "unicode_codepoints_to_string",
+            "kql_unicode_codepoints_to_string",
+            &[Dyn],
+            false,
+        ),
+        // The deprecated name of unicode_codepoints_to_string.
+        ("make_string", "kql_unicode_codepoints_to_string", &[Dyn], false),
         ("isascii", "kql_isascii", &[Text], false),
         ("isutf8", "kql_isutf8", &[Text], false),
         ("string_size", "kql_string_size", &[Text], false),
