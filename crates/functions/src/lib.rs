@@ -34,6 +34,7 @@ mod math;
 mod mv_expand;
 mod parse_url;
 mod percentile;
+mod range_fn;
 mod regex_fns;
 mod row_window;
 mod series;
@@ -168,6 +169,7 @@ fn scalar_specs() -> Vec<udf::Spec> {
         text::kql_hash_sha256(),
         text::kql_hash_md5(),
         text::kql_translate(),
+        range_fn::kql_range(),
         text::kql_unicode_codepoints_to_string(),
         series::kql_series_bin_index(),
         series::kql_series_bins(),
@@ -207,7 +209,10 @@ fn aggregate_udfs() -> Vec<AggregateUDF> {
 
 /// Every window function (functions of a serialized row set that read the rows in order).
 fn window_udfs() -> Vec<WindowUDF> {
-    vec![row_window::row_window_session()]
+    vec![
+        row_window::row_window_session(),
+        row_window::row_number_restart(),
+    ]
 }
 
 fn scalars() -> &'static HashMap<String, Arc<ScalarUDF>> {
@@ -250,7 +255,7 @@ pub fn aggregate(name: &str) -> Option<Arc<AggregateUDF>> {
     aggregates().get(name).cloned()
 }
 
-/// A window function by name (`kql_row_window_session`).
+/// A window function by name (`kql_row_window_session`, ...).
 pub fn window(name: &str) -> Option<Arc<WindowUDF>> {
     windows().get(name).cloned()
 }

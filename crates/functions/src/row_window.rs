@@ -1,5 +1,6 @@
 //! Window functions that walk a serialized row set in order: `row_window_session`
-//! (<https://learn.microsoft.com/kusto/query/row-window-session-function>).
+//! (<https://learn.microsoft.com/kusto/query/row-window-session-function>) and `row_number`
+//! with a restart condition (<https://learn.microsoft.com/kusto/query/row-number-function>).
 //!
 //! The planner calls them over the whole table (no partition), ordered by the keys of the
 //! `sort` that serialized the rows, so one partition is the whole ordered row set.
@@ -144,11 +145,110 @@ pub(crate) fn row_window_session() -> WindowUDF {
     WindowUDF::new_from_impl(RowWindowSession::new())
 }
 
+/// `kql_row_number_restart(start, restart)`: `row_number(StartingIndex, Restart)`, the row's
+/// index counted from `start`, back to `start` on every row where `restart` is true (null
+/// counts as false: on the first row, `prev(X) != X` is null).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RowNumberRestart {
+    signature: Signature,
+}
+
+impl WindowUDFImpl for RowNumberRestart {
+    fn name(&self) -> &str {
+        "kql_row_number_restart"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if arg_types.len() != 2 {
+            return plan_err!(
+                "kql_row_number_restart takes 2 arguments, got {}",
+                arg_types.len()
+            );
+        }
+        Ok(vec![DataType::Int64, DataType::Boolean])
+    }
+
+    fn partition_evaluator(
+        &self,
+        _args: PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn PartitionEvaluator>> {
+        Ok(Box::new(RowNumberEvaluator))
+    }
+
+    fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Int64,
+            true,
+        )))
+    }
+}
+
+#[derive(Debug)]
+struct RowNumberEvaluator;
+
+/// The row numbers from `start`, restarting where `restart` is true.
+pub fn row_numbers(start: i64, restart: &[bool]) -> Vec<i64> {
+    let mut n = start;
+    restart
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            n = if i == 0 || *r {
+                start
+            } else {
+                n.saturating_add(1)
+            };
+            n
+        })
+        .collect()
+}
+
+impl PartitionEvaluator for RowNumberEvaluator {
+    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
+        let [start, restart] = values else {
+            return exec_err!("kql_row_number_restart takes 2 arguments");
+        };
+        let start = start.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let restart = restart.as_boolean();
+        // The start is the same on every row (the planner passes a constant).
+        let first = if num_rows > 0 && start.is_valid(0) {
+            start.value(0)
+        } else {
+            1
+        };
+        let restarts: Vec<bool> = (0..num_rows)
+            .map(|i| restart.is_valid(i) && restart.value(i))
+            .collect();
+        Ok(Arc::new(datafusion::arrow::array::Int64Array::from(
+            row_numbers(first, &restarts),
+        )))
+    }
+}
+
+pub(crate) fn row_number_restart() -> WindowUDF {
+    WindowUDF::new_from_impl(RowNumberRestart {
+        signature: Signature::user_defined(Volatility::Immutable),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const MIN: i64 = 60_000_000_000;
+
+    #[test]
+    fn row_numbers_restart() {
+        // https://learn.microsoft.com/kusto/query/row-number-function: ranks per airport.
+        let restart = [false, false, false, true, false];
+        assert_eq!(row_numbers(1, &restart), vec![1, 2, 3, 1, 2]);
+        assert_eq!(row_numbers(7, &[true, false]), vec![7, 8]);
+    }
 
     #[test]
     fn page_example() {

@@ -1154,6 +1154,8 @@ const SIMPLE_FUNCTIONS: &[(&str, &str, &[Arg], bool)] = {
         ),
         ("reverse", "kql_reverse", &[Text], false),
         ("translate", "kql_translate", &[Text], false),
+        // The range() function (a dynamic array), not the range operator.
+        ("range", "kql_range", &[Pass], true),
         (
             "unicode_codepoints_to_string",
             "kql_unicode_codepoints_to_string",

@@ -186,12 +186,9 @@ impl Planner {
             }
             "row_window_session" => self.row_window_session(c, tab, order, span),
             _ => {
-                // row_number([start]); restarting on a condition is not supported yet.
-                if c.args.len() > 1 {
-                    return Err(super::unsupported(
-                        "row_number() with a restart condition",
-                        span,
-                    ));
+                // row_number([start[, restart]])
+                if c.args.len() > 2 {
+                    return Err(Diagnostic::new("row_number([start[, restart]])", span));
                 }
                 let start = match constant(self, 0)? {
                     None => 1,
@@ -204,6 +201,22 @@ impl Planner {
                         ));
                     }
                 };
+                if let Some(a) = c.args.get(1) {
+                    let r = self.scalar(a, Some(tab))?;
+                    let restart = super::scalar::to_bool(r, a.span)?;
+                    let udwf = spoor_functions::window("kql_row_number_restart")
+                        .expect("spoor-functions has kql_row_number_restart");
+                    let w = udwf
+                        .call(vec![datafusion::logical_expr::lit(start), restart])
+                        .order_by(order.to_vec())
+                        .build()
+                        .map_err(|e| df_error(e, span))?;
+                    return Ok(Window {
+                        function: w,
+                        ty: KqlType::Long,
+                        finish: None,
+                    });
+                }
                 let w = datafusion::functions_window::expr_fn::row_number()
                     .order_by(order.to_vec())
                     .build()
