@@ -4,15 +4,16 @@
 //! Types follow the catalog: datetime is `Timestamp(ns)`, timespan `Duration(ns)`, long `Int64`,
 //! int `Int32`, real `Float64`, and dynamic is `Utf8` holding compact JSON text.
 //!
-//! Every function is listed once, in [`scalar_specs`] or [`aggregate_udfs`]; [`register_all`]
-//! registers them all, [`scalar`] and [`aggregate`] find one by name.
+//! Every function is listed once, in [`scalar_specs`], [`aggregate_udfs`] or [`window_udfs`];
+//! [`register_all`] registers them all, [`scalar`], [`aggregate`] and [`window`] find one by
+//! name.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use datafusion::error::Result;
 use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF, WindowUDF};
 
 mod aggregate;
 mod arg_max;
@@ -33,9 +34,12 @@ mod math;
 mod mv_expand;
 mod parse_url;
 mod percentile;
+mod range_fn;
 mod regex_fns;
+mod row_window;
 mod series;
 mod series_fns;
+mod series_periods;
 mod stats;
 mod string_ops;
 mod strings;
@@ -164,12 +168,18 @@ fn scalar_specs() -> Vec<udf::Spec> {
         text::kql_tohex(),
         text::kql_hash_sha256(),
         text::kql_hash_md5(),
+        text::kql_translate(),
+        range_fn::kql_range(),
+        text::kql_unicode_codepoints_to_string(),
         series::kql_series_bin_index(),
         series::kql_series_bins(),
         series::kql_series_axis(),
         series_fns::kql_series_stats_dynamic(),
         series_fns::kql_series_fit_line_dynamic(),
         series_fns::kql_series_decompose_anomalies(),
+        series_fns::kql_series_decompose(),
+        series_fns::kql_series_outliers(),
+        series_fns::kql_series_periods_detect(),
         series_fns::kql_series_fill_const(),
         series_fns::kql_series_fill_forward(),
         series_fns::kql_series_fill_backward(),
@@ -197,6 +207,14 @@ fn aggregate_udfs() -> Vec<AggregateUDF> {
     ]
 }
 
+/// Every window function (functions of a serialized row set that read the rows in order).
+fn window_udfs() -> Vec<WindowUDF> {
+    vec![
+        row_window::row_window_session(),
+        row_window::row_number_restart(),
+    ]
+}
+
 fn scalars() -> &'static HashMap<String, Arc<ScalarUDF>> {
     static SCALARS: OnceLock<HashMap<String, Arc<ScalarUDF>>> = OnceLock::new();
     SCALARS.get_or_init(|| {
@@ -217,6 +235,16 @@ fn aggregates() -> &'static HashMap<String, Arc<AggregateUDF>> {
     })
 }
 
+fn windows() -> &'static HashMap<String, Arc<WindowUDF>> {
+    static WINDOWS: OnceLock<HashMap<String, Arc<WindowUDF>>> = OnceLock::new();
+    WINDOWS.get_or_init(|| {
+        window_udfs()
+            .into_iter()
+            .map(|u| (u.name().to_string(), Arc::new(u)))
+            .collect()
+    })
+}
+
 /// A scalar function by name (`kql_has`, ...).
 pub fn scalar(name: &str) -> Option<Arc<ScalarUDF>> {
     scalars().get(name).cloned()
@@ -227,13 +255,21 @@ pub fn aggregate(name: &str) -> Option<Arc<AggregateUDF>> {
     aggregates().get(name).cloned()
 }
 
-/// The names of every function, scalar then aggregate.
+/// A window function by name (`kql_row_window_session`, ...).
+pub fn window(name: &str) -> Option<Arc<WindowUDF>> {
+    windows().get(name).cloned()
+}
+
+/// The names of every function, scalar then aggregate then window.
 pub fn names() -> Vec<&'static str> {
     let mut v: Vec<&'static str> = scalar_specs().iter().map(|s| s.name).collect();
     v.sort_unstable();
     let mut a: Vec<&str> = aggregates().keys().map(String::as_str).collect();
     a.sort_unstable();
     v.extend(a);
+    let mut w: Vec<&str> = windows().keys().map(String::as_str).collect();
+    w.sort_unstable();
+    v.extend(w);
     v
 }
 
@@ -244,6 +280,9 @@ pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
     }
     for f in aggregates().values() {
         registry.register_udaf(Arc::clone(f))?;
+    }
+    for f in windows().values() {
+        registry.register_udwf(Arc::clone(f))?;
     }
     Ok(())
 }
@@ -276,7 +315,18 @@ mod tests {
                 assert!(seen.insert(alias.clone()), "duplicate alias {alias}");
             }
         }
-        assert_eq!(seen.len(), scalars().len() + aggregates().len());
+        for w in window_udfs() {
+            assert!(w.name().starts_with("kql_"), "{}", w.name());
+            assert!(
+                seen.insert(w.name().to_string()),
+                "duplicate function name {}",
+                w.name()
+            );
+        }
+        assert_eq!(
+            seen.len(),
+            scalars().len() + aggregates().len() + windows().len()
+        );
     }
 
     #[test]
@@ -286,7 +336,7 @@ mod tests {
         register_all(&mut state).unwrap();
         for name in names() {
             assert!(
-                state.udf(name).is_ok() || state.udaf(name).is_ok(),
+                state.udf(name).is_ok() || state.udaf(name).is_ok() || state.udwf(name).is_ok(),
                 "{name} not registered"
             );
         }

@@ -1,7 +1,10 @@
 //! Series functions over dynamic numeric arrays (the arrays `make-series` builds):
-//! `series_stats_dynamic`, `series_fit_line_dynamic`, `series_decompose_anomalies` (the
-//! `ad_flag` output), `series_fill_const`, `series_fill_forward`, `series_fill_backward`,
-//! `series_fill_linear`.
+//! `series_stats_dynamic`, `series_fit_line_dynamic`, `series_decompose`,
+//! `series_decompose_anomalies`, `series_outliers`, `series_periods_detect`,
+//! `series_fill_const`, `series_fill_forward`, `series_fill_backward`, `series_fill_linear`.
+//! The functions that return several columns in Kusto (`series_stats`, `series_fit_line`,
+//! `series_decompose*`, `series_periods_detect`) return one bag here, which the planner spreads
+//! into columns.
 //!
 //! A series arrives as dynamic JSON text; a value that is not an array gives null. Elements that
 //! are not numbers (JSON null, strings) are missing values.
@@ -198,7 +201,7 @@ pub(crate) fn kql_series_fit_line_dynamic() -> Spec {
 }
 
 // ---------------------------------------------------------------------------------------------
-// series_decompose_anomalies
+// series_decompose, series_decompose_anomalies, series_outliers, series_periods_detect
 // ---------------------------------------------------------------------------------------------
 
 fn median(v: &mut [f64]) -> f64 {
@@ -227,11 +230,62 @@ pub enum Trend {
     None,
 }
 
-/// `series_decompose(x, period, trend)` (<https://learn.microsoft.com/kusto/query/series-decompose-function>):
-/// the seasonal component is the median of the points in the same phase (0 when the period is
-/// 0), the trend is taken from the deseasonal series; returns (baseline, residual).
-pub fn decompose(x: &[f64], period: usize, trend: Trend) -> (Vec<f64>, Vec<f64>) {
+impl Trend {
+    fn parse(s: &str) -> std::result::Result<Trend, String> {
+        match s {
+            "avg" => Ok(Trend::Avg),
+            "linefit" => Ok(Trend::LineFit),
+            "none" => Ok(Trend::None),
+            other => Err(format!("unknown trend `{other}` (avg, linefit or none)")),
+        }
+    }
+}
+
+/// The Seasonality argument of `series_decompose*`: -1 detects the period (with the
+/// Seasonality_threshold for its score), 0 means none, a positive number is the period in bins.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Seasonality {
+    Auto { threshold: f64 },
+    Period(usize),
+}
+
+impl Seasonality {
+    fn of(period: i64, threshold: f64) -> std::result::Result<Seasonality, String> {
+        match period {
+            -1 => Ok(Seasonality::Auto { threshold }),
+            p if p >= 0 => Ok(Seasonality::Period(p as usize)),
+            p => Err(format!(
+                "seasonality {p}: use -1 (detect), 0 (none) or a period in bins"
+            )),
+        }
+    }
+
+    fn period(self, x: &[f64]) -> usize {
+        match self {
+            Seasonality::Period(p) => p,
+            Seasonality::Auto { threshold } => crate::series_periods::auto_period(x, threshold),
+        }
+    }
+}
+
+/// The components of `series_decompose`.
+#[derive(Debug, PartialEq)]
+pub struct Decomposition {
+    pub baseline: Vec<f64>,
+    pub seasonal: Vec<f64>,
+    pub trend: Vec<f64>,
+    pub residual: Vec<f64>,
+}
+
+/// `series_decompose(x, seasonality, trend)`
+/// (<https://learn.microsoft.com/kusto/query/series-decompose-function>), in the page's order:
+/// the seasonal component is the median of the points in the same phase (0 without a period),
+/// the trend is taken from the deseasonal series (its average, its least-squares line, or 0),
+/// baseline = seasonal + trend and residual = x - baseline. Seasonality -1 finds the period
+/// with [`crate::series_periods::auto_period`].
+pub fn decompose(x: &[f64], seasonality: Seasonality, trend: Trend) -> Decomposition {
     let n = x.len();
+    let period = seasonality.period(x);
     let seasonal: Vec<f64> = if period == 0 {
         vec![0.0; n]
     } else {
@@ -255,16 +309,24 @@ pub fn decompose(x: &[f64], period: usize, trend: Trend) -> (Vec<f64>, Vec<f64>)
     };
     let baseline: Vec<f64> = seasonal.iter().zip(&trend).map(|(s, t)| s + t).collect();
     let residual = x.iter().zip(&baseline).map(|(a, b)| a - b).collect();
-    (baseline, residual)
+    Decomposition {
+        baseline,
+        seasonal,
+        trend,
+        residual,
+    }
 }
 
 /// Tukey's fence scores (<https://learn.microsoft.com/kusto/query/series-outliers-function>):
 /// with the low and high percentiles (10 and 90 for `ctukey`, 25 and 75 for `tukey`) and their
 /// range R, a value above the high one scores (x - high) / R, below the low one (x - low) / R,
-/// and 0 in between.
+/// and 0 in between. With R = 0 a value outside scores ±infinity (null in dynamic output).
 pub fn outlier_scores(x: &[f64], low_pct: f64, high_pct: f64) -> Vec<f64> {
     let mut sorted = x.to_vec();
     sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return Vec::new();
+    }
     let lo = percentile(&sorted, low_pct);
     let hi = percentile(&sorted, high_pct);
     let range = hi - lo;
@@ -286,53 +348,106 @@ pub fn outlier_scores(x: &[f64], low_pct: f64, high_pct: f64) -> Vec<f64> {
         .collect()
 }
 
-/// `series_decompose_anomalies(x, threshold, period, trend, tukey)`
-/// (<https://learn.microsoft.com/kusto/query/series-decompose-anomalies-function>): decomposes
-/// the series, scores the residual with Tukey's fence, and flags +1 where the score is above
-/// the threshold, -1 where it is below minus the threshold, 0 elsewhere. `tukey` picks the
-/// 25th-75th percentile range instead of `ctukey`'s 10th-90th. Kusto does not document its
-/// percentile interpolation; this one is linear between ranks. Null when an element is not a
-/// number.
-pub fn decompose_anomalies(
-    a: &[Value],
-    threshold: f64,
-    period: usize,
-    trend: Trend,
-    tukey: bool,
-) -> Option<Vec<i64>> {
-    let x: Vec<f64> = a.iter().map(number).collect::<Option<_>>()?;
-    if x.is_empty() {
-        return Some(Vec::new());
+/// Whether an anomaly detection method is `tukey` (25th-75th percentiles) rather than
+/// `ctukey` (10th-90th by default).
+fn is_tukey(method: &str) -> std::result::Result<bool, String> {
+    match method {
+        "ctukey" => Ok(false),
+        "tukey" => Ok(true),
+        other => Err(format!("unknown method `{other}` (ctukey or tukey)")),
     }
-    let (_, residual) = decompose(&x, period, trend);
-    let (lo, hi) = if tukey { (25.0, 75.0) } else { (10.0, 90.0) };
-    Some(
-        outlier_scores(&residual, lo, hi)
-            .into_iter()
-            .map(|s| {
-                if s > threshold {
-                    1
-                } else if s < -threshold {
-                    -1
-                } else {
-                    0
-                }
-            })
-            .collect(),
-    )
 }
 
+/// What `series_decompose_anomalies` returns.
+#[derive(Debug, PartialEq)]
+pub struct Anomalies {
+    pub flags: Vec<i64>,
+    pub scores: Vec<f64>,
+    pub baseline: Vec<f64>,
+}
+
+/// `series_decompose_anomalies(x, threshold, seasonality, trend, 0, method)`
+/// (<https://learn.microsoft.com/kusto/query/series-decompose-anomalies-function>): decomposes
+/// the series, scores the residual with Tukey's fence (`ad_score`), and flags +1 where the
+/// score is above the threshold, -1 where it is below minus the threshold, 0 elsewhere
+/// (`ad_flag`); `baseline` is the decomposition's. `tukey` picks the 25th-75th percentile range
+/// instead of `ctukey`'s 10th-90th. Kusto does not document its percentile interpolation; this
+/// one is linear between ranks.
+pub fn decompose_anomalies(
+    x: &[f64],
+    threshold: f64,
+    seasonality: Seasonality,
+    trend: Trend,
+    tukey: bool,
+) -> Anomalies {
+    let d = decompose(x, seasonality, trend);
+    let (lo, hi) = if tukey { (25.0, 75.0) } else { (10.0, 90.0) };
+    let scores = outlier_scores(&d.residual, lo, hi);
+    let flags = scores
+        .iter()
+        .map(|&s| {
+            if s > threshold {
+                1
+            } else if s < -threshold {
+                -1
+            } else {
+                0
+            }
+        })
+        .collect();
+    Anomalies {
+        flags,
+        scores,
+        baseline: d.baseline,
+    }
+}
+
+/// The finite numbers of a series, or None when an element is not one (Kusto's
+/// decomposition needs a complete series: fill the gaps first).
+fn numbers(a: &[Value]) -> Option<Vec<f64>> {
+    a.iter().map(number).collect()
+}
+
+/// Runs `f` on every row; an error message it returns fails the query (a bad trend or
+/// method name is a mistake in the query, not in the data).
+fn per_row_checked(
+    args: &ScalarFunctionArgs,
+    name: &str,
+    mut f: impl FnMut(Vec<Value>, usize) -> std::result::Result<Option<Value>, String>,
+) -> Result<ColumnarValue> {
+    let mut bad = None;
+    let out = per_row(args, |a, i| match f(a, i) {
+        Ok(v) => v,
+        Err(msg) => {
+            bad.get_or_insert(msg);
+            None
+        }
+    })?;
+    match bad {
+        Some(msg) => datafusion::common::exec_err!("{name}: {msg}"),
+        None => Ok(out),
+    }
+}
+
+fn ints(v: &[i64]) -> Value {
+    Value::Array(v.iter().copied().map(Value::from).collect())
+}
+
+/// `kql_series_decompose_anomalies(series, threshold, seasonality, trend, method,
+/// seasonality_threshold)`: a bag with `ad_flag`, `ad_score` and `baseline`; the planner
+/// spreads it into columns. Null when an element is not a number.
 pub(crate) fn kql_series_decompose_anomalies() -> Spec {
     Spec {
         name: "kql_series_decompose_anomalies",
         coerce: |n, t| {
-            arity(n, t, 5, 5)?;
+            arity(n, t, 6, 6)?;
             Ok(vec![
                 DataType::Utf8,
                 DataType::Float64,
                 DataType::Int64,
                 DataType::Utf8,
                 DataType::Utf8,
+                DataType::Float64,
             ])
         },
         ret: ret_utf8,
@@ -342,34 +457,190 @@ pub(crate) fn kql_series_decompose_anomalies() -> Spec {
             let period = I64Arg::new(&args.args[2])?;
             let trend = StrArg::new(&args.args[3])?;
             let method = StrArg::new(&args.args[4])?;
-            let mut bad = None;
-            let out = per_row(args, |a, i| {
-                let trend = match trend.get(i).unwrap_or("avg") {
-                    "avg" => Trend::Avg,
-                    "linefit" => Trend::LineFit,
-                    "none" => Trend::None,
-                    other => {
-                        bad = Some(format!("unknown trend `{other}` (avg, linefit or none)"));
-                        return None;
-                    }
+            let season_threshold = F64Arg::new(&args.args[5])?;
+            per_row_checked(args, "series_decompose_anomalies", |a, i| {
+                let trend = Trend::parse(trend.get(i).unwrap_or("avg"))?;
+                let tukey = is_tukey(method.get(i).unwrap_or("ctukey"))?;
+                let seasonality = Seasonality::of(
+                    period.get(i).unwrap_or(-1),
+                    season_threshold.get(i).unwrap_or(0.6),
+                )?;
+                let Some(x) = numbers(&a) else {
+                    return Ok(None);
                 };
-                let tukey = match method.get(i).unwrap_or("ctukey") {
-                    "ctukey" => false,
-                    "tukey" => true,
-                    other => {
-                        bad = Some(format!("unknown method `{other}` (ctukey or tukey)"));
-                        return None;
-                    }
+                let r = decompose_anomalies(
+                    &x,
+                    threshold.get(i).unwrap_or(1.5),
+                    seasonality,
+                    trend,
+                    tukey,
+                );
+                let mut m = serde_json::Map::new();
+                m.insert("ad_flag".into(), ints(&r.flags));
+                m.insert("ad_score".into(), reals(&r.scores));
+                m.insert("baseline".into(), reals(&r.baseline));
+                Ok(Some(Value::Object(m)))
+            })
+        },
+    }
+}
+
+/// `kql_series_decompose(series, seasonality, trend, seasonality_threshold)`: a bag with
+/// `baseline`, `seasonal`, `trend` and `residual`.
+pub(crate) fn kql_series_decompose() -> Spec {
+    Spec {
+        name: "kql_series_decompose",
+        coerce: |n, t| {
+            arity(n, t, 4, 4)?;
+            Ok(vec![
+                DataType::Utf8,
+                DataType::Int64,
+                DataType::Utf8,
+                DataType::Float64,
+            ])
+        },
+        ret: ret_utf8,
+        ret_field: None,
+        invoke: |args| {
+            let period = I64Arg::new(&args.args[1])?;
+            let trend = StrArg::new(&args.args[2])?;
+            let season_threshold = F64Arg::new(&args.args[3])?;
+            per_row_checked(args, "series_decompose", |a, i| {
+                let trend = Trend::parse(trend.get(i).unwrap_or("avg"))?;
+                let seasonality = Seasonality::of(
+                    period.get(i).unwrap_or(-1),
+                    season_threshold.get(i).unwrap_or(0.6),
+                )?;
+                let Some(x) = numbers(&a) else {
+                    return Ok(None);
                 };
-                let period = usize::try_from(period.get(i)?).ok()?;
-                let flags =
-                    decompose_anomalies(&a, threshold.get(i).unwrap_or(1.5), period, trend, tukey)?;
-                Some(Value::Array(flags.into_iter().map(Value::from).collect()))
-            });
-            match bad {
-                Some(msg) => datafusion::common::exec_err!("series_decompose_anomalies: {msg}"),
-                None => out,
-            }
+                let d = decompose(&x, seasonality, trend);
+                let mut m = serde_json::Map::new();
+                m.insert("baseline".into(), reals(&d.baseline));
+                m.insert("seasonal".into(), reals(&d.seasonal));
+                m.insert("trend".into(), reals(&d.trend));
+                m.insert("residual".into(), reals(&d.residual));
+                Ok(Some(Value::Object(m)))
+            })
+        },
+    }
+}
+
+/// `series_outliers(series[, kind[, ignore_val[, min_percentile[, max_percentile]]]])`
+/// (<https://learn.microsoft.com/kusto/query/series-outliers-function>): Tukey's fence score of
+/// every element. Missing elements (not numbers, or equal to `ignore_val`) score 0 and take no
+/// part in the percentiles; `ctukey` (the default) uses the given percentiles (10 and 90 unless
+/// given, each within [2, 98]), `tukey` always 25 and 75.
+pub fn series_outliers(
+    a: &[Value],
+    tukey: bool,
+    ignore: Option<f64>,
+    low: f64,
+    high: f64,
+) -> Vec<f64> {
+    let present: Vec<Option<f64>> = a
+        .iter()
+        .map(|v| number(v).filter(|x| Some(*x) != ignore))
+        .collect();
+    let values: Vec<f64> = present.iter().flatten().copied().collect();
+    let (lo, hi) = if tukey { (25.0, 75.0) } else { (low, high) };
+    let mut scores = outlier_scores(&values, lo, hi).into_iter();
+    present
+        .iter()
+        .map(|v| match v {
+            Some(_) => scores.next().unwrap_or(0.0),
+            None => 0.0,
+        })
+        .collect()
+}
+
+pub(crate) fn kql_series_outliers() -> Spec {
+    Spec {
+        name: "kql_series_outliers",
+        coerce: |n, t| {
+            arity(n, t, 5, 5)?;
+            Ok(vec![
+                DataType::Utf8,
+                DataType::Utf8,
+                DataType::Float64,
+                DataType::Float64,
+                DataType::Float64,
+            ])
+        },
+        ret: ret_utf8,
+        ret_field: None,
+        invoke: |args| {
+            let kind = StrArg::new(&args.args[1])?;
+            let ignore = F64Arg::new(&args.args[2])?;
+            let low = F64Arg::new(&args.args[3])?;
+            let high = F64Arg::new(&args.args[4])?;
+            per_row_checked(args, "series_outliers", |a, i| {
+                let tukey = is_tukey(kind.get(i).unwrap_or("ctukey"))?;
+                let (lo, hi) = (low.get(i).unwrap_or(10.0), high.get(i).unwrap_or(90.0));
+                let in_range = |v: f64| (2.0..=98.0).contains(&v);
+                let valid = in_range(lo) && in_range(hi) && lo < hi;
+                if !tukey && !valid {
+                    return Err(format!(
+                        "the percentiles must lie within [2, 98], the minimum below the maximum (got {lo} and {hi})"
+                    ));
+                }
+                Ok(Some(reals(&series_outliers(
+                    &a,
+                    tukey,
+                    ignore.get(i),
+                    lo,
+                    hi,
+                ))))
+            })
+        },
+    }
+}
+
+/// `series_periods_detect(series, min_period, max_period, num_periods)`
+/// (<https://learn.microsoft.com/kusto/query/series-periods-detect-function>): a bag with
+/// `periods` and `scores`, both `num_periods` long, best first, padded with 0 (see
+/// [`crate::series_periods`] for the algorithm). Null when an element is not a number.
+pub(crate) fn kql_series_periods_detect() -> Spec {
+    Spec {
+        name: "kql_series_periods_detect",
+        coerce: |n, t| {
+            arity(n, t, 4, 4)?;
+            Ok(vec![
+                DataType::Utf8,
+                DataType::Float64,
+                DataType::Float64,
+                DataType::Int64,
+            ])
+        },
+        ret: ret_utf8,
+        ret_field: None,
+        invoke: |args| {
+            let min = F64Arg::new(&args.args[1])?;
+            let max = F64Arg::new(&args.args[2])?;
+            let count = I64Arg::new(&args.args[3])?;
+            per_row_checked(args, "series_periods_detect", |a, i| {
+                let (Some(min), Some(max), Some(count)) = (min.get(i), max.get(i), count.get(i))
+                else {
+                    return Ok(None);
+                };
+                let Ok(count) = usize::try_from(count) else {
+                    return Err(format!("num_periods must not be negative (got {count})"));
+                };
+                let Some(x) = numbers(&a) else {
+                    return Ok(None);
+                };
+                let found = crate::series_periods::detect_periods(&x, min, max);
+                let mut periods = vec![0.0; count];
+                let mut scores = vec![0.0; count];
+                for (k, (p, s)) in found.into_iter().take(count).enumerate() {
+                    periods[k] = p as f64;
+                    scores[k] = s;
+                }
+                let mut m = serde_json::Map::new();
+                m.insert("periods".into(), reals(&periods));
+                m.insert("scores".into(), reals(&scores));
+                Ok(Some(Value::Object(m)))
+            })
         },
     }
 }
@@ -633,8 +904,6 @@ mod tests {
             .collect();
         x[9] += 8.0;
         x[20] -= 8.0;
-        let a: Vec<Value> = x.iter().map(|v| real(*v)).collect();
-        let flags = decompose_anomalies(&a, 1.5, 7, Trend::Avg, false).unwrap();
         let expected: Vec<i64> = (0..28)
             .map(|i| match i {
                 9 => 1,
@@ -642,22 +911,102 @@ mod tests {
                 _ => 0,
             })
             .collect();
-        assert_eq!(flags, expected);
+        let r = decompose_anomalies(&x, 1.5, Seasonality::Period(7), Trend::Avg, false);
+        assert_eq!(r.flags, expected);
+        // The baseline is the weekly pattern (phase medians), the scores Tukey's: the spike's
+        // residual is 8 over a 10th-90th percentile range of 0, so it scores +infinity.
+        assert_eq!(r.baseline[9], 15.0);
+        assert_eq!(r.baseline[12], 10.0);
+        assert_eq!(r.scores[9], f64::INFINITY);
+        assert_eq!(r.scores[0], 0.0);
+        // Seasonality -1 finds the weekly period, but the spike and the dip weigh on its
+        // score (0.56) in so short a series: below the default threshold of 0.6 it is not
+        // used, above a threshold of 0.5 it is, and flags the same two points.
+        let auto = |threshold| {
+            decompose_anomalies(&x, 1.5, Seasonality::Auto { threshold }, Trend::Avg, false)
+        };
+        assert_eq!(auto(0.5), r);
+        assert_eq!(
+            auto(0.6),
+            decompose_anomalies(&x, 1.5, Seasonality::Period(0), Trend::Avg, false)
+        );
         // Without seasonality the weekend dips are the pattern's low end, not anomalies, but
         // the spike stands out.
-        let flags = decompose_anomalies(&a, 1.5, 0, Trend::None, false).unwrap();
-        assert_eq!(flags[9], 1);
-        assert_eq!(flags[0], 0);
+        let r = decompose_anomalies(&x, 1.5, Seasonality::Period(0), Trend::None, false);
+        assert_eq!(r.flags[9], 1);
+        assert_eq!(r.flags[0], 0);
         // A linear trend is removed by linefit.
-        let t: Vec<Value> = (0..20)
-            .map(|i| real(i as f64 * 2.0 + if i % 2 == 0 { 0.5 } else { -0.5 }))
+        let t: Vec<f64> = (0..20)
+            .map(|i| i as f64 * 2.0 + if i % 2 == 0 { 0.5 } else { -0.5 })
             .collect();
-        let flags = decompose_anomalies(&t, 1.5, 0, Trend::LineFit, false).unwrap();
-        assert!(flags.iter().all(|f| *f == 0));
+        let r = decompose_anomalies(&t, 1.5, Seasonality::Period(0), Trend::LineFit, false);
+        assert!(r.flags.iter().all(|f| *f == 0));
+        assert_eq!(numbers(&arr("[1, null]")), None);
+    }
+
+    #[test]
+    fn auto_seasonality_flags_the_spike_and_nothing_else() {
+        // Hourly counts over three weeks: busy working hours on weekdays, quiet weekends, a
+        // little deterministic jitter, and one burst on the second Wednesday at 03:00 that is
+        // unusual for the night but lower than any working hour.
+        let mut x: Vec<f64> = (0..24 * 21)
+            .map(|t| {
+                let (day, hour) = (t / 24 % 7, t % 24);
+                let busy = if (8..18).contains(&hour) { 40.0 } else { 10.0 };
+                let weekday = if day < 5 { 1.0 } else { 0.3 };
+                busy * weekday + ((t * 7919) % 5) as f64
+            })
+            .collect();
+        let spike = 24 * 9 + 3;
+        x[spike] += 25.0;
+        let seasonal = decompose(&x, Seasonality::Auto { threshold: 0.6 }, Trend::Avg);
         assert_eq!(
-            decompose_anomalies(&arr("[1, null]"), 1.5, 0, Trend::Avg, false),
-            None
+            seasonal,
+            decompose(&x, Seasonality::Period(168), Trend::Avg)
         );
+        let r = decompose_anomalies(
+            &x,
+            1.5,
+            Seasonality::Auto { threshold: 0.6 },
+            Trend::LineFit,
+            false,
+        );
+        let flagged: Vec<usize> = (0..x.len()).filter(|&i| r.flags[i] != 0).collect();
+        assert_eq!(flagged, vec![spike]);
+        // Without seasonality the burst hides inside the day's range.
+        let plain = decompose_anomalies(&x, 1.5, Seasonality::Period(0), Trend::Avg, false);
+        assert_eq!(plain.flags[spike], 0);
+    }
+
+    #[test]
+    fn decompose_components_add_up() {
+        let x: Vec<f64> = (0..24)
+            .map(|i| (i % 6) as f64 * 2.0 + i as f64 * 0.5)
+            .collect();
+        let d = decompose(&x, Seasonality::Period(6), Trend::LineFit);
+        for (i, v) in x.iter().enumerate() {
+            assert!((d.baseline[i] - d.seasonal[i] - d.trend[i]).abs() < 1e-9);
+            assert!((d.residual[i] - (v - d.baseline[i])).abs() < 1e-9);
+        }
+        // Neither seasonality nor trend: baseline 0, residual x (the page's note).
+        let d = decompose(&x, Seasonality::Period(0), Trend::None);
+        assert!(d.baseline.iter().all(|b| *b == 0.0));
+        assert_eq!(d.residual, x);
+    }
+
+    #[test]
+    fn outliers_skip_missing_values() {
+        // 1..=10 and 30 with nulls around: the nulls score 0 and leave the percentiles alone.
+        let a = arr("[null, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 30, null]");
+        let s = series_outliers(&a, false, None, 10.0, 90.0);
+        assert_eq!(s.len(), 13);
+        assert_eq!(s[0], 0.0);
+        assert_eq!(s[11], 2.5);
+        assert_eq!(s[1], -0.125);
+        // -1 as the missing-value marker.
+        let a = arr("[-1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 30]");
+        assert_eq!(series_outliers(&a, false, Some(-1.0), 10.0, 90.0)[11], 2.5);
+        assert_eq!(series_outliers(&a, false, Some(-1.0), 10.0, 90.0)[0], 0.0);
     }
 
     #[test]
@@ -777,11 +1126,38 @@ mod tests {
                     f(1.5),
                     i(0),
                     lit("avg"),
-                    lit("ctukey")
+                    lit("ctukey"),
+                    f(0.6)
                 ]
             )
             .as_deref(),
-            Some("[0,0,0,0,0,0,0,0,0,0,1]")
+            Some(
+                r#"{"ad_flag":[0,0,0,0,0,0,0,0,0,0,1],"ad_score":[0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,null],"baseline":[1.7272727272727273,1.7272727272727273,1.7272727272727273,1.7272727272727273,1.7272727272727273,1.7272727272727273,1.7272727272727273,1.7272727272727273,1.7272727272727273,1.7272727272727273,1.7272727272727273]}"#
+            )
+        );
+        // The page's example series has a period of 14.
+        let y = "[80,139,87,110,68,54,50,51,53,133,86,141,97,156,94,149,95,140,77,61,50,54,47,133,72,152,94,148,105,162,101,160,87,63,53,55,54,151,103,189,108,183,113,175,113,178,90,71,62,62,65,165,109,181,115,182,121,178,114,170]";
+        let out = str1(
+            kql_series_periods_detect(),
+            &[lit(y), f(0.0), f(50.0), i(2)],
+        )
+        .unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["periods"], serde_json::json!([14.0, 0.0]));
+        assert_eq!(v["scores"][1], 0.0);
+        assert_eq!(
+            str1(
+                kql_series_outliers(),
+                &[
+                    lit("[1,2,3,4,5,6,7,8,9,10,30]"),
+                    lit("ctukey"),
+                    crate::testing::null(),
+                    f(10.0),
+                    f(90.0)
+                ]
+            )
+            .as_deref(),
+            Some("[-0.125,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,2.5]")
         );
     }
 }

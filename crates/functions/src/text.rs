@@ -1,6 +1,7 @@
 //! More string functions: `countof`, `indexof`, `indexof_regex`, `reverse`, `isascii`,
 //! `isutf8`, `string_size`, `url_encode`, `url_decode`, `base64_encode_tostring`,
-//! `base64_decode_tostring`, `base64_decode_toarray`, `tohex`, `hash_sha256`, `hash_md5`.
+//! `base64_decode_tostring`, `base64_decode_toarray`, `tohex`, `hash_sha256`, `hash_md5`,
+//! `translate`, `unicode_codepoints_to_string` (`make_string`).
 //!
 //! Positions and lengths count characters (Unicode scalar values), as Kusto's do for text
 //! without surrogate pairs.
@@ -462,6 +463,113 @@ pub(crate) fn kql_hash_md5() -> Spec {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// translate
+// ---------------------------------------------------------------------------------------------
+
+/// `translate(searchList, replacementList, source)`
+/// (<https://learn.microsoft.com/kusto/query/translate-function>): every character of `source`
+/// found in `searchList` (its first occurrence there) becomes the character at the same
+/// position of `replacementList`, or the last one when that list is shorter
+/// (`translate("abc", "x", "abc")` is "xxx"); an empty `replacementList` removes them
+/// (`translate("abc", "", "ab")` is "").
+pub fn translate(search: &str, replacement: &str, source: &str) -> String {
+    let search: Vec<char> = search.chars().collect();
+    let replacement: Vec<char> = replacement.chars().collect();
+    source
+        .chars()
+        .filter_map(|c| match search.iter().position(|s| *s == c) {
+            None => Some(c),
+            Some(_) if replacement.is_empty() => None,
+            Some(i) => Some(replacement[i.min(replacement.len() - 1)]),
+        })
+        .collect()
+}
+
+pub(crate) fn kql_translate() -> Spec {
+    Spec {
+        name: "kql_translate",
+        coerce: |n, t| all_text(n, t, 3, 3),
+        ret: ret_utf8,
+        ret_field: None,
+        invoke: |args| {
+            let rows = Rows::of(&args.args, args.number_rows);
+            let search = StrArg::new(&args.args[0])?;
+            let replacement = StrArg::new(&args.args[1])?;
+            let source = StrArg::new(&args.args[2])?;
+            let out: StringArray = (0..rows.n)
+                .map(|i| {
+                    Some(translate(
+                        search.get(i).unwrap_or(""),
+                        replacement.get(i).unwrap_or(""),
+                        source.get(i).unwrap_or(""),
+                    ))
+                })
+                .collect();
+            rows.finish(Arc::new(out))
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// unicode_codepoints_to_string (make_string)
+// ---------------------------------------------------------------------------------------------
+
+/// Appends the characters of one argument of `unicode_codepoints_to_string`: a code point or
+/// an array of them (arrays may nest). None when a value is not a valid code point.
+fn push_codepoints(v: &serde_json::Value, out: &mut String) -> Option<()> {
+    match v {
+        serde_json::Value::Array(items) => {
+            for item in items {
+                push_codepoints(item, out)?;
+            }
+            Some(())
+        }
+        serde_json::Value::Number(n) => {
+            let code = u32::try_from(n.as_i64()?).ok()?;
+            out.push(char::from_u32(code)?);
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+/// `unicode_codepoints_to_string(values, ...)`, formerly `make_string()`
+/// (<https://learn.microsoft.com/kusto/query/unicode-codepoints-to-string-function>): the text
+/// of the code points given as numbers or dynamic arrays of numbers; null when any value is
+/// not a valid code point (or is null).
+pub fn codepoints_to_string(values: &[Option<&str>]) -> Option<String> {
+    let mut out = String::new();
+    for v in values {
+        push_codepoints(&crate::dynamic::parse((*v)?)?, &mut out)?;
+    }
+    Some(out)
+}
+
+pub(crate) fn kql_unicode_codepoints_to_string() -> Spec {
+    Spec {
+        name: "kql_unicode_codepoints_to_string",
+        coerce: |n, t| all_text(n, t, 1, 64),
+        ret: ret_utf8,
+        ret_field: None,
+        invoke: |args| {
+            let rows = Rows::of(&args.args, args.number_rows);
+            let values = args
+                .args
+                .iter()
+                .map(StrArg::new)
+                .collect::<Result<Vec<_>>>()?;
+            let out: StringArray = (0..rows.n)
+                .map(|i| {
+                    let row: Vec<Option<&str>> = values.iter().map(|v| v.get(i)).collect();
+                    codepoints_to_string(&row)
+                })
+                .collect();
+            rows.finish(Arc::new(out))
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use datafusion::common::ScalarValue;
@@ -608,6 +716,50 @@ mod tests {
         assert_eq!(
             str1(kql_hash_md5(), &[lit("")]).as_deref(),
             Some("d41d8cd98f00b204e9800998ecf8427e")
+        );
+    }
+
+    #[test]
+    fn translate_doc_examples() {
+        // https://learn.microsoft.com/kusto/query/translate-function
+        assert_eq!(translate("abc", "x", "abc"), "xxx");
+        assert_eq!(translate("abc", "", "ab"), "");
+        assert_eq!(translate("krasp", "otsku", "spark"), "kusto");
+        // Removing NUL characters, as detections do with UTF-16 text decoded as UTF-8.
+        assert_eq!(translate("\0", "", "a\0b\0"), "ab");
+        assert_eq!(
+            str1(kql_translate(), &[lit("ab"), lit("xy"), lit("abcab")]).as_deref(),
+            Some("xycxy")
+        );
+    }
+
+    #[test]
+    fn codepoints_doc_examples() {
+        // https://learn.microsoft.com/kusto/query/unicode-codepoints-to-string-function
+        let one =
+            |v: &[&str]| codepoints_to_string(&v.iter().map(|s| Some(*s)).collect::<Vec<_>>());
+        assert_eq!(
+            one(&["75", "117", "115", "116", "111"]).as_deref(),
+            Some("Kusto")
+        );
+        assert_eq!(one(&["[75, 117, 115, 116, 111]"]).as_deref(), Some("Kusto"));
+        assert_eq!(
+            one(&["[75, 117, 115]", "116", "111"]).as_deref(),
+            Some("Kusto")
+        );
+        assert_eq!(one(&["75", "10", "117"]).as_deref(), Some("K\nu"));
+        // Not a code point: null.
+        assert_eq!(one(&["55296"]), None);
+        assert_eq!(one(&["-1"]), None);
+        assert_eq!(one(&["\"a\""]), None);
+        assert_eq!(codepoints_to_string(&[None]), None);
+        assert_eq!(
+            str1(
+                kql_unicode_codepoints_to_string(),
+                &[lit("[49,48,46,48]"), lit("46")]
+            )
+            .as_deref(),
+            Some("10.0.")
         );
     }
 }

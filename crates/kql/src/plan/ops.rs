@@ -272,37 +272,52 @@ impl Planner {
     ) -> Result<Tab, Diagnostic> {
         // Each new column can use the ones before it (`extend a = 1, b = a + 1`).
         for (n, a) in columns.iter().enumerate() {
-            let names = self.assignment_names(a, n, &tab)?;
             // prev()/next()/row_number() become window columns the expression reads.
             let (windowed, expr) = self.with_windows(tab, &a.expr, a.span)?;
             tab = windowed;
-            let v = self.scalar(&expr, Some(&tab))?;
-            if names.len() != 1 {
-                return Err(unsupported(
-                    "assigning one expression to several columns",
-                    a.span,
-                ));
-            }
-            let name = names.into_iter().next().expect("one name");
+            let new: Vec<(String, TExpr)> = match self.spread(&a.names, &expr, &tab, a.span) {
+                // A function that returns several columns: its bag once, then the columns.
+                Some(spread) => {
+                    let spread = spread?;
+                    tab = with_hidden(tab, SPREAD, spread.bag.clone(), span)?;
+                    spread.read(col(SPREAD))
+                }
+                None => {
+                    let names = self.assignment_names(a, n, &tab)?;
+                    let v = self.scalar(&expr, Some(&tab))?;
+                    if names.len() != 1 {
+                        return Err(unsupported(
+                            "assigning one expression to several columns",
+                            a.span,
+                        ));
+                    }
+                    vec![(names.into_iter().next().expect("one name"), v)]
+                }
+            };
             let mut exprs = Vec::new();
             let mut types = Vec::new();
-            let mut replaced = false;
+            let mut placed = vec![false; new.len()];
             for (i, existing) in tab.names().into_iter().enumerate() {
-                if existing.starts_with("__win") {
-                    continue; // window columns computed for this expression only
+                if existing.starts_with("__win") || existing == SPREAD {
+                    continue; // columns computed for this expression only
                 }
-                if existing == name {
-                    exprs.push(v.expr.clone().alias(name.clone()));
-                    types.push(v.ty);
-                    replaced = true;
-                } else {
-                    exprs.push(tab.column_at(i).alias(existing));
-                    types.push(tab.types[i]);
+                match new.iter().position(|(name, _)| *name == existing) {
+                    Some(k) => {
+                        exprs.push(new[k].1.expr.clone().alias(existing));
+                        types.push(new[k].1.ty);
+                        placed[k] = true;
+                    }
+                    None => {
+                        exprs.push(tab.column_at(i).alias(existing));
+                        types.push(tab.types[i]);
+                    }
                 }
             }
-            if !replaced {
-                exprs.push(v.expr.alias(name));
-                types.push(v.ty);
+            for (k, (name, v)) in new.into_iter().enumerate() {
+                if !placed[k] {
+                    exprs.push(v.expr.alias(name));
+                    types.push(v.ty);
+                }
             }
             let plan = project_plan(tab.plan.clone(), exprs, span)?;
             tab = Tab {
@@ -323,34 +338,54 @@ impl Planner {
         span: Span,
         print: bool,
     ) -> Result<Tab, Diagnostic> {
+        // Functions that return several columns are computed first, each into a hidden column
+        // of its own that the projection reads.
+        let mut spreads = Vec::new();
+        for (n, a) in columns.iter().enumerate() {
+            if let Some(spread) = self.spread(&a.names, &a.expr, tab, a.span) {
+                spreads.push((n, spread?));
+            }
+        }
+        let mut base = tab.clone();
+        for (n, spread) in &spreads {
+            base = with_hidden(base, &format!("{SPREAD}{n}"), spread.bag.clone(), span)?;
+        }
         let mut exprs = Vec::new();
         let mut types = Vec::new();
         let mut seen: Vec<String> = Vec::new();
         for (n, a) in columns.iter().enumerate() {
-            let names = if print && a.names.is_empty() {
-                vec![format!("print_{n}")]
-            } else {
-                self.assignment_names(a, n, tab)?
+            let new = match spreads.iter().find(|(k, _)| *k == n) {
+                Some((_, spread)) => spread.read(col(&format!("{SPREAD}{n}"))),
+                None => {
+                    let names = if print && a.names.is_empty() {
+                        vec![format!("print_{n}")]
+                    } else {
+                        self.assignment_names(a, n, tab)?
+                    };
+                    if names.len() != 1 {
+                        return Err(unsupported(
+                            "assigning one expression to several columns",
+                            a.span,
+                        ));
+                    }
+                    let v = self.scalar(&a.expr, Some(&base))?;
+                    vec![(names.into_iter().next().expect("one name"), v)]
+                }
             };
-            if names.len() != 1 {
-                return Err(unsupported(
-                    "assigning one expression to several columns",
-                    a.span,
-                ));
+            for (name, v) in new {
+                if seen.contains(&name) {
+                    return Err(Diagnostic::new(
+                        format!("column `{name}` is projected twice"),
+                        a.span,
+                    )
+                    .with_hint("give one of them another name, e.g. `Other = ...`"));
+                }
+                exprs.push(v.expr.alias(name.clone()));
+                types.push(v.ty);
+                seen.push(name);
             }
-            let name = names.into_iter().next().expect("one name");
-            if seen.contains(&name) {
-                return Err(
-                    Diagnostic::new(format!("column `{name}` is projected twice"), a.span)
-                        .with_hint("give one of them another name, e.g. `Other = ...`"),
-                );
-            }
-            let v = self.scalar(&a.expr, Some(tab))?;
-            exprs.push(v.expr.alias(name.clone()));
-            types.push(v.ty);
-            seen.push(name);
         }
-        let plan = project_plan(tab.plan.clone(), exprs, span)?;
+        let plan = project_plan(base.plan.clone(), exprs, span)?;
         Ok(Tab {
             plan,
             types,
@@ -965,5 +1000,32 @@ fn dedup_by_keys(tab: Tab, keys: &[(String, String)], span: Span) -> Result<Tab,
         types: tab.types,
         render: tab.render,
         order: Vec::new(),
+    })
+}
+
+/// The hidden column that holds the bag of a function returning several columns.
+const SPREAD: &str = "__spread";
+
+fn col(name: &str) -> Expr {
+    Expr::Column(Column::new_unqualified(name))
+}
+
+/// `tab` with one more column, `name` = `value` (dynamic), for the next projection to read.
+fn with_hidden(tab: Tab, name: &str, value: Expr, span: Span) -> Result<Tab, Diagnostic> {
+    let mut exprs: Vec<Expr> = tab
+        .names()
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| tab.column_at(i).alias(n))
+        .collect();
+    exprs.push(value.alias(name));
+    let plan = project_plan(tab.plan.clone(), exprs, span)?;
+    let mut types = tab.types;
+    types.push(KqlType::Dynamic);
+    Ok(Tab {
+        plan,
+        types,
+        render: tab.render,
+        order: tab.order,
     })
 }

@@ -1171,6 +1171,17 @@ const SIMPLE_FUNCTIONS: &[(&str, &str, &[Arg], bool)] = {
             false,
         ),
         ("reverse", "kql_reverse", &[Text], false),
+        ("translate", "kql_translate", &[Text], false),
+        // The range() function (a dynamic array), not the range operator.
+        ("range", "kql_range", &[Pass], true),
+        (
+            "unicode_codepoints_to_string",
+            "kql_unicode_codepoints_to_string",
+            &[Dyn],
+            false,
+        ),
+        // The deprecated name of unicode_codepoints_to_string.
+        ("make_string", "kql_unicode_codepoints_to_string", &[Dyn], false),
         ("isascii", "kql_isascii", &[Text], false),
         ("isutf8", "kql_isutf8", &[Text], false),
         ("string_size", "kql_string_size", &[Text], false),

@@ -385,20 +385,218 @@ impl Planner {
     ) -> Option<Result<TExpr, Diagnostic>> {
         const NAMES: &[&str] = &[
             "series_stats_dynamic",
-            "series_stats",
             "series_fit_line_dynamic",
-            "series_fit_line",
-            "series_decompose_anomalies",
+            "series_outliers",
             "series_fill_const",
             "series_fill_forward",
             "series_fill_backward",
             "series_fill_linear",
         ];
         let name = c.func.name.as_str();
+        if spread_fields(name).is_some() {
+            return Some(self.spread_in_expression(name, c, span, input));
+        }
         if !NAMES.contains(&name) {
             return None;
         }
         Some(self.series_call(name, c, span, input))
+    }
+
+    /// A function that returns several columns, used inside an expression: Kusto allows only
+    /// series_decompose_anomalies there (its first column, `ad_flag`, as in
+    /// `extend Flags = series_decompose_anomalies(y)`).
+    fn spread_in_expression(
+        &mut self,
+        name: &str,
+        c: &ast::Call,
+        span: Span,
+        input: Option<&Tab>,
+    ) -> Result<TExpr, Diagnostic> {
+        if name != "series_decompose_anomalies" {
+            let dynamic = match name {
+                "series_stats" | "series_fit_line" => {
+                    format!(", or {name}_dynamic(), which returns one bag")
+                }
+                _ => String::new(),
+            };
+            return Err(Diagnostic::new(
+                format!("{name}() returns several columns and cannot be part of an expression"),
+                span,
+            )
+            .with_hint(format!(
+                "give it a column of its own: `extend {name}(...)` or `extend (a, b, ...) = {name}(...)`{dynamic}"
+            )));
+        }
+        let bag = self.spread_bag(name, c, span, input)?;
+        Ok(TExpr::new(
+            call("kql_json_get", vec![bag, lit("ad_flag")]),
+            KqlType::Dynamic,
+        ))
+    }
+
+    /// When `expr` is a call to a function that returns several columns (`series_stats`,
+    /// `series_fit_line`, `series_decompose`, `series_decompose_anomalies`,
+    /// `series_periods_detect`): its value as one bag, and the columns to take from it.
+    /// Kusto names them `<function>_<argument>_<column>` unless the query does; with fewer
+    /// names than columns only the first ones are kept (the series_stats page: "If you provide
+    /// a limited number of names, the table will show only those columns").
+    pub(crate) fn spread(
+        &mut self,
+        names: &[ast::Ident],
+        expr: &ast::Expr,
+        input: &Tab,
+        span: Span,
+    ) -> Option<Result<Spread, Diagnostic>> {
+        let ExprKind::Call(c) = &expr.kind else {
+            return None;
+        };
+        let name = c.func.name.as_str();
+        let fields = spread_fields(name)?;
+        Some((|| {
+            let bag = self.spread_bag(name, c, expr.span, Some(input))?;
+            let columns = if names.is_empty() {
+                let arg = c.args.first().and_then(derived_name).ok_or_else(|| {
+                    Diagnostic::new(
+                        format!("{name}() of an expression needs names for its columns"),
+                        span,
+                    )
+                    .with_hint(format!("name them: `extend (a, b, ...) = {name}(...)`"))
+                })?;
+                fields
+                    .iter()
+                    .map(|(suffix, key, ty)| (format!("{name}_{arg}_{suffix}"), *key, *ty))
+                    .collect()
+            } else {
+                if names.len() > fields.len() {
+                    return Err(Diagnostic::new(
+                        format!(
+                            "{name}() returns {} columns, not {}",
+                            fields.len(),
+                            names.len()
+                        ),
+                        span,
+                    )
+                    .with_hint(format!(
+                        "its columns are {}",
+                        fields.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                names
+                    .iter()
+                    .zip(fields)
+                    .map(|(n, (_, key, ty))| (n.name.clone(), *key, *ty))
+                    .collect()
+            };
+            Ok(Spread { bag, columns })
+        })())
+    }
+
+    /// The bag that holds the columns of a function that returns several.
+    fn spread_bag(
+        &mut self,
+        name: &str,
+        c: &ast::Call,
+        span: Span,
+        input: Option<&Tab>,
+    ) -> Result<Expr, Diagnostic> {
+        let argc = c.args.len();
+        let arity = |min: usize, max: usize| -> Result<(), Diagnostic> {
+            if argc < min || argc > max {
+                Err(Diagnostic::new(
+                    format!("{name}() takes {min} to {max} argument(s), got {argc}"),
+                    span,
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        // An optional argument, or its default.
+        let opt = |me: &mut Planner, i: usize, default: Expr| -> Result<Expr, Diagnostic> {
+            match c.args.get(i) {
+                Some(a) => Ok(me.scalar(a, input)?.expr),
+                None => Ok(default),
+            }
+        };
+        let text = |me: &mut Planner, i: usize, default: &str| -> Result<Expr, Diagnostic> {
+            match c.args.get(i) {
+                Some(a) => Ok(super::scalar::as_string(me.scalar(a, input)?)),
+                None => Ok(lit(default.to_string())),
+            }
+        };
+        // Test_points (forecasting) is not implemented: only 0 is accepted.
+        let no_test_points = |me: &mut Planner, i: usize| -> Result<(), Diagnostic> {
+            if let Some(a) = c.args.get(i) {
+                let zero = matches!(
+                    me.scalar(a, input)?.expr,
+                    Expr::Literal(ScalarValue::Int64(Some(0)) | ScalarValue::Int32(Some(0)), _)
+                );
+                if !zero {
+                    return Err(unsupported(format!("{name}() with test points"), a.span));
+                }
+            }
+            Ok(())
+        };
+        if argc == 0 {
+            return Err(Diagnostic::new(format!("{name}() needs a series"), span));
+        }
+        let series = to_dynamic(self.scalar(&c.args[0], input)?);
+        Ok(match name {
+            "series_stats" => {
+                arity(1, 2)?;
+                let mut args = vec![series];
+                if argc == 2 {
+                    let b = self.scalar(&c.args[1], input)?;
+                    args.push(to_bool(b, c.args[1].span)?);
+                }
+                call("kql_series_stats_dynamic", args)
+            }
+            "series_fit_line" => {
+                arity(1, 1)?;
+                call("kql_series_fit_line_dynamic", vec![series])
+            }
+            "series_decompose_anomalies" => {
+                // (Series, Threshold, Seasonality, Trend, Test_points, AD_method,
+                // Seasonality_threshold)
+                arity(1, 7)?;
+                let threshold = opt(self, 1, lit(1.5f64))?;
+                let seasonality = opt(self, 2, lit(-1i64))?;
+                let trend = text(self, 3, "avg")?;
+                no_test_points(self, 4)?;
+                let method = text(self, 5, "ctukey")?;
+                let season_threshold = opt(self, 6, lit(0.6f64))?;
+                call(
+                    "kql_series_decompose_anomalies",
+                    vec![
+                        series,
+                        threshold,
+                        seasonality,
+                        trend,
+                        method,
+                        season_threshold,
+                    ],
+                )
+            }
+            "series_decompose" => {
+                // (Series, Seasonality, Trend, Test_points, Seasonality_threshold)
+                arity(1, 5)?;
+                let seasonality = opt(self, 1, lit(-1i64))?;
+                let trend = text(self, 2, "avg")?;
+                no_test_points(self, 3)?;
+                let season_threshold = opt(self, 4, lit(0.6f64))?;
+                call(
+                    "kql_series_decompose",
+                    vec![series, seasonality, trend, season_threshold],
+                )
+            }
+            "series_periods_detect" => {
+                arity(4, 4)?;
+                let min = self.scalar(&c.args[1], input)?.expr;
+                let max = self.scalar(&c.args[2], input)?.expr;
+                let count = self.scalar(&c.args[3], input)?.expr;
+                call("kql_series_periods_detect", vec![series, min, max, count])
+            }
+            _ => unreachable!("listed in spread_fields"),
+        })
     }
 
     fn series_call(
@@ -438,60 +636,26 @@ impl Planner {
                 arity(1, 1)?;
                 d(call("kql_series_fit_line_dynamic", vec![dyn_arg(self, 0)?]))
             }
-            "series_stats" | "series_fit_line" => {
-                return Err(
-                    unsupported(format!("{name}(), which returns several columns,"), span)
-                        .with_hint(format!("use {name}_dynamic(), which returns one bag")),
-                );
-            }
-            "series_decompose_anomalies" => {
-                arity(1, 7)?;
+            "series_outliers" => {
+                // (series, kind, ignore_val, min_percentile, max_percentile)
+                arity(1, 5)?;
                 let series = dyn_arg(self, 0)?;
-                let threshold = if argc > 1 {
-                    self.scalar(&c.args[1], input)?.expr
-                } else {
-                    lit(1.5f64)
+                let kind = match c.args.get(1) {
+                    Some(a) => super::scalar::as_string(self.scalar(a, input)?),
+                    None => lit("ctukey"),
                 };
-                let period = match c.args.get(2) {
-                    Some(a) => match self.scalar(a, input)?.expr {
-                        Expr::Literal(ScalarValue::Int64(Some(n)), _) if n >= 0 => n,
-                        Expr::Literal(ScalarValue::Int32(Some(n)), _) if n >= 0 => i64::from(n),
-                        _ => -1,
-                    },
-                    None => -1,
-                };
-                if period < 0 {
-                    return Err(unsupported(
-                        "series_decompose_anomalies() with automatic seasonality (-1, the default)",
-                        span,
-                    )
-                    .with_hint("give the period in bins as the third argument (0: no seasonality), e.g. series_decompose_anomalies(y, 1.5, 0)"));
-                }
-                let trend = if argc > 3 {
-                    super::scalar::as_string(self.scalar(&c.args[3], input)?)
-                } else {
-                    lit("avg")
-                };
-                if let Some(a) = c.args.get(4) {
-                    let zero = matches!(
-                        self.scalar(a, input)?.expr,
-                        Expr::Literal(ScalarValue::Int64(Some(0)) | ScalarValue::Int32(Some(0)), _)
-                    );
-                    if !zero {
-                        return Err(unsupported(
-                            "series_decompose_anomalies() with test points",
-                            a.span,
-                        ));
+                let mut number = |i: usize, default: Option<f64>| -> Result<Expr, Diagnostic> {
+                    match c.args.get(i) {
+                        Some(a) => Ok(self.scalar(a, input)?.expr),
+                        None => Ok(lit(ScalarValue::Float64(default))),
                     }
-                }
-                let method = if argc > 5 {
-                    super::scalar::as_string(self.scalar(&c.args[5], input)?)
-                } else {
-                    lit("ctukey")
                 };
+                let ignore = number(2, None)?;
+                let low = number(3, Some(10.0))?;
+                let high = number(4, Some(90.0))?;
                 d(call(
-                    "kql_series_decompose_anomalies",
-                    vec![series, threshold, lit(period), trend, method],
+                    "kql_series_outliers",
+                    vec![series, kind, ignore, low, high],
                 ))
             }
             "series_fill_const" => {
@@ -539,4 +703,74 @@ impl Planner {
             _ => unreachable!("listed in series_function"),
         })
     }
+}
+
+/// A column assignment whose function returns several columns: the bag that holds them and,
+/// for each column kept, (output name, key in the bag, KQL type).
+pub(crate) struct Spread {
+    pub bag: Expr,
+    pub columns: Vec<(String, &'static str, KqlType)>,
+}
+
+impl Spread {
+    /// The kept columns, read from `bag` (the column the bag was computed into).
+    pub(crate) fn read(&self, bag: Expr) -> Vec<(String, TExpr)> {
+        self.columns
+            .iter()
+            .map(|(name, key, ty)| {
+                let field = TExpr::new(
+                    call("kql_json_get", vec![bag.clone(), lit(*key)]),
+                    KqlType::Dynamic,
+                );
+                (name.clone(), convert_to(field, *ty))
+            })
+            .collect()
+    }
+}
+
+/// The columns of a function that returns several, in Kusto's order: (name suffix, key in the
+/// bag the function computes, type). None for other functions.
+fn spread_fields(name: &str) -> Option<&'static [(&'static str, &'static str, KqlType)]> {
+    use KqlType::{Dynamic, Long, Real};
+    Some(match name {
+        // https://learn.microsoft.com/kusto/query/series-stats-function (the example's order)
+        "series_stats" => &[
+            ("min", "min", Real),
+            ("min_idx", "min_idx", Long),
+            ("max", "max", Real),
+            ("max_idx", "max_idx", Long),
+            ("avg", "avg", Real),
+            ("stdev", "stdev", Real),
+            ("variance", "variance", Real),
+        ],
+        // https://learn.microsoft.com/kusto/query/series-fit-line-function
+        "series_fit_line" => &[
+            ("rsquare", "rsquare", Real),
+            ("slope", "slope", Real),
+            ("variance", "variance", Real),
+            ("rvariance", "rvariance", Real),
+            ("interception", "interception", Real),
+            ("line_fit", "line_fit", Dynamic),
+        ],
+        // https://learn.microsoft.com/kusto/query/series-decompose-anomalies-function
+        "series_decompose_anomalies" => &[
+            ("ad_flag", "ad_flag", Dynamic),
+            ("ad_score", "ad_score", Dynamic),
+            ("baseline", "baseline", Dynamic),
+        ],
+        // https://learn.microsoft.com/kusto/query/series-decompose-function
+        "series_decompose" => &[
+            ("baseline", "baseline", Dynamic),
+            ("seasonal", "seasonal", Dynamic),
+            ("trend", "trend", Dynamic),
+            ("residual", "residual", Dynamic),
+        ],
+        // https://learn.microsoft.com/kusto/query/series-periods-detect-function: the example
+        // names its columns series_periods_detect_y_periods and ..._periods_scores.
+        "series_periods_detect" => &[
+            ("periods", "periods", Dynamic),
+            ("periods_scores", "scores", Dynamic),
+        ],
+        _ => return None,
+    })
 }

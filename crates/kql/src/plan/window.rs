@@ -1,6 +1,6 @@
-//! Row-order functions: `prev()`, `next()` and `row_number()` over the order that `sort`,
-//! `order by` or `top` gave the rows (Kusto's "serialized" row set), as DataFusion window
-//! functions ordered by the same keys.
+//! Row-order functions: `prev()`, `next()`, `row_number()` and `row_window_session()` over the
+//! order that `sort`, `order by` or `top` gave the rows (Kusto's "serialized" row set), as
+//! DataFusion window functions ordered by the same keys.
 
 use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlanBuilder, SortExpr};
@@ -10,7 +10,7 @@ use spoor_core::{Diagnostic, Span};
 use super::{Planner, Tab, df_error};
 use crate::syntax::ast::{self, ExprKind};
 
-const WINDOW_FUNCTIONS: &[&str] = &["prev", "next", "row_number"];
+const WINDOW_FUNCTIONS: &[&str] = &["prev", "next", "row_number", "row_window_session"];
 
 /// A window function and what turns its raw result into the KQL value.
 struct Window {
@@ -24,9 +24,11 @@ fn is_window_function(name: &str) -> bool {
 }
 
 impl Planner {
-    /// When `e` calls prev/next/row_number: computes those calls as window columns of `tab`
-    /// (named `__win<i>`) and returns the table with them and `e` rewritten to read them.
-    /// Otherwise returns `tab` and `e` unchanged.
+    /// When `e` calls prev/next/row_number/row_window_session: computes those calls as window
+    /// columns of `tab` (named `__win<i>`) and returns the table with them and `e` rewritten to
+    /// read them. Otherwise returns `tab` and `e` unchanged. A window call in the arguments of
+    /// another (`row_window_session(T, 1h, 5m, Id != prev(Id))`) is computed in an earlier
+    /// round, as DataFusion cannot nest window functions.
     pub(crate) fn with_windows(
         &mut self,
         tab: Tab,
@@ -37,7 +39,7 @@ impl Planner {
             return Ok((tab, e.clone()));
         }
         if tab.order.is_empty() {
-            return Err(Diagnostic::new("prev(), next() and row_number() need rows in a defined order", span)
+            return Err(Diagnostic::new("prev(), next(), row_number() and row_window_session() need rows in a defined order", span)
                 .with_hint("sort the rows first, e.g. `| sort by TimeGenerated asc | extend Previous = prev(X)`"));
         }
         let order: Vec<SortExpr> = tab
@@ -85,15 +87,14 @@ impl Planner {
             .map_err(|e| df_error(e, span))?;
         let mut types = tab.types.clone();
         types.extend(windows.iter().map(|w| w.ty));
-        Ok((
-            Tab {
-                plan,
-                types,
-                render: tab.render,
-                order: tab.order,
-            },
-            rewritten,
-        ))
+        let tab = Tab {
+            plan,
+            types,
+            render: tab.render,
+            order: tab.order,
+        };
+        // The calls that waited for their arguments' windows.
+        self.with_windows(tab, &rewritten, span)
     }
 
     fn extract_windows(
@@ -104,6 +105,18 @@ impl Planner {
         windows: &mut Vec<Window>,
     ) -> Result<ast::Expr, Diagnostic> {
         super::rewrite_calls(e, &is_window_function, &mut |call, span| {
+            if call
+                .args
+                .iter()
+                .any(|a| super::calls_any(a, &is_window_function))
+            {
+                // Its arguments' windows first; this call waits for the next round.
+                let mut inner = call.clone();
+                for a in &mut inner.args {
+                    *a = self.extract_windows(a, tab, order, windows)?;
+                }
+                return Ok(ExprKind::Call(inner));
+            }
             let w = self.window_call(call, tab, order, span)?;
             let name = format!("__win{}", tab.types.len() + windows.len());
             windows.push(w);
@@ -171,13 +184,11 @@ impl Planner {
                     finish: None,
                 })
             }
+            "row_window_session" => self.row_window_session(c, tab, order, span),
             _ => {
-                // row_number([start]); restarting on a condition is not supported yet.
-                if c.args.len() > 1 {
-                    return Err(super::unsupported(
-                        "row_number() with a restart condition",
-                        span,
-                    ));
+                // row_number([start[, restart]])
+                if c.args.len() > 2 {
+                    return Err(Diagnostic::new("row_number([start[, restart]])", span));
                 }
                 let start = match constant(self, 0)? {
                     None => 1,
@@ -190,6 +201,22 @@ impl Planner {
                         ));
                     }
                 };
+                if let Some(a) = c.args.get(1) {
+                    let r = self.scalar(a, Some(tab))?;
+                    let restart = super::scalar::to_bool(r, a.span)?;
+                    let udwf = spoor_functions::window("kql_row_number_restart")
+                        .expect("spoor-functions has kql_row_number_restart");
+                    let w = udwf
+                        .call(vec![datafusion::logical_expr::lit(start), restart])
+                        .order_by(order.to_vec())
+                        .build()
+                        .map_err(|e| df_error(e, span))?;
+                    return Ok(Window {
+                        function: w,
+                        ty: KqlType::Long,
+                        finish: None,
+                    });
+                }
                 let w = datafusion::functions_window::expr_fn::row_number()
                     .order_by(order.to_vec())
                     .build()
@@ -205,5 +232,61 @@ impl Planner {
                 })
             }
         }
+    }
+
+    /// `row_window_session(Expr, MaxDistanceFromFirst, MaxDistanceBetweenNeighbors[, Restart])`
+    /// (<https://learn.microsoft.com/kusto/query/row-window-session-function>): the value of
+    /// `Expr` (a datetime) where each row's session started; the distances are timespans.
+    fn row_window_session(
+        &mut self,
+        c: &ast::Call,
+        tab: &Tab,
+        order: &[SortExpr],
+        span: Span,
+    ) -> Result<Window, Diagnostic> {
+        if c.args.len() < 3 || c.args.len() > 4 {
+            return Err(Diagnostic::new(
+                "row_window_session(Expr, MaxDistanceFromFirst, MaxDistanceBetweenNeighbors[, Restart])",
+                span,
+            ));
+        }
+        let v = self.scalar(&c.args[0], Some(tab))?;
+        if v.ty != KqlType::DateTime {
+            return Err(Diagnostic::new(
+                format!("row_window_session() groups datetime values, not {}", v.ty),
+                c.args[0].span,
+            ));
+        }
+        let mut distance = |i: usize| -> Result<Expr, Diagnostic> {
+            let d = self.scalar(&c.args[i], None)?;
+            match (&d.expr, d.ty) {
+                (Expr::Literal(..), KqlType::TimeSpan) => Ok(d.expr),
+                _ => Err(Diagnostic::new(
+                    "row_window_session() takes a constant timespan here, e.g. 1h",
+                    c.args[i].span,
+                )),
+            }
+        };
+        let from_first = distance(1)?;
+        let between = distance(2)?;
+        let restart = match c.args.get(3) {
+            Some(a) => {
+                let r = self.scalar(a, Some(tab))?;
+                super::scalar::to_bool(r, a.span)?
+            }
+            None => datafusion::logical_expr::lit(false),
+        };
+        let udwf = spoor_functions::window("kql_row_window_session")
+            .expect("spoor-functions has kql_row_window_session");
+        let w = udwf
+            .call(vec![v.expr, from_first, between, restart])
+            .order_by(order.to_vec())
+            .build()
+            .map_err(|e| df_error(e, span))?;
+        Ok(Window {
+            function: w,
+            ty: KqlType::DateTime,
+            finish: None,
+        })
     }
 }
