@@ -456,7 +456,18 @@ pub(crate) fn open_path(
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(io_err)?;
+    let file = match File::open(path) {
+        Ok(f) => f,
+        // `archive.zip!member`, the name reports give a zip member: formats that read a file
+        // again by its path (to scan it whole) reach the member through it.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match zip::find_member(path) {
+            Some(member) => {
+                return zip::open_member(&member).and_then(decompress);
+            }
+            None => return Err(io_err(e)),
+        },
+        Err(e) => return Err(io_err(e)),
+    };
     let raw: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(64 * 1024, file));
     decompress(raw).map_err(|e| match e {
         SourceError::Io { source, .. } => io_err(source),

@@ -153,6 +153,25 @@ pub(crate) fn members(archive: &Path) -> Result<Vec<ArchiveMember>, SourceError>
     Ok(out)
 }
 
+/// The member that a report path (`archive.zip!member`) names, if the archive holds it.
+pub(crate) fn find_member(path: &Path) -> Option<ArchiveMember> {
+    let text = path.to_str()?;
+    // The archive is the longest prefix before a `!` that is a zip file (names may hold `!`).
+    for (i, _) in text
+        .match_indices('!')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        let archive = Path::new(&text[..i]);
+        if archive.is_file() && is_archive(archive).unwrap_or(false) {
+            let name = &text[i + 1..];
+            return members(archive).ok()?.into_iter().find(|m| m.name == name);
+        }
+    }
+    None
+}
+
 /// Opens a member's content as a stream.
 pub(crate) fn open_member(member: &ArchiveMember) -> Result<Box<dyn BufRead + Send>, SourceError> {
     let io_err = |source| SourceError::Io {
@@ -177,4 +196,28 @@ pub(crate) fn open_member(member: &ArchiveMember) -> Result<Box<dyn BufRead + Se
         )),
         _ => Box::new(raw),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_path_reaches_its_member() {
+        let archive = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/windows-json/otrf-style.zip");
+        let mut path = archive.clone().into_os_string();
+        path.push("!host/agent_2023-08-09.json");
+        let member = find_member(Path::new(&path)).unwrap();
+        let mut text = String::new();
+        open_member(&member)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.contains("net group"));
+        let mut missing = archive.into_os_string();
+        missing.push("!host/none.json");
+        assert!(find_member(Path::new(&missing)).is_none());
+    }
 }
