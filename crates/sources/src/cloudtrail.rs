@@ -688,6 +688,15 @@ enum Extent {
     Incomplete,
 }
 
+/// The length of the JSON value at the start of `b`, or None when `b` ends inside it (shared
+/// with the formats that split concatenated JSON values).
+pub(crate) fn json_value_len(b: &[u8], at_eof: bool) -> Option<usize> {
+    match value_extent(b, at_eof) {
+        Extent::Complete(len) => Some(len),
+        Extent::Incomplete => None,
+    }
+}
+
 /// Finds where the JSON value at the start of `b` ends (the value is checked by the parser
 /// later; this only tracks nesting and strings).
 fn value_extent(b: &[u8], at_eof: bool) -> Extent {

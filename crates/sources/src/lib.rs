@@ -12,6 +12,9 @@
 //! line or record number, reason) and the rest of the file is still read; a [`SourceError`] ends
 //! the file (what was decoded before it stands).
 //!
+//! Compressed files (`.gz`, `.zst`) are read through, and zip archives are transparent: each member
+//! is a file of its own, named `archive.zip!member` in reports ([`EvidenceFile::member`]).
+//!
 //! Evidence is only ever read: nothing is written next to it.
 
 use std::fmt;
@@ -28,6 +31,10 @@ pub mod la_export;
 mod lines;
 pub mod vpcflow;
 pub mod w3c;
+pub mod windows;
+mod zip;
+
+pub use zip::ArchiveMember;
 
 /// Where in a file a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +45,8 @@ pub enum Position {
     Record(u64),
     /// 0-based byte offset in the (decompressed) content.
     Byte(u64),
+    /// The record whose EventRecordID this is (Windows event logs).
+    EventRecord(u64),
 }
 
 impl fmt::Display for Position {
@@ -46,6 +55,7 @@ impl fmt::Display for Position {
             Position::Line(n) => write!(f, "line {n}"),
             Position::Record(n) => write!(f, "record {n}"),
             Position::Byte(n) => write!(f, "byte {n}"),
+            Position::EventRecord(n) => write!(f, "event record {n}"),
         }
     }
 }
@@ -186,6 +196,8 @@ pub static FORMATS: &[&dyn Format] = &[
     &cloudtrail::CloudTrail,
     &vpcflow::VpcFlow,
     &w3c::W3cIis,
+    &windows::evtx::Evtx,
+    &windows::json::WindowsJson,
     &la_export::LaExport,
 ];
 
@@ -200,6 +212,8 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+    /// A member of a zip archive (stored or deflated).
+    Zip,
 }
 
 impl Compression {
@@ -223,9 +237,11 @@ pub struct EvidenceFile {
     pub tables: Vec<&'static str>,
     /// What the format remarks about this file (`format.notes`).
     pub notes: Vec<String>,
-    /// Size on disk (compressed size for compressed files).
+    /// Size on disk (compressed size for compressed files and zip members).
     pub size: u64,
     pub compression: Compression,
+    /// For a member of a zip archive: where it is (`path` is then `archive.zip!member`).
+    pub member: Option<std::sync::Arc<ArchiveMember>>,
 }
 
 impl fmt::Debug for EvidenceFile {
@@ -236,6 +252,7 @@ impl fmt::Debug for EvidenceFile {
             .field("tables", &self.tables)
             .field("size", &self.size)
             .field("compression", &self.compression)
+            .field("member", &self.member.is_some())
             .finish()
     }
 }
@@ -273,7 +290,20 @@ pub fn discover(paths: &[PathBuf]) -> Inventory {
     candidates.sort();
     candidates.dedup();
     for (path, size) in candidates {
-        match classify(&path) {
+        match zip::is_archive(&path) {
+            Ok(true) => {
+                discover_archive(&path, &mut inv);
+                continue;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                inv.errors.push(e);
+                continue;
+            }
+        }
+        match open_path(&path)
+            .and_then(|(reader, compression)| classify(reader, compression, &path))
+        {
             Ok(Some(claim)) => inv.files.push(EvidenceFile {
                 path,
                 format: claim.format,
@@ -281,12 +311,62 @@ pub fn discover(paths: &[PathBuf]) -> Inventory {
                 notes: claim.notes,
                 size,
                 compression: claim.compression,
+                member: None,
             }),
             Ok(None) => inv.unclaimed.push(path),
             Err(e) => inv.errors.push(e),
         }
     }
+    inv.files.sort_by(|a, b| a.path.cmp(&b.path));
+    inv.unclaimed.sort();
     inv
+}
+
+/// Adds the members of a zip archive: each is classified like a file of its own.
+fn discover_archive(archive: &Path, inv: &mut Inventory) {
+    let members = match zip::members(archive) {
+        Ok(m) => m,
+        Err(e) => {
+            inv.errors.push(e);
+            return;
+        }
+    };
+    for member in members {
+        let path = member.display_path();
+        if let Err(reason) = member.readable() {
+            inv.errors.push(SourceError::Malformed {
+                path,
+                position: Position::Byte(0),
+                reason,
+            });
+            continue;
+        }
+        let member = std::sync::Arc::new(member);
+        let claim = zip::open_member(&member)
+            .and_then(decompress)
+            .and_then(|(reader, inner)| {
+                // A compressed member is reported by its inner compression; a plain one as a zip member.
+                let compression = if inner == Compression::None {
+                    Compression::Zip
+                } else {
+                    inner
+                };
+                classify(reader, compression, &path)
+            });
+        match claim {
+            Ok(Some(claim)) => inv.files.push(EvidenceFile {
+                path,
+                format: claim.format,
+                tables: claim.tables,
+                notes: claim.notes,
+                size: member.compressed_size(),
+                compression: claim.compression,
+                member: Some(member),
+            }),
+            Ok(None) => inv.unclaimed.push(path),
+            Err(e) => inv.errors.push(e),
+        }
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64)>, errors: &mut Vec<SourceError>) {
@@ -338,8 +418,11 @@ struct Claim {
 
 /// Reads the head of a file and asks every format: the first that recognises the content and
 /// finds at least one table in it claims the file.
-fn classify(path: &Path) -> Result<Option<Claim>, SourceError> {
-    let (mut reader, compression) = open_path(path)?;
+fn classify(
+    mut reader: Box<dyn BufRead + Send>,
+    compression: Compression,
+    path: &Path,
+) -> Result<Option<Claim>, SourceError> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     // A damaged gzip stream still gets its readable head sniffed; reading reports the damage.
     let _ = (&mut reader)
@@ -373,11 +456,36 @@ pub(crate) fn open_path(
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(io_err)?;
-    let mut raw = BufReader::with_capacity(64 * 1024, file);
+    let file = match File::open(path) {
+        Ok(f) => f,
+        // `archive.zip!member`, the name reports give a zip member: formats that read a file
+        // again by its path (to scan it whole) reach the member through it.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match zip::find_member(path) {
+            Some(member) => {
+                return zip::open_member(&member).and_then(decompress);
+            }
+            None => return Err(io_err(e)),
+        },
+        Err(e) => return Err(io_err(e)),
+    };
+    let raw: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(64 * 1024, file));
+    decompress(raw).map_err(|e| match e {
+        SourceError::Io { source, .. } => io_err(source),
+        other => other,
+    })
+}
+
+/// Puts a decompressor in front of `raw` when its magic bytes say it is gzip or zstd.
+fn decompress(
+    mut raw: Box<dyn BufRead + Send>,
+) -> Result<(Box<dyn BufRead + Send>, Compression), SourceError> {
+    let io_err = |source| SourceError::Io {
+        path: PathBuf::new(),
+        source,
+    };
     let compression = Compression::detect(raw.fill_buf().map_err(io_err)?);
     Ok(match compression {
-        Compression::None => (Box::new(raw), compression),
+        Compression::None | Compression::Zip => (raw, compression),
         Compression::Gzip => (
             Box::new(BufReader::with_capacity(
                 64 * 1024,
@@ -395,9 +503,25 @@ pub(crate) fn open_path(
     })
 }
 
-/// Opens a file for reading, decompressing it when its magic bytes say it is compressed.
+/// Opens a file (or an archive member) for reading, decompressing it when its magic bytes say it
+/// is compressed.
 pub fn open(file: &EvidenceFile) -> Result<Box<dyn BufRead + Send>, SourceError> {
-    open_path(&file.path).map(|(r, _)| r)
+    match &file.member {
+        None => open_path(&file.path).map(|(r, _)| r),
+        Some(member) => {
+            let (reader, _) =
+                zip::open_member(member)
+                    .and_then(decompress)
+                    .map_err(|e| match e {
+                        SourceError::Io { source, .. } => SourceError::Io {
+                            path: file.path.clone(),
+                            source,
+                        },
+                        other => other,
+                    })?;
+            Ok(reader)
+        }
+    }
 }
 
 /// Decodes a file into batches of `table`. `projection` lists the columns to build (indices into

@@ -130,6 +130,21 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 "w3c-iis",
                 Compression::Zstd
             ),
+            (
+                "windows-json/evtx-dump.json".to_string(),
+                "windows-json",
+                Compression::None
+            ),
+            (
+                "windows-json/nxlog.jsonl".to_string(),
+                "windows-json",
+                Compression::None
+            ),
+            (
+                "windows-json/otrf-style.zip!host/agent_2023-08-09.json".to_string(),
+                "windows-json",
+                Compression::Zip
+            ),
         ]
     );
     let unclaimed: Vec<String> = inv.unclaimed.iter().map(|p| rel(p)).collect();
@@ -141,7 +156,9 @@ fn discover_claims_by_content_and_keeps_the_rest() {
             "la-export/iocs.csv",
             "la-export/tie/signins.csv",
             "unclaimed/empty.log",
-            "unclaimed/notes.txt"
+            "unclaimed/notes.txt",
+            // A zip member that holds no log.
+            "windows-json/otrf-style.zip!host/capture.cap"
         ]
     );
     // Deterministic: the same answer twice, and the same for a file named directly.

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# EVTX decode benchmark: spoor's EVTX source against the evtx crate's own JSON dump.
+#
+#   bench/evtx_bench.sh [EVTX_DIR]       # default: ../shared/corpus/evtx-mitre beside the repository
+#
+# Rows, each on one core (taskset -c 0) and on both cores:
+#   evtx crate   records_json() into a sink (bench/evtx-ref; --threads 1, then 2)
+#   spoor        the sources crate's decode example over the WindowsEvent table: every column, and
+#                no column (render + parse + row count only)
+# Each runs once to warm the page cache, then $RUNS times; the table shows the median wall time,
+# MB/s (bytes of the .evtx files / median wall, MB = 10^6 bytes), records/s and the largest peak
+# RSS of the timed runs (/usr/bin/time -v). The record counts of all rows must agree.
+#
+# Environment:
+#   DECODE_BIN   spoor's decode example (default $CARGO_TARGET_DIR or /work/target, release/examples/decode;
+#                built with `cargo build --release -p spoor-sources --example decode` when missing)
+#   REF_BIN      the reference (default bench/evtx-ref/target/release/evtx-ref; built when missing)
+#   RUNS         timed runs per row (default 3)
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+DATA="${1:-${SPOOR_CORPUS:-$ROOT/../shared/corpus}/evtx-mitre}"
+TARGET="${CARGO_TARGET_DIR:-/work/target}"
+DECODE_BIN="${DECODE_BIN:-$TARGET/release/examples/decode}"
+REF_BIN="${REF_BIN:-$HERE/evtx-ref/target/release/evtx-ref}"
+RUNS="${RUNS:-3}"
+
+say() { printf '%s\n' "$*" >&2; }
+
+[ -d "$DATA" ] || { say "error: no EVTX folder at $DATA (pass one, or set SPOOR_CORPUS)"; exit 2; }
+[ -x /usr/bin/time ] || { say "error: /usr/bin/time (GNU time) is missing: apt-get install time"; exit 2; }
+command -v taskset >/dev/null || { say "error: taskset is missing (util-linux)"; exit 2; }
+
+if [ ! -x "$DECODE_BIN" ]; then
+    say "building spoor's decode example (release) into $TARGET"
+    (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release -q -p spoor-sources --example decode) ||
+        { say "error: build failed"; exit 2; }
+fi
+if [ ! -x "$REF_BIN" ]; then
+    say "building the evtx crate reference (release)"
+    (cd "$HERE/evtx-ref" && cargo build --release -q) || { say "error: build failed"; exit 2; }
+fi
+
+BYTES=$(find "$DATA" -type f -iname '*.evtx' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+NFILES=$(find "$DATA" -type f -iname '*.evtx' | wc -l)
+say "data: $DATA, $NFILES files, $BYTES bytes; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+# run NAME COMMAND...: warm-up, then RUNS timed runs; prints a table row.
+run() {
+    local name="$1"; shift
+    "$@" >"$TMP/out" 2>/dev/null
+    local walls=() rss=0 records=""
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -v "$@" >"$TMP/out" 2>"$TMP/time"
+        local wall
+        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$TMP/time")
+        walls+=("$wall")
+        local r
+        r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$TMP/time")
+        [ "$r" -gt "$rss" ] && rss=$r
+    done
+    # records: the reference says "records N", spoor's decode example "N rows".
+    records=$(grep -oE 'records [0-9]+' "$TMP/out" | awk '{print $2}')
+    [ -n "$records" ] || records=$(grep -oE '^[0-9]+ rows' "$TMP/out" | awk '{print $1}')
+    local median
+    median=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    awk -v n="$name" -v w="$median" -v b="$BYTES" -v r="$records" -v m="$rss" 'BEGIN {
+        printf "| %s | %.2f | %.1f | %.0f | %.0f | %s |\n", n, w, b/1e6/w, r/w, m/1024, r }'
+    echo "$records" >>"$TMP/counts"
+}
+
+echo
+echo "| decoder | wall s (median) | MB/s | records/s | peak RSS MiB | records |"
+echo "|---|---|---|---|---|---|"
+run "evtx crate records_json, 1 thread, one core" taskset -c 0 "$REF_BIN" --threads 1 "$DATA"
+run "spoor WindowsEvent, all columns, one core" taskset -c 0 "$DECODE_BIN" "$DATA" WindowsEvent
+run "spoor WindowsEvent, no column, one core" taskset -c 0 "$DECODE_BIN" "$DATA" WindowsEvent -
+run "evtx crate records_json, 2 threads" "$REF_BIN" --threads 2 "$DATA"
+run "spoor WindowsEvent, all columns, both cores" "$DECODE_BIN" "$DATA" WindowsEvent
+run "spoor WindowsEvent, no column, both cores" "$DECODE_BIN" "$DATA" WindowsEvent -
+echo
+if [ "$(sort -u "$TMP/counts" | wc -l)" = 1 ]; then
+    echo "record counts agree: YES ($(head -1 "$TMP/counts"))"
+else
+    echo "record counts agree: NO ($(sort -u "$TMP/counts" | tr '\n' ' '))"
+    exit 1
+fi
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
