@@ -207,18 +207,21 @@ fn cloudtrail_stratus_row_counts_match_an_independent_count() {
 
 #[test]
 /// The parse rate is the parser's test (crates/kql/tests/corpus.rs); this one guards how many
-/// of the real Sentinel queries also plan against the catalog (224 of 426 when written).
+/// of the real Sentinel queries also plan against the catalog and the built-in workspace
+/// functions, as `spoor check` plans them.
 fn sentinel_detections_plan_rate() {
     let Some(corpus) = corpus() else { return };
     let text = std::fs::read_to_string(corpus.join("sentinel/detections.jsonl")).unwrap();
     let (mut total, mut parsed, mut planned) = (0usize, 0usize, 0usize);
+    let mut options = PlanOptions::without_data(NOW);
+    options.workspace = spoor_kql::workspace::Workspace::builtin();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let q = v["query"].as_str().unwrap();
         total += 1;
         if let Ok(ast) = spoor_kql::syntax::parse(q) {
             parsed += 1;
-            if spoor_kql::plan_query(&ast, &PlanOptions::without_data(NOW)).is_ok() {
+            if spoor_kql::plan_query(&ast, &options).is_ok() {
                 planned += 1;
             }
         }
@@ -226,8 +229,9 @@ fn sentinel_detections_plan_rate() {
     eprintln!("sentinel detections: {total} queries, {parsed} parse, {planned} plan");
     assert_eq!(total, 426);
     assert!(parsed * 100 >= total * 90, "only {parsed} of {total} parse");
+    // Issue 3 asks for 95%; 408 of 426 (95.8%) plan with the built-in workspace functions.
     assert!(
-        planned * 100 >= total * 50,
+        planned * 100 >= total * 95,
         "only {planned} of {total} plan"
     );
 }
