@@ -188,7 +188,11 @@ impl Engine {
                 options.batch_size,
                 Arc::clone(&bad_records),
             ));
-            ctx.register_table(def.name.as_str(), Arc::clone(&table))?;
+            // A bare reference: a &str would be parsed as SQL and lower-cased.
+            ctx.register_table(
+                datafusion::common::TableReference::bare(def.name.as_str()),
+                Arc::clone(&table),
+            )?;
             providers.insert(def.name.clone(), table);
         }
         Ok(Engine {
