@@ -172,7 +172,7 @@ impl Planner {
                 }
             }
             OperatorKind::As { .. } => Err(unsupported("the `as` operator", span)),
-            OperatorKind::Invoke { .. } => Err(unsupported("invoke", span)),
+            OperatorKind::Invoke { call } => self.invoke(tab, call, span),
             OperatorKind::GetSchema => Err(unsupported("getschema", span)),
             OperatorKind::Sample { .. } => Err(unsupported("sample", span)),
             OperatorKind::SampleDistinct { .. } => Err(unsupported("sample-distinct", span)),

@@ -48,6 +48,7 @@ impl Planner {
         match plugin.func.name.as_str() {
             "bag_unpack" => self.bag_unpack(tab, plugin, span),
             "pivot" => self.pivot(tab, plugin, span),
+            "ipv4_lookup" => self.ipv4_lookup(tab, plugin, span),
             other => Err(unsupported(format!("evaluate {other}"), span)),
         }
     }
@@ -88,6 +89,180 @@ impl Planner {
             }
         }
         Ok(Some(out))
+    }
+
+    /// `T | invoke f(args)`: calls the function with `T` as its first (tabular) argument
+    /// (<https://learn.microsoft.com/kusto/query/invoke-operator>).
+    pub(crate) fn invoke(
+        &mut self,
+        tab: Tab,
+        c: &ast::Call,
+        span: Span,
+    ) -> Result<Tab, Diagnostic> {
+        const INPUT: &str = "__invoke_input";
+        let Some(super::Binding::Function(def)) = self.lookup(&c.func.name).cloned() else {
+            return Err(Diagnostic::new(
+                format!("invoke needs a function; `{}` is not one", c.func.name),
+                c.func.span,
+            )
+            .with_hint(
+                "define it with `let f = (T:(*), ...) { T | ... };` or in a --functions folder",
+            ));
+        };
+        if !matches!(
+            def.params.first().map(|p| &p.ty),
+            Some(ast::ParamType::Tabular { .. })
+        ) {
+            return Err(Diagnostic::new(
+                format!(
+                    "invoke passes the input table as the first argument of `{}`, whose first parameter is not tabular",
+                    c.func.name
+                ),
+                c.func.span,
+            ));
+        }
+        let mut call = c.clone();
+        call.args.insert(
+            0,
+            ast::Expr {
+                kind: ExprKind::Name(ast::Ident {
+                    name: INPUT.to_string(),
+                    span,
+                }),
+                span,
+            },
+        );
+        self.scopes.push(std::collections::HashMap::from([(
+            INPUT.to_string(),
+            super::Binding::Tabular(tab),
+        )]));
+        let result = self.call_function(&def, &call, span, None);
+        self.scopes.pop();
+        match result? {
+            super::Either::Tabular(t) => Ok(t),
+            super::Either::Scalar(_) => Err(Diagnostic::new(
+                format!("`{}` returns a value, not a table", c.func.name),
+                span,
+            )),
+        }
+    }
+
+    /// `evaluate ipv4_lookup(LookupTable, SourceIPv4Key, IPv4LookupKey [, ExtraKey...]
+    /// [, return_unmatched])`: the input rows joined with the lookup rows whose IPv4 key (an
+    /// address or a CIDR range) holds the row's address, and whose extra keys are equal; the
+    /// lookup's extra key columns are not repeated, as with `lookup`
+    /// (<https://learn.microsoft.com/kusto/query/ipv4-lookup-plugin>).
+    fn ipv4_lookup(&mut self, tab: Tab, c: &ast::Call, span: Span) -> Result<Tab, Diagnostic> {
+        let usage = "e.g. `evaluate ipv4_lookup(Ranges, SrcIp, Network)` or `evaluate ipv4_lookup(Ranges, SrcIp, Network, return_unmatched = true)`";
+        if c.args.len() < 3 {
+            return Err(Diagnostic::new(
+                "ipv4_lookup takes the lookup table, the input's IPv4 column and the lookup's IPv4 column",
+                span,
+            )
+            .with_hint(usage));
+        }
+        let lookup_tab = self.tabular(&c.args[0])?;
+        let name_of = |e: &ast::Expr| match &e.kind {
+            ExprKind::Name(id) => Ok(id.clone()),
+            _ => Err(Diagnostic::new("expected a column name", e.span).with_hint(usage)),
+        };
+        let source = name_of(&c.args[1])?;
+        let key = name_of(&c.args[2])?;
+        let mut unmatched = c
+            .named_args
+            .iter()
+            .find(|a| a.name.name == "return_unmatched")
+            .map(|a| &a.value);
+        let mut extra: Vec<ast::Ident> = Vec::new();
+        for (i, e) in c.args[3..].iter().enumerate() {
+            match &e.kind {
+                ExprKind::Literal(Literal::Bool(_)) if i + 4 == c.args.len() => unmatched = Some(e),
+                _ => extra.push(name_of(e)?),
+            }
+        }
+        let return_unmatched = match unmatched.map(|e| &e.kind) {
+            None => false,
+            Some(ExprKind::Literal(Literal::Bool(b))) => *b,
+            Some(_) => {
+                return Err(Diagnostic::new(
+                    "return_unmatched must be true or false",
+                    unmatched.map_or(span, |e| e.span),
+                ));
+            }
+        };
+        let missing = |t: &Tab, id: &ast::Ident, side: &str| {
+            t.index_of(&id.name).map(|_| ()).ok_or_else(|| {
+                Diagnostic::new(format!("the {side} has no column `{}`", id.name), id.span)
+            })
+        };
+        missing(&tab, &source, "input")?;
+        missing(&lookup_tab, &key, "lookup table")?;
+        for k in &extra {
+            missing(&tab, k, "input")?;
+            missing(&lookup_tab, k, "lookup table")?;
+        }
+        let (lq, rq) = ("__input", "__lookup");
+        let column = |q: &str, n: &str| Expr::Column(datafusion::common::Column::new(Some(q), n));
+        let text = |q: &str, t: &Tab, n: &str| {
+            as_string(super::TExpr::new(
+                column(q, n),
+                t.type_of(n).expect("checked above"),
+            ))
+        };
+        let mut on = vec![call(
+            "kql_ipv4_is_in_range",
+            vec![
+                text(lq, &tab, &source.name),
+                text(rq, &lookup_tab, &key.name),
+            ],
+        )];
+        for k in &extra {
+            on.push(column(lq, &k.name).eq(column(rq, &k.name)));
+        }
+        let alias = |plan: &datafusion::logical_expr::LogicalPlan, q: &str| {
+            LogicalPlanBuilder::from(plan.clone())
+                .alias(q)
+                .and_then(|b| b.build())
+                .map_err(|e| df_error(e, span))
+        };
+        let join_type = if return_unmatched {
+            datafusion::common::JoinType::Left
+        } else {
+            datafusion::common::JoinType::Inner
+        };
+        let joined = LogicalPlanBuilder::from(alias(&tab.plan, lq)?)
+            .join_on(alias(&lookup_tab.plan, rq)?, join_type, on)
+            .and_then(|b| b.build())
+            .map_err(|e| df_error(e, span))?;
+        let mut exprs = Vec::new();
+        let mut types = Vec::new();
+        let mut used: Vec<String> = Vec::new();
+        for (i, n) in tab.names().into_iter().enumerate() {
+            exprs.push(column(lq, &n).alias(n.clone()));
+            types.push(tab.types[i]);
+            used.push(n);
+        }
+        for (i, n) in lookup_tab.names().into_iter().enumerate() {
+            if extra.iter().any(|k| k.name == n) {
+                continue;
+            }
+            let mut out = n.clone();
+            let mut k = 1;
+            while used.contains(&out) {
+                out = format!("{n}{k}");
+                k += 1;
+            }
+            exprs.push(column(rq, &n).alias(out.clone()));
+            types.push(lookup_tab.types[i]);
+            used.push(out);
+        }
+        let plan = project_plan(joined, exprs, span)?;
+        Ok(Tab {
+            plan,
+            types,
+            render: tab.render,
+            order: Vec::new(),
+        })
     }
 
     /// `evaluate bag_unpack(Column [, OutputColumnPrefix] [, columnsConflict]

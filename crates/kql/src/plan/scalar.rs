@@ -1161,6 +1161,8 @@ const SIMPLE_FUNCTIONS: &[(&str, &str, &[Arg], bool)] = {
         ("zip", "kql_zip", &[Dyn], true),
         ("repeat", "kql_repeat", &[Dyn, Pass], true),
         ("strcat_array", "kql_strcat_array", &[Dyn, Text], false),
+        // The older name, still accepted by Kusto and used by Microsoft's own content.
+        ("array_strcat", "kql_strcat_array", &[Dyn, Text], false),
         ("dynamic_to_json", "kql_dynamic_to_json", &[Dyn], false),
         ("countof", "kql_countof", &[Text], false),
         ("indexof", "kql_indexof", &[Text, Text, Pass], false),
