@@ -176,7 +176,7 @@ impl Planner {
             OperatorKind::GetSchema => Err(unsupported("getschema", span)),
             OperatorKind::Sample { .. } => Err(unsupported("sample", span)),
             OperatorKind::SampleDistinct { .. } => Err(unsupported("sample-distinct", span)),
-            OperatorKind::TopNested { .. } => Err(unsupported("top-nested", span)),
+            OperatorKind::TopNested { levels } => self.top_nested(tab, levels, span),
             OperatorKind::TopHitters { .. } => Err(unsupported("top-hitters", span)),
             OperatorKind::MvApply {
                 params,
@@ -425,7 +425,7 @@ impl Planner {
         Ok(out)
     }
 
-    fn const_count(&mut self, e: &ast::Expr) -> Result<usize, Diagnostic> {
+    pub(crate) fn const_count(&mut self, e: &ast::Expr) -> Result<usize, Diagnostic> {
         let v = self.scalar(e, None)?;
         match v.expr {
             Expr::Literal(datafusion::common::ScalarValue::Int64(Some(n)), _) if n >= 0 => {

@@ -265,6 +265,154 @@ impl Planner {
         })
     }
 
+    /// `top-nested [N] of Expr [with others = V] by Aggregation [asc|desc], ...`: the top N
+    /// values of the first expression by its aggregation, then within each of them the top
+    /// values of the second, and so on; one row per kept combination, with each level's value
+    /// and aggregate (`aggregated_<name>` unless named)
+    /// (<https://learn.microsoft.com/kusto/query/top-nested-operator>). Ties at the cut are
+    /// broken by the value, ascending.
+    pub(crate) fn top_nested(
+        &mut self,
+        tab: Tab,
+        levels: &[ast::TopNestedLevel],
+        span: Span,
+    ) -> Result<Tab, Diagnostic> {
+        use datafusion::common::{Column, NullEquality};
+        if let Some(w) = levels.iter().find_map(|l| l.with_others.as_ref()) {
+            return Err(unsupported("top-nested `with others`", w.span));
+        }
+        // The levels' values as columns of the input.
+        let mut of_names: Vec<String> = Vec::new();
+        let mut assignments: Vec<ast::Assignment> = Vec::new();
+        for (i, level) in levels.iter().enumerate() {
+            let name = self.assignment_names(&level.of, i, &tab)?.remove(0);
+            let mut a = level.of.clone();
+            a.names = vec![ast::Ident {
+                name: name.clone(),
+                span: level.of.span,
+            }];
+            assignments.push(a);
+            of_names.push(name);
+        }
+        let input = self.extend(tab, &assignments, span)?;
+        let key = |name: &str, span: Span| ast::Assignment {
+            names: Vec::new(),
+            expr: ast::Expr {
+                kind: ExprKind::Name(ast::Ident {
+                    name: name.to_string(),
+                    span,
+                }),
+                span,
+            },
+            span,
+        };
+        let build = |b: datafusion::error::Result<LogicalPlanBuilder>| {
+            b.and_then(|b| b.build()).map_err(|e| df_error(e, span))
+        };
+        let mut result: Option<Tab> = None;
+        for (i, level) in levels.iter().enumerate() {
+            let agg_name = match level.by.name() {
+                Some(n) => n.name.clone(),
+                None => format!("aggregated_{}", of_names[i]),
+            };
+            let mut by = level.by.clone();
+            by.names = vec![ast::Ident {
+                name: agg_name.clone(),
+                span: level.by.span,
+            }];
+            let keys: Vec<ast::Assignment> =
+                of_names[..=i].iter().map(|n| key(n, level.span)).collect();
+            let summed =
+                self.summarize(input.clone(), std::slice::from_ref(&by), &keys, level.span)?;
+            // Rank the values within their parent combination and keep the first N.
+            let partition: Vec<Expr> = of_names[..i]
+                .iter()
+                .map(|n| Expr::Column(Column::new_unqualified(n)))
+                .collect();
+            let order = vec![
+                Expr::Column(Column::new_unqualified(&agg_name))
+                    .sort(!level.descending, !level.descending),
+                Expr::Column(Column::new_unqualified(&of_names[i])).sort(true, true),
+            ];
+            let rank = datafusion::logical_expr::ExprFunctionExt::order_by(
+                datafusion::logical_expr::ExprFunctionExt::partition_by(
+                    datafusion::functions_window::expr_fn::row_number(),
+                    partition,
+                ),
+                order,
+            )
+            .build()
+            .map_err(|e| df_error(e, span))?
+            .alias("__rank");
+            let ranked = build(LogicalPlanBuilder::from(summed.plan.clone()).window(vec![rank]))?;
+            let kept = match &level.count {
+                Some(n) => {
+                    let n = self.const_count(n)? as u64;
+                    build(
+                        LogicalPlanBuilder::from(ranked).filter(
+                            Expr::Column(Column::new_unqualified("__rank"))
+                                .lt_eq(datafusion::logical_expr::lit(n)),
+                        ),
+                    )?
+                }
+                None => ranked,
+            };
+            let mut names = of_names[..=i].to_vec();
+            names.push(agg_name.clone());
+            let exprs: Vec<Expr> = names
+                .iter()
+                .map(|n| Expr::Column(Column::new_unqualified(n)))
+                .collect();
+            let kept = project_plan(kept, exprs, span)?;
+            let kept_types: Vec<KqlType> = names
+                .iter()
+                .map(|n| summed.type_of(n).expect("summarized column"))
+                .collect();
+            result = Some(match result {
+                None => Tab::new(kept, kept_types),
+                Some(parent) => {
+                    // Keep only the combinations under a kept parent; null keys match.
+                    let (pq, cq) = ("__parent", "__level");
+                    let parent_plan =
+                        build(LogicalPlanBuilder::from(parent.plan.clone()).alias(pq))?;
+                    let child_plan = build(LogicalPlanBuilder::from(kept).alias(cq))?;
+                    let lk: Vec<Column> = of_names[..i]
+                        .iter()
+                        .map(|n| Column::new(Some(pq), n))
+                        .collect();
+                    let rk: Vec<Column> = of_names[..i]
+                        .iter()
+                        .map(|n| Column::new(Some(cq), n))
+                        .collect();
+                    let joined = build(LogicalPlanBuilder::from(parent_plan).join_detailed(
+                        child_plan,
+                        datafusion::common::JoinType::Inner,
+                        (lk, rk),
+                        None,
+                        NullEquality::NullEqualsNull,
+                    ))?;
+                    let mut exprs: Vec<Expr> = parent
+                        .names()
+                        .iter()
+                        .map(|n| Expr::Column(Column::new(Some(pq), n)).alias(n.clone()))
+                        .collect();
+                    let mut types = parent.types.clone();
+                    exprs.push(
+                        Expr::Column(Column::new(Some(cq), &of_names[i]))
+                            .alias(of_names[i].clone()),
+                    );
+                    exprs.push(
+                        Expr::Column(Column::new(Some(cq), &agg_name)).alias(agg_name.clone()),
+                    );
+                    types.push(kept_types[i]);
+                    types.push(kept_types[i + 1]);
+                    Tab::new(project_plan(joined, exprs, span)?, types)
+                }
+            });
+        }
+        result.ok_or_else(|| Diagnostic::new("top-nested needs at least one level", span))
+    }
+
     /// `evaluate bag_unpack(Column [, OutputColumnPrefix] [, columnsConflict]
     /// [, ignoredProperties])`: the input without `Column`, then one column per top-level slot
     /// of its bags (sorted by name, as Kusto's examples show), typed as the slot's values when
