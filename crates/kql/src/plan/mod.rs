@@ -310,6 +310,26 @@ impl Planner {
             };
             let b = match &p.ty {
                 ast::ParamType::Tabular { .. } => Binding::Tabular(self.tabular(arg)?),
+                // A one-column table passed for a scalar parameter is taken as its first value,
+                // as toscalar() would (Sentinel content passes `let ips = T | summarize
+                // make_set(x)` to parsers' dynamic parameters).
+                ast::ParamType::Scalar(_) if self.is_tabular(arg) => {
+                    let call = ast::Expr {
+                        kind: ast::ExprKind::Call(ast::Call {
+                            func: ast::Ident {
+                                name: "toscalar".into(),
+                                span: arg.span,
+                            },
+                            args: vec![arg.clone()],
+                            named_args: Vec::new(),
+                        }),
+                        span: arg.span,
+                    };
+                    Binding::Scalar {
+                        value: self.scalar(&call, input)?,
+                        literal: None,
+                    }
+                }
                 ast::ParamType::Scalar(_) => Binding::Scalar {
                     value: self.scalar(arg, input)?,
                     literal: None,

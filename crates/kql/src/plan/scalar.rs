@@ -1018,6 +1018,11 @@ impl Planner {
             }
             "toscalar" => {
                 arity(1, 1)?;
+                if !self.is_tabular(&c.args[0]) {
+                    // toscalar() of a value is that value (content writes toscalar(ListName)
+                    // of a `let` that already holds a dynamic array).
+                    return self.scalar(&c.args[0], input);
+                }
                 let sub = self.tabular(&c.args[0])?;
                 if sub.types.is_empty() {
                     return Err(Diagnostic::new(
