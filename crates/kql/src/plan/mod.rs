@@ -330,10 +330,34 @@ impl Planner {
                         literal: None,
                     }
                 }
-                ast::ParamType::Scalar(_) => Binding::Scalar {
-                    value: self.scalar(arg, input)?,
-                    literal: None,
-                },
+                ast::ParamType::Scalar(declared) => {
+                    let value = self.scalar(arg, input)?;
+                    let wanted = scalar::scalar_type(declared.ty);
+                    // Kusto converts neither way between datetime and timespan: say so at the
+                    // argument rather than deep inside the function's body.
+                    if matches!(
+                        (wanted, value.ty),
+                        (KqlType::DateTime, KqlType::TimeSpan)
+                            | (KqlType::TimeSpan, KqlType::DateTime)
+                    ) {
+                        return Err(Diagnostic::new(
+                            format!(
+                                "function `{}` takes a {wanted} for `{}`; this argument is a {}",
+                                call.func.name, p.name.name, value.ty
+                            ),
+                            arg.span,
+                        )
+                        .with_hint(if wanted == KqlType::DateTime {
+                            "for a time before now, write ago(2d)"
+                        } else {
+                            "for a time span, write e.g. 2d"
+                        }));
+                    }
+                    Binding::Scalar {
+                        value,
+                        literal: None,
+                    }
+                }
             };
             scope.insert(p.name.name.clone(), b);
         }
