@@ -321,6 +321,17 @@ impl Format for Cef {
         &[COMMON_SECURITY_LOG]
     }
 
+    fn notes(&self, head: &[u8], path: &Path, _tables: &[&'static str]) -> Vec<String> {
+        if crate::syslog::has_yearless_time(head) {
+            vec![format!(
+                "lines without rt take their time from the syslog header; {}",
+                crate::syslog::year_note(path)
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         let text = String::from_utf8_lossy(head);

@@ -122,9 +122,9 @@ fn rfc3164_time(s: &str) -> Option<(HeaderTime, &str)> {
         return None;
     }
     let month = MONTHS.iter().position(|m| *m == &s[..3])? as u32 + 1;
-    let day: u32 = s[4..6].trim_start().parse().ok()?;
+    let day: u32 = s.get(4..6)?.trim_start().parse().ok()?;
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let t = &s[r];
+        let t = s.get(r)?;
         t.bytes()
             .all(|c| c.is_ascii_digit())
             .then(|| t.parse().ok())?
@@ -179,10 +179,10 @@ fn split_tag(s: &str) -> Option<(&str, Option<&str>, &str)> {
 /// Parses a syslog line (RFC 3164 with or without `<PRI>`, RFC 3339 times, RFC 5424).
 pub(crate) fn parse_header(line: &str) -> Result<Header<'_>, String> {
     let (pri, rest) = split_pri(line)?;
-    if pri.is_some() {
-        if let Some(r) = rest.strip_prefix("1 ") {
-            return parse_5424(pri, r);
-        }
+    if pri.is_some()
+        && let Some(r) = rest.strip_prefix("1 ")
+    {
+        return parse_5424(pri, r);
     }
     // Some senders put a space after <PRI>.
     let rest = if pri.is_some() {
@@ -295,6 +295,32 @@ pub(crate) fn reference_month(file: &Path) -> Option<(i32, u32)> {
     Some((t.year(), t.month()))
 }
 
+/// What `notes` says about RFC 3164 times in `path`.
+pub(crate) fn year_note(path: &Path) -> String {
+    match reference_month(path) {
+        Some((year, month)) => format!(
+            "RFC 3164 times have no year or zone: read as UTC in {year} (the year the file was last \
+             modified), or {} for months after {}",
+            year - 1,
+            MONTHS[month as usize - 1]
+        ),
+        None => "RFC 3164 times have no year and the file's modification time is unknown: \
+                 TimeGenerated is left empty for them"
+            .to_string(),
+    }
+}
+
+/// Whether a syslog header in `head` has an RFC 3164 time (no year).
+pub(crate) fn has_yearless_time(head: &[u8]) -> bool {
+    String::from_utf8_lossy(head).lines().any(|l| {
+        let l = match crate::cef::find_cef(l) {
+            Some(at) => l[..at].trim_end(),
+            None => l,
+        };
+        parse_header(l).is_ok_and(|h| matches!(h.time, HeaderTime::NoYear { .. }))
+    })
+}
+
 fn is_cef(msg: &str) -> bool {
     crate::cef::find_cef(msg).is_some()
 }
@@ -327,24 +353,11 @@ impl Format for Syslog {
     }
 
     fn notes(&self, head: &[u8], path: &Path, _tables: &[&'static str]) -> Vec<String> {
-        let text = String::from_utf8_lossy(head);
-        let no_year = text
-            .lines()
-            .any(|l| parse_header(l).is_ok_and(|h| matches!(h.time, HeaderTime::NoYear { .. })));
-        if !no_year {
-            return Vec::new();
+        if has_yearless_time(head) {
+            vec![year_note(path)]
+        } else {
+            Vec::new()
         }
-        vec![match reference_month(path) {
-            Some((year, month)) => format!(
-                "RFC 3164 times have no year or zone: read as UTC in {year} (the year the file was last \
-                 modified), or {} for months after {}",
-                year - 1,
-                MONTHS[month as usize - 1]
-            ),
-            None => "RFC 3164 times have no year and the file's modification time is unknown: \
-                     TimeGenerated is left empty for them"
-                .to_string(),
-        }]
     }
 
     fn sniff(&self, head: &[u8]) -> bool {
@@ -676,6 +689,33 @@ mod tests {
         assert!(parse_header("<999>Aug  9 10:00:00 web1 x: y").is_err());
         assert!(parse_header("<13>1 2023-08-09T10:00:00Z host app").is_err());
         assert!(parse_header("hello world").is_err());
+    }
+
+    #[test]
+    fn odd_bytes_anywhere_never_panic() {
+        let lines = [
+            "<38>Aug  9 10:00:00 web1 sshd[812]: Failed password for root from 1.2.3.4 port 22 ssh2",
+            "<165>1 2023-08-09T10:00:00Z fw01 app - ID [a x=\"]\"] msg",
+            "Jul 02 2019 15:26:38 h t[0]: CEF:0|a|b|c|d|e|f|k=v w=x",
+        ];
+        for line in lines {
+            for i in 0..=line.len() {
+                for odd in ["é", "€", "\u{10348}", "\\", "|", "=", " ", "[", "]", ":"] {
+                    let s = format!("{}{odd}{}", &line[..i], &line[i..]);
+                    let h = parse_header(&s);
+                    if let Ok(h) = h {
+                        let _ = auth_event(h.app, h.msg);
+                    }
+                    if let Some(at) = crate::cef::find_cef(&s) {
+                        let _ = crate::cef::parse_cef(&s[at..]);
+                    }
+                    let _ = Syslog.sniff(s.as_bytes());
+                    let _ = crate::cef::Cef.sniff(s.as_bytes());
+                    let cut = &s.as_bytes()[..i];
+                    let _ = Syslog.sniff(cut);
+                }
+            }
+        }
     }
 
     #[test]
