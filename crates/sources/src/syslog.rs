@@ -491,13 +491,12 @@ pub(crate) struct AuthEvent<'a> {
 
 /// `... from IP port N ...`: the address and port.
 fn from_ip_port(s: &str) -> (Option<&str>, Option<&str>) {
-    let Some((_, rest)) = s.split_once(" from ") else {
+    let Some((_, rest)) = s.rsplit_once(" from ") else {
         return (None, None);
     };
     let mut w = rest.split(' ');
-    let ip = w
-        .next()
-        .filter(|ip| ip.parse::<IpAddr>().is_ok() || !ip.is_empty());
+    // An address, or a host name when sshd resolves them (UseDNS).
+    let ip = w.next().filter(|ip| !ip.is_empty());
     let port = match (w.next(), w.next()) {
         (Some("port"), Some(p)) => Some(p),
         _ => None,
@@ -524,7 +523,8 @@ pub(crate) fn auth_event<'a>(app: Option<&str>, msg: &'a str) -> Option<AuthEven
         });
     }
     match app {
-        "sshd" => sshd_event(msg),
+        // OpenSSH 9.8 and later log from sshd-session (and sshd-auth) processes.
+        "sshd" | "sshd-session" | "sshd-auth" => sshd_event(msg),
         "sudo" => sudo_event(msg),
         "su" => su_event(msg),
         _ => None,
@@ -541,7 +541,7 @@ fn sshd_event(msg: &str) -> Option<AuthEvent<'_>> {
             Some(r) => (r, true),
             None => (rest, false),
         };
-        let user = rest.split_once(" from ").map_or(rest, |(u, _)| u);
+        let user = rest.rsplit_once(" from ").map_or(rest, |(u, _)| u);
         let (ip, port) = from_ip_port(rest);
         let action = match (accepted, method, invalid) {
             (true, "password", _) => "Accepted password",
@@ -561,7 +561,7 @@ fn sshd_event(msg: &str) -> Option<AuthEvent<'_>> {
         });
     }
     let rest = msg.strip_prefix("Invalid user ")?;
-    let user = rest.split_once(" from ").map_or(rest, |(u, _)| u);
+    let user = rest.rsplit_once(" from ").map_or(rest, |(u, _)| u);
     let (ip, port) = from_ip_port(rest);
     Some(AuthEvent {
         action: "Invalid user",
@@ -740,6 +740,19 @@ mod tests {
     }
 
     #[test]
+    fn user_names_with_from_in_them() {
+        let e = auth_event(
+            Some("sshd"),
+            "Failed password for invalid user a from b from 203.0.113.5 port 22 ssh2",
+        )
+        .unwrap();
+        assert_eq!(
+            (e.user, e.ip, e.port),
+            (Some("a from b"), Some("203.0.113.5"), Some("22"))
+        );
+    }
+
+    #[test]
     fn auth_events() {
         let e = auth_event(
             Some("sshd"),
@@ -787,6 +800,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!((e.ip, e.user), (Some("198.51.100.2"), Some("root")));
+        let e = auth_event(
+            Some("sshd-session"),
+            "Failed password for root from 2001:db8::7 port 40000 ssh2",
+        )
+        .unwrap();
+        assert_eq!((e.action, e.ip), ("Failed password", Some("2001:db8::7")));
         assert!(auth_event(Some("sshd"), "Server listening on 0.0.0.0 port 22.").is_none());
         assert!(
             auth_event(
