@@ -361,7 +361,23 @@ impl Format for Cef {
             .iter()
             .map(|&i| {
                 let c = &table.columns[i];
-                (c.name.clone(), c.ty)
+                let want = match c.name.as_str() {
+                    "DeviceVendor" => Want::Header(0),
+                    "DeviceProduct" => Want::Header(1),
+                    "DeviceVersion" => Want::Header(2),
+                    "DeviceEventClassID" => Want::Header(3),
+                    "Activity" => Want::Header(4),
+                    "LogSeverity" => Want::Header(5),
+                    "TimeGenerated" => Want::Time,
+                    "Computer" => Want::Computer,
+                    "AdditionalExtensions" => Want::Additional,
+                    "Type" => Want::Type,
+                    name => KEYS
+                        .iter()
+                        .position(|(_, col)| *col == name)
+                        .map_or(Want::Null, Want::Key),
+                };
+                (want, c.ty)
             })
             .collect();
         let decoder = CefDecoder {
@@ -377,9 +393,30 @@ impl Format for Cef {
     }
 }
 
+/// What a projected column of CommonSecurityLog holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// A header field (0 = vendor ... 5 = severity).
+    Header(usize),
+    Time,
+    Computer,
+    Additional,
+    Type,
+    /// The extension key `KEYS[i]`.
+    Key(usize),
+    Null,
+}
+
 struct CefDecoder {
-    columns: Vec<(String, KqlType)>,
+    columns: Vec<(Want, KqlType)>,
     reference: Option<(i32, u32)>,
+}
+
+/// The index in `KEYS` of the `rt` key.
+fn rt_key() -> usize {
+    KEYS.iter()
+        .position(|(k, _)| *k == "rt")
+        .expect("rt is mapped")
 }
 
 impl RowDecoder for CefDecoder {
@@ -399,11 +436,11 @@ impl RowDecoder for CefDecoder {
         };
         let cef = parse_cef(&line[at..])?;
         let mut additional = String::new();
-        // Column → value, for the mapped keys (the last one wins).
-        let mut mapped: Vec<(&str, &str)> = Vec::with_capacity(cef.ext.len());
+        // (index in KEYS, value) of the mapped keys; the last one of a key wins.
+        let mut mapped: Vec<(usize, &str)> = Vec::with_capacity(cef.ext.len());
         for (k, v) in &cef.ext {
-            match KEYS.iter().find(|(key, _)| key == k) {
-                Some((_, col)) => mapped.push((col, v)),
+            match KEYS.iter().position(|(key, _)| key == k) {
+                Some(i) => mapped.push((i, v)),
                 None => {
                     additional.push_str(k);
                     additional.push('=');
@@ -412,85 +449,58 @@ impl RowDecoder for CefDecoder {
                 }
             }
         }
-        let rt = mapped
-            .iter()
-            .rev()
-            .find(|(c, _)| *c == "ReceiptTime")
-            .and_then(|(_, v)| cef_time(v));
-        let time = rt.or_else(|| header.as_ref().and_then(|h| h.nanos(self.reference)));
+        let value_of = |key: usize| {
+            mapped
+                .iter()
+                .rev()
+                .find(|(i, _)| *i == key)
+                .map(|(_, v)| *v)
+        };
+        let time = value_of(rt_key())
+            .and_then(cef_time)
+            .or_else(|| header.as_ref().and_then(|h| h.nanos(self.reference)));
         let mut values = Vec::with_capacity(self.columns.len());
-        for (name, ty) in &self.columns {
-            let v = match name.as_str() {
-                "DeviceVendor" => Some(&cef.header[0]),
-                "DeviceProduct" => Some(&cef.header[1]),
-                "DeviceVersion" => Some(&cef.header[2]),
-                "DeviceEventClassID" => Some(&cef.header[3]),
-                "Activity" => Some(&cef.header[4]),
-                "LogSeverity" => Some(&cef.header[5]),
-                "TimeGenerated" => {
-                    values.push(time.map_or(Scalar::Null, Scalar::Nanos));
-                    continue;
-                }
-                "Computer" => {
-                    let host = header.as_ref().and_then(|h| h.host);
-                    values.push(host.map_or(Scalar::Null, |h| Scalar::Str(Cow::Borrowed(h))));
-                    continue;
-                }
-                "AdditionalExtensions" => {
-                    values.push(if additional.is_empty() {
-                        Scalar::Null
-                    } else {
-                        Scalar::Str(Cow::Owned(additional.clone()))
-                    });
-                    continue;
-                }
-                "Type" => {
-                    values.push(Scalar::Str(Cow::Borrowed(COMMON_SECURITY_LOG)));
-                    continue;
-                }
-                _ => None,
-            };
-            let value = match v {
-                Some(h) => Some(h.as_ref()),
-                None => mapped
-                    .iter()
-                    .rev()
-                    .find(|(c, _)| c == name)
-                    .map(|(_, v)| *v),
-            };
-            values.push(match value {
-                None | Some("") => Scalar::Null,
-                Some(v) => {
-                    let converted = if *ty == KqlType::DateTime {
-                        cef_time(v).map(Scalar::Nanos).ok_or(())
-                    } else {
-                        convert(Cow::Borrowed(v), *ty).map_err(|_| ())
-                    };
-                    match converted {
-                        Ok(Scalar::Str(s)) => Scalar::Str(Cow::Owned(s.into_owned())),
-                        Ok(s) => s,
-                        // Kept rather than lost: the text goes to AdditionalExtensions.
-                        Err(()) => {
-                            if v != "-" {
-                                let key = KEYS.iter().find(|(_, c)| c == name).map_or("", |k| k.0);
-                                additional.push_str(&format!("{key}={v};"));
+        for &(want, ty) in &self.columns {
+            values.push(match want {
+                Want::Header(i) => Scalar::Str(Cow::Borrowed(cef.header[i].as_ref())),
+                Want::Time => time.map_or(Scalar::Null, Scalar::Nanos),
+                Want::Computer => header
+                    .as_ref()
+                    .and_then(|h| h.host)
+                    .map_or(Scalar::Null, |h| Scalar::Str(Cow::Borrowed(h))),
+                // Filled below, when every value that did not fit is known.
+                Want::Additional => Scalar::Null,
+                Want::Type => Scalar::Str(Cow::Borrowed(COMMON_SECURITY_LOG)),
+                Want::Null => Scalar::Null,
+                Want::Key(key) => match value_of(key) {
+                    None | Some("") => Scalar::Null,
+                    Some(v) => {
+                        let converted = if ty == KqlType::DateTime {
+                            cef_time(v).map(Scalar::Nanos).ok_or(())
+                        } else {
+                            convert(Cow::Borrowed(v), ty).map_err(|_| ())
+                        };
+                        match converted {
+                            Ok(s) => s,
+                            // Kept rather than lost: the text goes to AdditionalExtensions.
+                            Err(()) => {
+                                if v != "-" {
+                                    additional.push_str(&format!("{}={v};", KEYS[key].0));
+                                }
+                                Scalar::Null
                             }
-                            Scalar::Null
                         }
                     }
-                }
+                },
             });
         }
         if let Some(i) = self
             .columns
             .iter()
-            .position(|(n, _)| n == "AdditionalExtensions")
+            .position(|(w, _)| *w == Want::Additional)
+            && !additional.is_empty()
         {
-            values[i] = if additional.is_empty() {
-                Scalar::Null
-            } else {
-                Scalar::Str(Cow::Owned(additional))
-            };
+            values[i] = Scalar::Str(Cow::Owned(additional));
         }
         batcher.push(&values);
         Ok(())

@@ -384,9 +384,9 @@ impl Format for Syslog {
     ) -> Result<Batches, SourceError> {
         check_table(self, table)?;
         let batcher = Batcher::new(table, projection, batch_size)?;
-        let columns: Vec<String> = projection
+        let columns: Vec<Col> = projection
             .iter()
-            .map(|&i| table.columns[i].name.clone())
+            .map(|&i| Col::of(&table.columns[i].name))
             .collect();
         let decoder = SyslogDecoder {
             columns,
@@ -402,8 +402,55 @@ impl Format for Syslog {
     }
 }
 
+/// The columns of Syslog and LinuxAuth that a line fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Time,
+    Host,
+    HostIp,
+    Facility,
+    Severity,
+    Message,
+    Process,
+    ProcessId,
+    Type,
+    Action,
+    User,
+    TargetUser,
+    SourceIp,
+    SourcePort,
+    AuthMethod,
+    Command,
+    Null,
+}
+
+impl Col {
+    /// The column of this name in Syslog or LinuxAuth.
+    fn of(name: &str) -> Col {
+        match name {
+            "TimeGenerated" | "EventTime" => Col::Time,
+            "Computer" | "HostName" => Col::Host,
+            "HostIP" => Col::HostIp,
+            "Facility" => Col::Facility,
+            "SeverityLevel" => Col::Severity,
+            "SyslogMessage" => Col::Message,
+            "ProcessName" | "Process" => Col::Process,
+            "ProcessID" => Col::ProcessId,
+            "Type" => Col::Type,
+            "Action" => Col::Action,
+            "User" => Col::User,
+            "TargetUser" => Col::TargetUser,
+            "SourceIp" => Col::SourceIp,
+            "SourcePort" => Col::SourcePort,
+            "AuthMethod" => Col::AuthMethod,
+            "Command" => Col::Command,
+            _ => Col::Null,
+        }
+    }
+}
+
 struct SyslogDecoder {
-    columns: Vec<String>,
+    columns: Vec<Col>,
     auth: bool,
     reference: Option<(i32, u32)>,
 }
@@ -426,50 +473,36 @@ impl RowDecoder for SyslogDecoder {
     ) -> Result<(), String> {
         let line = String::from_utf8_lossy(record);
         let h = parse_header(&line)?;
-        let time = h.nanos(self.reference);
-        let time = || time.map_or(Scalar::Null, Scalar::Nanos);
-        if self.auth {
-            let Some(ev) = auth_event(h.app, h.msg) else {
-                return Ok(());
-            };
-            let values: Vec<Scalar<'_>> = self
-                .columns
-                .iter()
-                .map(|c| match c.as_str() {
-                    "TimeGenerated" => time(),
-                    "Computer" => text(h.host),
-                    "Process" => text(h.app),
-                    "ProcessID" => int(h.pid),
-                    "Action" => text(Some(ev.action)),
-                    "User" => text(ev.user),
-                    "TargetUser" => text(ev.target),
-                    "SourceIp" => text(ev.ip),
-                    "SourcePort" => int(ev.port),
-                    "AuthMethod" => text(ev.method),
-                    "Command" => text(ev.command),
-                    "SyslogMessage" => text(Some(h.msg)),
-                    "Type" => text(Some(LINUX_AUTH)),
-                    _ => Scalar::Null,
-                })
-                .collect();
-            batcher.push(&values);
-            return Ok(());
-        }
-        let host_ip = h.host.filter(|s| s.parse::<IpAddr>().is_ok());
+        let time = h.nanos(self.reference).map_or(Scalar::Null, Scalar::Nanos);
+        let (ev, table) = if self.auth {
+            match auth_event(h.app, h.msg) {
+                Some(ev) => (ev, LINUX_AUTH),
+                None => return Ok(()),
+            }
+        } else {
+            (AuthEvent::default(), SYSLOG)
+        };
         let values: Vec<Scalar<'_>> = self
             .columns
             .iter()
-            .map(|c| match c.as_str() {
-                "TimeGenerated" | "EventTime" => time(),
-                "Computer" | "HostName" => text(h.host),
-                "HostIP" => text(host_ip),
-                "Facility" => text(h.facility()),
-                "SeverityLevel" => text(h.severity()),
-                "SyslogMessage" => text(Some(h.msg)),
-                "ProcessName" => text(h.app),
-                "ProcessID" => int(h.pid),
-                "Type" => text(Some(SYSLOG)),
-                _ => Scalar::Null,
+            .map(|c| match c {
+                Col::Time => time.clone(),
+                Col::Host => text(h.host),
+                Col::HostIp => text(h.host.filter(|s| s.parse::<IpAddr>().is_ok())),
+                Col::Facility => text(h.facility()),
+                Col::Severity => text(h.severity()),
+                Col::Message => text(Some(h.msg)),
+                Col::Process => text(h.app),
+                Col::ProcessId => int(h.pid),
+                Col::Type => text(Some(table)),
+                Col::Action => text(Some(ev.action).filter(|a| !a.is_empty())),
+                Col::User => text(ev.user),
+                Col::TargetUser => text(ev.target),
+                Col::SourceIp => text(ev.ip),
+                Col::SourcePort => int(ev.port),
+                Col::AuthMethod => text(ev.method),
+                Col::Command => text(ev.command),
+                Col::Null => Scalar::Null,
             })
             .collect();
         batcher.push(&values);
