@@ -26,9 +26,11 @@ use arrow::record_batch::RecordBatch;
 use spoor_catalog::TableDef;
 
 mod batch;
+pub mod cef;
 pub mod cloudtrail;
 pub mod la_export;
 mod lines;
+pub mod syslog;
 pub mod vpcflow;
 pub mod w3c;
 pub mod windows;
@@ -199,6 +201,9 @@ pub static FORMATS: &[&dyn Format] = &[
     &windows::evtx::Evtx,
     &windows::json::WindowsJson,
     &la_export::LaExport,
+    // CEF before syslog: a CEF line with a syslog header is CEF.
+    &cef::Cef,
+    &syslog::Syslog,
 ];
 
 /// The format with this name.

@@ -264,7 +264,31 @@ fn sentinel_sample_data_exports_fill_the_tables_they_name() {
     // Every claimed file: each of its tables decodes exactly the rows counted independently,
     // with no bad record.
     let mut summary: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    let mut raw = std::collections::BTreeMap::new();
     for file in &inv.files {
+        if matches!(file.format.name(), "cef" | "syslog") {
+            // Raw CEF and syslog text: one row per line (the CEF lines for CEF), counted here with
+            // plain text matching, and no bad record.
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut open(file).unwrap(), &mut text).unwrap();
+            let lines = text.lines().filter(|l| !l.trim().is_empty());
+            let (table, expected) = if file.format.name() == "cef" {
+                (
+                    "CommonSecurityLog",
+                    lines.filter(|l| l.contains("CEF:")).count(),
+                )
+            } else {
+                ("Syslog", lines.count())
+            };
+            assert_eq!(
+                decode_count(file, table, None),
+                expected,
+                "{}",
+                rel(&file.path)
+            );
+            raw.insert(rel(&file.path), (file.format.name(), expected));
+            continue;
+        }
         assert_eq!(file.format.name(), "la-export", "{}", rel(&file.path));
         assert!(!file.tables.is_empty());
         for &table in &file.tables {
@@ -287,6 +311,20 @@ fn sentinel_sample_data_exports_fill_the_tables_they_name() {
     );
     for (table, (files, rows)) in &summary {
         eprintln!("  {table:<20} {rows:>6} rows in {files} files");
+    }
+
+    // The raw text files, and their line counts from `grep -c CEF:` / `grep -c '[^[:space:]]'`.
+    for (name, format, rows) in [
+        ("CEF/CitrixADC.txt", "cef", 6),
+        ("CEF/barracudaWAFCEF.txt", "cef", 346),
+        ("CEF/fortiwebwafsamplelog.txt", "cef", 104),
+        ("CEF/IllumioCore", "cef", 2),
+        ("CEF/NozomiNetworksCEF.zip!NozomiNetworksCEF.log", "cef", 2),
+        ("Syslog/OpenVPN.txt", "syslog", 32),
+        ("Syslog/OracleDatabaseAudit.txt", "syslog", 9),
+        ("Syslog/barracudasamplelogs.txt", "syslog", 137),
+    ] {
+        assert_eq!(raw.get(name), Some(&(format, rows)), "{name}: {raw:?}");
     }
 
     // Which table a few files fill, and how many rows.

@@ -74,6 +74,7 @@ fn discover_claims_by_content_and_keeps_the_rest() {
     assert_eq!(
         claimed,
         vec![
+            ("cef/firewall.log".to_string(), "cef", Compression::None),
             (
                 "cloudtrail/111122223333_CloudTrail_us-east-1_20240802T0825Z_abc.json.gz"
                     .to_string(),
@@ -108,6 +109,16 @@ fn discover_claims_by_content_and_keeps_the_rest() {
             (
                 "la-export/syslog.jsonl".to_string(),
                 "la-export",
+                Compression::None
+            ),
+            (
+                "syslog/auth/auth.log".to_string(),
+                "syslog",
+                Compression::None
+            ),
+            (
+                "syslog/rfc5424/messages.log".to_string(),
+                "syslog",
                 Compression::None
             ),
             (
@@ -540,4 +551,64 @@ fn la_export_fixtures_fill_the_tables_their_rows_name() {
 
     // A table the file does not hold is refused.
     assert!(read(syslog, catalog().table("SecurityEvent").unwrap(), None, 10).is_err());
+}
+
+#[test]
+fn syslog_and_auth_log_lines() {
+    let inv = discover(&[fixtures().join("syslog")]);
+    let auth = find(&inv.files, "syslog/auth/auth.log");
+    assert_eq!(auth.tables, vec!["Syslog", "LinuxAuth"]);
+    assert!(
+        auth.notes.iter().any(|n| n.contains("no year")),
+        "{:?}",
+        auth.notes
+    );
+    // 18 lines, line 14 cut short.
+    let r = read_all(auth, "Syslog", &["ProcessName", "Computer"]);
+    assert_eq!(r.rows, 17);
+    assert_eq!(r.bad.len(), 1);
+    assert_eq!(r.bad[0].0, Position::Line(14));
+    assert!(r.bad[0].1.contains("syslog header"), "{}", r.bad[0].1);
+    // The sshd, sudo and su events: every line but the listener, the session and CRON lines.
+    let r = read_all(auth, "LinuxAuth", &["Action", "SourceIp"]);
+    assert_eq!(r.rows, 14);
+    let failed = r
+        .first_column
+        .iter()
+        .filter(|a| a.as_deref() == Some("Failed password"))
+        .count();
+    assert_eq!(failed, 6);
+
+    let rfc5424 = find(&inv.files, "syslog/rfc5424/messages.log");
+    let r = read_all(rfc5424, "Syslog", &["Facility", "ProcessName"]);
+    assert_eq!(r.rows, 6);
+    assert_eq!(r.bad.len(), 1);
+    assert_eq!(r.bad[0].0, Position::Line(5));
+    assert_eq!(
+        r.first_column,
+        ["auth", "local4", "local4", "authpriv", "local7", "daemon"]
+            .map(|s| Some(s.to_string()))
+            .to_vec()
+    );
+}
+
+#[test]
+fn cef_lines_with_and_without_a_syslog_header() {
+    let inv = discover(&[fixtures().join("cef")]);
+    let f = find(&inv.files, "cef/firewall.log");
+    assert_eq!(f.tables, vec!["CommonSecurityLog"]);
+    let r = read_all(
+        f,
+        "CommonSecurityLog",
+        &["DeviceProduct", "AdditionalExtensions"],
+    );
+    assert_eq!(r.rows, 4);
+    assert_eq!(r.bad.len(), 1);
+    assert_eq!(r.bad[0].0, Position::Line(4));
+    assert_eq!(
+        r.first_column,
+        ["Perimeter FW", "Perimeter FW", "Web|Proxy", "Perimeter FW"]
+            .map(|s| Some(s.to_string()))
+            .to_vec()
+    );
 }
