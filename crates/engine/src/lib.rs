@@ -271,7 +271,10 @@ impl Engine {
             let def = catalog().table(name).ok_or_else(|| {
                 DataFusionError::Plan(format!("format produces unknown table {name}"))
             })?;
-            let df = self.ctx.table(name.as_str()).await?;
+            let df = self
+                .ctx
+                .table(datafusion::common::TableReference::bare(name.as_str()))
+                .await?;
             // The table's time: TimeGenerated, or else its first datetime column (eventTime).
             let time = def.column("TimeGenerated").or_else(|| {
                 def.columns
