@@ -527,36 +527,14 @@ impl Planner {
             .join(rplan, jt, (lcols, rcols), None)
             .and_then(|b| b.build())
             .map_err(|e| df_error(e, span))?;
-        // Output: left columns, then right columns; a right name that collides gets a number
-        // suffix (TimeGenerated1), as Kusto does. lookup drops the right side's key columns.
-        let mut exprs = Vec::new();
-        let mut types = Vec::new();
-        let mut used: Vec<String> = Vec::new();
+        // lookup drops the right side's key columns.
         let left_out = !matches!(jt, JoinType::RightSemi | JoinType::RightAnti);
         let right_out = !matches!(jt, JoinType::LeftSemi | JoinType::LeftAnti);
-        if left_out {
-            for (i, n) in left.names().into_iter().enumerate() {
-                exprs.push(Expr::Column(Column::new(Some(lq), &n)).alias(n.clone()));
-                types.push(left.types[i]);
-                used.push(n);
-            }
-        }
-        if right_out {
-            for (i, n) in right_tab.names().into_iter().enumerate() {
-                if lookup && keys.iter().any(|(_, r)| r == &n) {
-                    continue;
-                }
-                let mut out = n.clone();
-                let mut k = 1;
-                while used.contains(&out) {
-                    out = format!("{n}{k}");
-                    k += 1;
-                }
-                exprs.push(Expr::Column(Column::new(Some(rq), &n)).alias(out.clone()));
-                types.push(right_tab.types[i]);
-                used.push(out);
-            }
-        }
+        let (exprs, types) = joined_columns(
+            left_out.then_some((&left, lq)),
+            right_out.then_some((&right_tab, rq)),
+            &|n| lookup && keys.iter().any(|(_, r)| r == n),
+        );
         let plan = project_plan(joined, exprs, span)?;
         Ok(Tab {
             plan,
@@ -947,6 +925,43 @@ fn order_of(keys: &[ast::SortKey]) -> Vec<(String, bool, bool)> {
 }
 
 /// Re-projects the columns at `indices`, in that order.
+/// The output columns of a join of `left` and `right` (aliased `lq`, `rq`): the left columns,
+/// then the right ones but those `skip_right` names; a right name that collides gets a number
+/// suffix (TimeGenerated1), as Kusto does.
+pub(crate) fn joined_columns(
+    left: Option<(&Tab, &str)>,
+    right: Option<(&Tab, &str)>,
+    skip_right: &dyn Fn(&str) -> bool,
+) -> (Vec<Expr>, Vec<KqlType>) {
+    let mut exprs = Vec::new();
+    let mut types = Vec::new();
+    let mut used: Vec<String> = Vec::new();
+    if let Some((tab, q)) = left {
+        for (i, n) in tab.names().into_iter().enumerate() {
+            exprs.push(Expr::Column(Column::new(Some(q), &n)).alias(n.clone()));
+            types.push(tab.types[i]);
+            used.push(n);
+        }
+    }
+    if let Some((tab, q)) = right {
+        for (i, n) in tab.names().into_iter().enumerate() {
+            if skip_right(&n) {
+                continue;
+            }
+            let mut out = n.clone();
+            let mut k = 1;
+            while used.contains(&out) {
+                out = format!("{n}{k}");
+                k += 1;
+            }
+            exprs.push(Expr::Column(Column::new(Some(q), &n)).alias(out.clone()));
+            types.push(tab.types[i]);
+            used.push(out);
+        }
+    }
+    (exprs, types)
+}
+
 pub(crate) fn reselect(tab: Tab, indices: &[usize], span: Span) -> Result<Tab, Diagnostic> {
     let names = tab.names();
     let exprs: Vec<Expr> = indices

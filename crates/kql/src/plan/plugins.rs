@@ -234,28 +234,10 @@ impl Planner {
             .join_on(alias(&lookup_tab.plan, rq)?, join_type, on)
             .and_then(|b| b.build())
             .map_err(|e| df_error(e, span))?;
-        let mut exprs = Vec::new();
-        let mut types = Vec::new();
-        let mut used: Vec<String> = Vec::new();
-        for (i, n) in tab.names().into_iter().enumerate() {
-            exprs.push(column(lq, &n).alias(n.clone()));
-            types.push(tab.types[i]);
-            used.push(n);
-        }
-        for (i, n) in lookup_tab.names().into_iter().enumerate() {
-            if extra.iter().any(|k| k.name == n) {
-                continue;
-            }
-            let mut out = n.clone();
-            let mut k = 1;
-            while used.contains(&out) {
-                out = format!("{n}{k}");
-                k += 1;
-            }
-            exprs.push(column(rq, &n).alias(out.clone()));
-            types.push(lookup_tab.types[i]);
-            used.push(out);
-        }
+        let (exprs, types) =
+            super::ops::joined_columns(Some((&tab, lq)), Some((&lookup_tab, rq)), &|n| {
+                extra.iter().any(|k| k.name == n)
+            });
         let plan = project_plan(joined, exprs, span)?;
         Ok(Tab {
             plan,
