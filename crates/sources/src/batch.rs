@@ -82,6 +82,10 @@ pub(crate) fn parse_time(s: &str) -> Option<i64> {
         return Some(ns);
     }
     chrono::DateTime::parse_from_rfc3339(s)
+        .or_else(|_| {
+            // An offset without a colon (`-0600`), as Suricata and Apache write it.
+            chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+        })
         .ok()?
         .timestamp_nanos_opt()
 }
@@ -402,6 +406,10 @@ mod tests {
         assert_eq!(parse_time("1722587004"), Some(t));
         assert_eq!(parse_time("2024-08-02T08:23:24.5Z"), Some(t + 500_000_000));
         assert_eq!(parse_time("2024-08-02T10:23:24+02:00"), Some(t));
+        assert_eq!(
+            parse_time("2024-08-02T02:23:24.5-0600"),
+            Some(t + 500_000_000)
+        );
         assert_eq!(parse_time("2024-13-02T08:23:24Z"), None);
         assert_eq!(parse_time("yesterday"), None);
     }

@@ -96,8 +96,8 @@ impl Format for CloudTrail {
         let mut window = Window::new(input);
         let units = match detect_shape(&mut window) {
             Ok(Shape::Lines) => CtUnits::Lines(Lines::from_window(window)),
-            Ok(Shape::Array) => CtUnits::Array(JsonArray::new(window, false)),
-            Ok(Shape::Records) => CtUnits::Array(JsonArray::new(window, true)),
+            Ok(Shape::Array) => CtUnits::Array(JsonArray::new(window, None)),
+            Ok(Shape::Records) => CtUnits::Array(JsonArray::new(window, Some("Records"))),
             Err(source) => {
                 return Err(SourceError::Read {
                     path: file.to_path_buf(),
@@ -268,7 +268,7 @@ fn first_item(raw: Option<&RawValue>) -> Option<&RawValue> {
 
 /// The text of a value: strings unquoted and unescaped, other scalars as written, objects and
 /// arrays as JSON text (compacted when pretty-printed).
-fn text(raw: &RawValue) -> Cow<'_, str> {
+pub(crate) fn text(raw: &RawValue) -> Cow<'_, str> {
     let s = raw.get();
     if s.starts_with('"') {
         if memchr(b'\\', s.as_bytes()).is_none() {
@@ -674,7 +674,8 @@ enum ArrayState {
 /// The elements of a JSON array, one at a time, from a stream (also used by `la_export`).
 pub(crate) struct JsonArray {
     w: Window,
-    records: bool,
+    /// The key of the object that wraps the array (`{"Records": [...]}`), if any.
+    wrapper: Option<&'static str>,
     state: ArrayState,
     /// Elements read so far.
     n: u64,
@@ -756,10 +757,10 @@ fn value_extent(b: &[u8], at_eof: bool) -> Extent {
 }
 
 impl JsonArray {
-    pub(crate) fn new(w: Window, records: bool) -> JsonArray {
+    pub(crate) fn new(w: Window, wrapper: Option<&'static str>) -> JsonArray {
         JsonArray {
             w,
-            records,
+            wrapper,
             state: ArrayState::Start,
             n: 0,
         }
@@ -818,13 +819,13 @@ impl JsonArray {
         )
     }
 
-    /// Moves past `{"Records":` up to the `[`, skipping other keys before it.
-    fn open_records(&mut self) -> Result<bool, Unit<'static>> {
+    /// Moves past `{"<key>":` up to the `[`, skipping other keys before it.
+    fn open_wrapper(&mut self, key: &str) -> Result<bool, Unit<'static>> {
         let io = |e| Unit::Failed(Position::Byte(0), e);
         self.w.start += strip_bom_len(&self.w.buf[self.w.start..self.w.end]);
         if self.peek().map_err(io)? != Some(b'{') {
             let at = self.here();
-            return Err(self.lost(at, "expected a JSON object with a Records array".into()));
+            return Err(self.lost(at, format!("expected a JSON object with a {key} array")));
         }
         self.w.start += 1;
         loop {
@@ -832,7 +833,7 @@ impl JsonArray {
                 Some(b'"') => {}
                 Some(b'}') | None => {
                     let at = self.here();
-                    return Err(self.lost(at, "the object has no Records array".into()));
+                    return Err(self.lost(at, format!("the object has no {key} array")));
                 }
                 Some(c) => {
                     let at = self.here();
@@ -843,7 +844,9 @@ impl JsonArray {
                 let at = self.here();
                 return Err(self.lost(at, "the file ends inside a key (truncated?)".into()));
             };
-            let is_records = &self.w.buf[self.w.start..self.w.start + len] == b"\"Records\"";
+            let quoted = &self.w.buf[self.w.start..self.w.start + len];
+            let is_records =
+                quoted.len() == key.len() + 2 && &quoted[1..quoted.len() - 1] == key.as_bytes();
             self.w.start += len;
             if self.peek().map_err(io)? != Some(b':') {
                 let at = self.here();
@@ -857,7 +860,7 @@ impl JsonArray {
                     return Ok(true);
                 }
                 let at = self.here();
-                return Err(self.lost(at, "Records is not an array".into()));
+                return Err(self.lost(at, format!("{key} is not an array")));
             }
             // Another key: skip its value and the comma.
             match self.value().map_err(io)? {
@@ -868,7 +871,7 @@ impl JsonArray {
                 Some(b',') => self.w.start += 1,
                 _ => {
                     let at = self.here();
-                    return Err(self.lost(at, "the object has no Records array".into()));
+                    return Err(self.lost(at, format!("the object has no {key} array")));
                 }
             }
         }
@@ -886,8 +889,8 @@ impl Units for JsonArray {
             return Unit::End;
         }
         if self.state == ArrayState::Start {
-            if self.records {
-                if let Err(unit) = self.open_records() {
+            if let Some(key) = self.wrapper {
+                if let Err(unit) = self.open_wrapper(key) {
                     return unit;
                 }
             } else {

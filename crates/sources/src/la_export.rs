@@ -463,7 +463,7 @@ fn analyze(head: &[u8]) -> Option<Head> {
     let shape = match first_byte(head)? {
         b'[' => {
             let input: Box<dyn BufRead + Send> = Box::new(Cursor::new(head.to_vec()));
-            let mut array = JsonArray::new(Window::new(input), false);
+            let mut array = JsonArray::new(Window::new(input), None);
             let mut rows = 0;
             while let Unit::Record(_, bytes) = array.next_unit() {
                 if object_keys(bytes, &mut columns, &mut types).is_none() {
@@ -677,7 +677,7 @@ fn scan_types(path: &Path, shape: Shape) -> BTreeSet<String> {
                 }
             };
             let mut units: Box<dyn Units> = if shape == Shape::JsonArray {
-                Box::new(JsonArray::new(Window::new(input), false))
+                Box::new(JsonArray::new(Window::new(input), None))
             } else {
                 Box::new(Lines::new(input))
             };
@@ -843,7 +843,7 @@ impl Format for LaExport {
                     zones: ZoneCache::default(),
                 };
                 if first == Some(b'[') {
-                    let units = JsonArray::new(Window::new(input), false);
+                    let units = JsonArray::new(Window::new(input), None);
                     Ok(Box::new(Decoding::new(units, decoder, batcher, file)))
                 } else {
                     let units = Lines::new(input);

@@ -28,6 +28,7 @@ use spoor_catalog::TableDef;
 mod batch;
 pub mod cef;
 pub mod cloudtrail;
+pub mod events;
 pub mod la_export;
 mod lines;
 pub mod syslog;
@@ -200,6 +201,11 @@ pub static FORMATS: &[&dyn Format] = &[
     &w3c::W3cIis,
     &windows::evtx::Evtx,
     &windows::json::WindowsJson,
+    &events::kube::KubeAuditLog,
+    &events::suricata::SuricataEve,
+    &events::guardduty::GuardDuty,
+    &events::cloudwatch::CloudWatchLogs,
+    &events::azure::AzureDiagnosticRecords,
     &la_export::LaExport,
     // CEF before syslog: a CEF line with a syslog header is CEF.
     &cef::Cef,

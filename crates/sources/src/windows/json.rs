@@ -70,7 +70,7 @@ impl Format for WindowsJson {
         let shape = shape(&w.buf[w.start..w.end]).unwrap_or(Shape::Flat);
         let (units, decoder) = match shape {
             Shape::EvtxArray => (
-                JsonUnits::Array(JsonArray::new(w, false)),
+                JsonUnits::Array(JsonArray::new(w, None)),
                 EventDecoder::evtx(mapper),
             ),
             Shape::EvtxLines => (
@@ -162,10 +162,16 @@ impl Units for JsonUnits {
 }
 
 /// JSON objects one after another (`evtx_dump -o json`), with any whitespace between them.
-struct Concatenated {
+pub(crate) struct Concatenated {
     w: Window,
     /// Objects read so far.
     n: u64,
+}
+
+impl Concatenated {
+    pub(crate) fn new(w: Window) -> Concatenated {
+        Concatenated { w, n: 0 }
+    }
 }
 
 impl Units for Concatenated {
