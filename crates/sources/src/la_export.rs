@@ -7,8 +7,9 @@
 //! - whose column names, once the time zone suffix that exports add is stripped
 //!   (`TimeGenerated [UTC]`), are columns of a catalog table: either a `Type` (or `$table`)
 //!   column names the table of each row and at least [`MIN_COLUMNS`] other columns belong to it,
-//!   or, with no such column, `TimeGenerated` or `TenantId` and at least [`MIN_COLUMNS`] columns
-//!   in all belong to one table.
+//!   or, with no such column, `TimeGenerated`, `TenantId` or `Timestamp` (Microsoft Defender
+//!   advanced hunting exports) and at least [`MIN_COLUMNS`] columns in all belong to one table.
+//!   A row without TimeGenerated takes it from Timestamp.
 //!
 //! The tables of a file ([`Format::tables_in`]): with a `Type` column, every catalog table that
 //! some row names (the whole file is scanned when it is longer than the head); without one, the
@@ -49,6 +50,12 @@ pub struct LaExport;
 
 /// Columns whose value names the table of the row.
 const TYPE_COLUMNS: &[&str] = &["Type", "$table"];
+
+const TIME_GENERATED: &str = "TimeGenerated";
+
+/// The time column of Microsoft Defender advanced hunting tables, read as TimeGenerated when a
+/// row has none.
+const DEFENDER_TIME: &str = "Timestamp";
 
 /// How many columns of a table a header must have (besides `Type`) to be rows of that table.
 pub const MIN_COLUMNS: usize = 4;
@@ -569,7 +576,8 @@ fn candidates(head: &Head) -> Candidates {
     if head.has_type_column() && !head.types.is_empty() {
         return Candidates::ByType(by_type(&names, &head.types));
     }
-    let anchors: Vec<&str> = ["TimeGenerated", "TenantId"]
+    // `Timestamp` anchors Microsoft Defender advanced hunting exports, which have no TimeGenerated.
+    let anchors: Vec<&str> = ["TimeGenerated", "TenantId", "Timestamp"]
         .into_iter()
         .filter(|a| names.contains(a))
         .collect();
@@ -836,9 +844,18 @@ impl Format for LaExport {
                 for c in TYPE_COLUMNS {
                     lookup.insert((*c).to_string(), type_slot);
                 }
+                // Defender exports have Timestamp and no TimeGenerated: a hidden slot keeps
+                // Timestamp for TimeGenerated when it is not projected itself.
+                let time_generated = lookup.get(TIME_GENERATED).copied();
+                let timestamp = time_generated.map(|_| {
+                    *lookup
+                        .entry(DEFENDER_TIME.to_string())
+                        .or_insert(type_slot + 1)
+                });
                 let decoder = JsonRows {
                     table: table_name,
                     columns,
+                    time_fallback: time_generated.zip(timestamp),
                     lookup,
                     zones: ZoneCache::default(),
                 };
@@ -996,8 +1013,10 @@ struct JsonRows {
     table: &'static str,
     /// Type of each projected column, and whether it is `Type`.
     columns: Vec<(KqlType, bool)>,
-    /// Column name → slot (projected columns, then the type slot).
+    /// Column name → slot (projected columns, then the type slot, then a Timestamp slot).
     lookup: HashMap<String, usize>,
+    /// (TimeGenerated slot, Timestamp slot): TimeGenerated is Timestamp when the row lacks it.
+    time_fallback: Option<(usize, usize)>,
     zones: ZoneCache,
 }
 
@@ -1008,7 +1027,7 @@ impl RowDecoder for JsonRows {
         _position: Position,
         batcher: &mut Batcher,
     ) -> Result<(), String> {
-        let mut slots: Vec<Option<(&RawValue, Zone)>> = vec![None; self.columns.len() + 1];
+        let mut slots: Vec<Option<(&RawValue, Zone)>> = vec![None; self.columns.len() + 2];
         let mut de = serde_json::Deserializer::from_slice(record);
         ObjectSeed {
             lookup: &self.lookup,
@@ -1018,6 +1037,11 @@ impl RowDecoder for JsonRows {
         .deserialize(&mut de)
         .and_then(|()| de.end())
         .map_err(|e| format!("not a JSON object: {e}"))?;
+        if let Some((time_generated, timestamp)) = self.time_fallback
+            && slots[time_generated].is_none()
+        {
+            slots[time_generated] = slots[timestamp];
+        }
         let own_type: Option<Cow<'_, str>> = match slots[self.columns.len()] {
             Some((raw, _)) => match json_value(raw, KqlType::String, Zone::Utc)? {
                 Scalar::Str(s) => Some(s),
@@ -1084,6 +1108,7 @@ impl<R: Read> CsvRows<R> {
     fn read_header(&mut self) -> Result<(), String> {
         let mut fields = vec![None; self.wanted.len()];
         let mut type_at = None;
+        let mut timestamp = None;
         for (i, raw) in self.record.iter().enumerate() {
             let raw = std::str::from_utf8(raw).map_err(|_| "the header is not UTF-8 text")?;
             let (name, label) = split_name(raw);
@@ -1095,6 +1120,15 @@ impl<R: Read> CsvRows<R> {
             {
                 fields[slot] = Some((i, zone(label)));
             }
+            if name == DEFENDER_TIME {
+                timestamp = Some((i, zone(label)));
+            }
+        }
+        // Defender exports have Timestamp and no TimeGenerated.
+        if let Some(slot) = self.wanted.iter().position(|w| w == TIME_GENERATED)
+            && fields[slot].is_none()
+        {
+            fields[slot] = timestamp;
         }
         self.header = Some(CsvHeader {
             fields,
@@ -1487,5 +1521,34 @@ mod tests {
         let t = col(1, 3);
         let t = t.as_any().downcast_ref::<StringArray>().unwrap();
         assert_eq!(t.value(0), "SigninLogs");
+    }
+
+    #[test]
+    fn defender_exports_take_time_generated_from_timestamp() {
+        let json = "{\"Timestamp\":\"2021-08-02T13:11:39.7724491Z\",\"DeviceId\":\"d\",\"DeviceName\":\"adfs01\",\"ActionType\":\"ProcessCreated\",\"FileName\":\"cmd.exe\",\"ProcessCommandLine\":\"cmd /c whoami\"}\n";
+        let csv = "Timestamp,DeviceId,DeviceName,ActionType,FileName,ProcessCommandLine\n2021-08-02T13:11:39.7724491Z,d,adfs01,ProcessCreated,cmd.exe,cmd /c whoami\n";
+        for text in [json, csv] {
+            let f = LaExport;
+            assert!(f.sniff(text.as_bytes()), "{text}");
+            let tables = f.tables_in(text.as_bytes(), Path::new("export/DeviceProcessEvents.csv"));
+            assert_eq!(tables, vec!["DeviceProcessEvents"], "{text}");
+            for columns in [&["TimeGenerated"][..], &["TimeGenerated", "Timestamp"][..]] {
+                let (batches, bad) = crate::testing::decode_text(
+                    &f,
+                    text,
+                    "hunting.csv",
+                    "DeviceProcessEvents",
+                    columns,
+                    10,
+                );
+                assert!(bad.is_empty(), "{bad:?}");
+                let t = batches[0]
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::TimestampNanosecondArray>()
+                    .unwrap();
+                assert_eq!(t.value(0), 1_627_909_899_772_449_100, "{text}");
+            }
+        }
     }
 }
