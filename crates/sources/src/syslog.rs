@@ -198,10 +198,12 @@ pub(crate) fn parse_header(line: &str) -> Result<Header<'_>, String> {
         let (t, rest) = word(rest).ok_or("expected a time")?;
         let ns = parse_time(t).ok_or_else(|| format!("expected an RFC 3339 time, found {t:?}"))?;
         (HeaderTime::Full(ns), rest)
+    } else if let Some(header) = cisco_ios(pri, rest) {
+        return Ok(header);
     } else {
         return Err(
             "expected a syslog header: `Mmm dd hh:mm:ss host tag: message`, an RFC 3339 time, \
-             or `<PRI>1 ` (RFC 5424)"
+             `<PRI>1 ` (RFC 5424) or a Cisco IOS `seq: Mmm dd hh:mm:ss.mmm: %FAC-SEV-MNEMONIC:`"
                 .into(),
         );
     };
@@ -225,6 +227,41 @@ pub(crate) fn parse_header(line: &str) -> Result<Header<'_>, String> {
         host,
         app,
         pid,
+        msg,
+    })
+}
+
+/// Cisco IOS messages as a syslog server stores them when it adds no header of its own:
+/// `[host ]seq: [*|.]Mmm dd hh:mm:ss[.mmm][ zone]: %FACILITY-SEVERITY-MNEMONIC: message`. The
+/// `%...` code is the tag; a leading `*` or `.` (clock not synchronised) is ignored, and the time
+/// is read as UTC like other times without a year.
+fn cisco_ios(pri: Option<u8>, s: &str) -> Option<Header<'_>> {
+    let is_seq = |w: &str| {
+        w.strip_suffix(':')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+    };
+    let (first, after_first) = word(s)?;
+    let (host, rest) = if is_seq(first) {
+        (None, after_first)
+    } else {
+        let (seq, rest) = word(after_first)?;
+        if !is_seq(seq) {
+            return None;
+        }
+        (Some(first), rest)
+    };
+    let rest = rest.trim_start_matches(['*', '.']);
+    let end = rest.find(": %")?;
+    let clock = rest.get(..15)?;
+    let (time, _) = rfc3164_time(&format!("{clock} "))?;
+    let after = &rest[end + 3..];
+    let (code, msg) = after.split_once(": ").unwrap_or((after, ""));
+    code.contains('-').then_some(Header {
+        pri,
+        time,
+        host,
+        app: Some(code),
+        pid: None,
         msg,
     })
 }
@@ -717,6 +754,33 @@ mod tests {
             (Some("nozomi-sg.local"), Some("n2osevents"), Some("0"))
         );
         assert_eq!(h.msg, "CEF:0|a");
+
+        let h = parse_header("172.16.5.10 6705: Feb 17 13:40:03.673: %PARSER-5-CFGLOG_LOGGEDCMD: User:admin  logged command:no access-session port-control").unwrap();
+        assert_eq!(
+            (h.host, h.app, h.msg),
+            (
+                Some("172.16.5.10"),
+                Some("PARSER-5-CFGLOG_LOGGEDCMD"),
+                "User:admin  logged command:no access-session port-control"
+            )
+        );
+        assert_eq!(
+            h.time,
+            HeaderTime::NoYear {
+                month: 2,
+                day: 17,
+                secs: 13 * 3600 + 40 * 60 + 3
+            }
+        );
+        let h = parse_header(
+            "<189>52: *Mar  1 00:01:02.123 UTC: %SYS-5-CONFIG_I: Configured from console",
+        )
+        .unwrap();
+        assert_eq!(
+            (h.pri, h.host, h.app),
+            (Some(189), None, Some("SYS-5-CONFIG_I"))
+        );
+        assert!(parse_header("10.0.0.1 12: not a time: %X-1-Y: z").is_err());
 
         assert!(parse_header("Aug 99 10:00:00 web1 x: y").is_err());
         assert!(parse_header("<999>Aug  9 10:00:00 web1 x: y").is_err());
