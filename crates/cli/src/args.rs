@@ -44,6 +44,23 @@ pub enum Command {
     ///   spoor tables ./evidence
     #[command(verbatim_doc_comment)]
     Tables(TablesArgs),
+    /// List the log formats spoor reads, what each recognises and the tables it fills.
+    ///
+    /// Files are recognised by their content; `--source-format NAME` (on query and tables)
+    /// reads every file as one format instead.
+    ///
+    /// Example:
+    ///   spoor sources
+    ///   spoor sources --format json
+    #[command(verbatim_doc_comment)]
+    Sources(SourcesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    /// `table` for people; `json` prints one {"name", "tables", "description"} per line.
+    #[arg(long, value_enum, default_value_t = TablesFormat::Table)]
+    pub format: TablesFormat,
 }
 
 /// The query languages spoor reads.
@@ -87,6 +104,10 @@ pub struct QueryArgs {
     /// name (its last path segment) when no --externaldata-map names it. Repeatable.
     #[arg(long = "externaldata-dir", value_name = "DIR")]
     pub externaldata_dir: Vec<PathBuf>,
+    /// Read every file as this log format instead of recognising it by its content
+    /// (`spoor sources` lists the names); what does not decode is reported as bad records.
+    #[arg(long = "source-format", value_name = "NAME")]
+    pub source_format: Option<String>,
     /// Hide the progress indicator.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -151,6 +172,10 @@ pub struct TablesArgs {
     /// {"table", "rows", "files", "bad_records", "first", "last"}.
     #[arg(long, value_enum, default_value_t = TablesFormat::Table)]
     pub format: TablesFormat,
+    /// Read every file as this log format instead of recognising it by its content
+    /// (`spoor sources` lists the names); what does not decode is reported as bad records.
+    #[arg(long = "source-format", value_name = "NAME")]
+    pub source_format: Option<String>,
     /// List every bad record (file, position, reason), not only the counts.
     #[arg(long)]
     pub bad_records: bool,

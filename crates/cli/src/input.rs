@@ -155,12 +155,26 @@ pub fn with_progress<T>(
 }
 
 /// Opens the engine over the evidence.
-pub fn open_engine(paths: &[PathBuf], externaldata: ExternalDataMap) -> Result<Engine, Failure> {
+pub fn open_engine(
+    paths: &[PathBuf],
+    externaldata: ExternalDataMap,
+    source_format: Option<&str>,
+) -> Result<Engine, Failure> {
     check_paths(paths)?;
+    if let Some(name) = source_format
+        && spoor_sources::format(name).is_none()
+    {
+        let names: Vec<&str> = spoor_sources::FORMATS.iter().map(|f| f.name()).collect();
+        return Err(Failure::Usage(format!(
+            "--source-format {name}: no such format; the formats are {} (`spoor sources` describes them)",
+            names.join(", ")
+        )));
+    }
     Engine::open(
         paths,
         EngineOptions {
             externaldata,
+            source_format: source_format.map(str::to_string),
             ..EngineOptions::default()
         },
     )

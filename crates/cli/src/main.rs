@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         args::Command::Query(a) => commands::query::run(a),
         args::Command::Check(a) => commands::check::run(a),
         args::Command::Tables(a) => commands::tables::run(a),
+        args::Command::Sources(a) => commands::sources::run(a),
     };
     match result {
         Ok(code) => code,

@@ -304,3 +304,52 @@ fn bag_unpack_columns_come_from_the_data_when_querying_and_are_noted_when_checki
         "{text}"
     );
 }
+
+#[test]
+fn sources_lists_every_format_with_its_tables() {
+    let out = spoor(&["sources", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows = json_lines(&out);
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    for name in [
+        "cloudtrail",
+        "evtx",
+        "k8s-audit",
+        "suricata-eve",
+        "azure-diagnostics",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    let kube = rows.iter().find(|r| r["name"] == "k8s-audit").unwrap();
+    assert_eq!(kube["tables"], serde_json::json!(["KubeAudit", "AKSAudit"]));
+    assert!(!kube["description"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn source_format_forces_one_format_and_names_the_choices_when_unknown() {
+    let out = spoor(&[
+        "tables",
+        "-q",
+        "--format",
+        "json",
+        "--source-format",
+        "syslog",
+        "crates/sources/tests/fixtures/cef",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let tables: Vec<String> = json_lines(&out)
+        .iter()
+        .map(|r| r["table"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        tables.contains(&"Syslog".to_string()) && !tables.contains(&"CommonSecurityLog".into()),
+        "CEF lines read as syslog: {tables:?}"
+    );
+    let out = spoor(&["tables", "--source-format", "nope", "examples/evidence"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no such format") && err.contains("k8s-audit"),
+        "{err}"
+    );
+}

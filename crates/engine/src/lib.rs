@@ -38,6 +38,9 @@ pub struct EngineOptions {
     pub batch_size: usize,
     /// Local copies of the URIs that `externaldata` reads.
     pub externaldata: ExternalDataMap,
+    /// Read every file as the format of this name (`spoor_sources::format`) instead of
+    /// recognising it by content.
+    pub source_format: Option<String>,
 }
 
 impl Default for EngineOptions {
@@ -46,6 +49,7 @@ impl Default for EngineOptions {
             partitions: None,
             batch_size: 8192,
             externaldata: ExternalDataMap::default(),
+            source_format: None,
         }
     }
 }
@@ -167,7 +171,15 @@ impl Engine {
         spoor_functions::register_all(&mut state)?;
         let ctx = SessionContext::new_with_state(state);
 
-        let inventory = spoor_sources::discover(paths);
+        let forced = match &options.source_format {
+            Some(name) => Some(spoor_sources::format(name).ok_or_else(|| {
+                DataFusionError::Plan(format!(
+                    "unknown source format {name:?}; `spoor sources` lists the formats"
+                ))
+            })?),
+            None => None,
+        };
+        let inventory = spoor_sources::discover_as(paths, forced);
         let mut files_by_table: BTreeMap<String, Vec<EvidenceFile>> = BTreeMap::new();
         for file in &inventory.files {
             for table in &file.tables {

@@ -286,6 +286,14 @@ pub const SNIFF_BYTES: usize = 64 * 1024;
 /// Symbolic links given as arguments are followed; links met inside folders are followed to
 /// files but not to folders (no cycles).
 pub fn discover(paths: &[PathBuf]) -> Inventory {
+    discover_as(paths, None)
+}
+
+/// Like [`discover`], with every file read as `forced` when it is given: no format is asked
+/// whether it recognises the file (`spoor --source-format NAME`). Such a file fills the tables
+/// the format finds in it, or every table of the format; what does not decode is reported as
+/// bad records by the reads.
+pub fn discover_as(paths: &[PathBuf], forced: Option<&'static dyn Format>) -> Inventory {
     let mut inv = Inventory::default();
     let mut candidates: Vec<(PathBuf, u64)> = Vec::new();
     for path in paths {
@@ -303,7 +311,7 @@ pub fn discover(paths: &[PathBuf]) -> Inventory {
     for (path, size) in candidates {
         match zip::is_archive(&path) {
             Ok(true) => {
-                discover_archive(&path, &mut inv);
+                discover_archive(&path, &mut inv, forced);
                 continue;
             }
             Ok(false) => {}
@@ -313,7 +321,7 @@ pub fn discover(paths: &[PathBuf]) -> Inventory {
             }
         }
         match open_path(&path)
-            .and_then(|(reader, compression)| classify(reader, compression, &path))
+            .and_then(|(reader, compression)| classify(reader, compression, &path, forced))
         {
             Ok(Some(claim)) => inv.files.push(EvidenceFile {
                 path,
@@ -334,7 +342,7 @@ pub fn discover(paths: &[PathBuf]) -> Inventory {
 }
 
 /// Adds the members of a zip archive: each is classified like a file of its own.
-fn discover_archive(archive: &Path, inv: &mut Inventory) {
+fn discover_archive(archive: &Path, inv: &mut Inventory, forced: Option<&'static dyn Format>) {
     let members = match zip::members(archive) {
         Ok(m) => m,
         Err(e) => {
@@ -362,7 +370,7 @@ fn discover_archive(archive: &Path, inv: &mut Inventory) {
                 } else {
                     inner
                 };
-                classify(reader, compression, &path)
+                classify(reader, compression, &path, forced)
             });
         match claim {
             Ok(Some(claim)) => inv.files.push(EvidenceFile {
@@ -433,6 +441,7 @@ fn classify(
     mut reader: Box<dyn BufRead + Send>,
     compression: Compression,
     path: &Path,
+    forced: Option<&'static dyn Format>,
 ) -> Result<Option<Claim>, SourceError> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     // A damaged gzip stream still gets its readable head sniffed; reading reports the damage.
@@ -441,6 +450,19 @@ fn classify(
         .read_to_end(&mut head);
     if head.is_empty() {
         return Ok(None);
+    }
+    if let Some(format) = forced {
+        let mut tables = format.tables_in(&head, path);
+        if tables.is_empty() {
+            tables = format.tables().to_vec();
+        }
+        let notes = format.notes(&head, path, &tables);
+        return Ok(Some(Claim {
+            format,
+            tables,
+            notes,
+            compression,
+        }));
     }
     for &format in FORMATS {
         if !format.sniff(&head) {

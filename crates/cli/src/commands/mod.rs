@@ -1,3 +1,4 @@
 pub mod check;
 pub mod query;
+pub mod sources;
 pub mod tables;

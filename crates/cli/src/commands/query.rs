@@ -41,6 +41,7 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     let engine = open_engine(
         &paths,
         externaldata_map(&args.externaldata_map, &args.externaldata_dir)?,
+        args.source_format.as_deref(),
     )?;
     let options = PlanOptions {
         now_ns,

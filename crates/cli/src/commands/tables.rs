@@ -11,7 +11,11 @@ use crate::args::{TablesArgs, TablesFormat};
 use crate::input::{open_engine, with_progress};
 
 pub fn run(args: TablesArgs) -> Result<ExitCode, Failure> {
-    let engine = open_engine(&args.paths, Default::default())?;
+    let engine = open_engine(
+        &args.paths,
+        Default::default(),
+        args.source_format.as_deref(),
+    )?;
     let summaries = with_progress(&engine, args.quiet, engine.summarize_tables())?;
     let summaries = summaries.map_err(|e| {
         Failure::Query(format!(
