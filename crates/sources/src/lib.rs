@@ -25,11 +25,13 @@ use std::path::{Path, PathBuf};
 use arrow::record_batch::RecordBatch;
 use spoor_catalog::TableDef;
 
+pub mod access_log;
 mod batch;
 pub mod cef;
 pub mod cloudtrail;
 pub mod la_export;
 mod lines;
+mod spaced;
 pub mod syslog;
 pub mod vpcflow;
 pub mod w3c;
@@ -201,6 +203,7 @@ pub static FORMATS: &[&dyn Format] = &[
     &windows::evtx::Evtx,
     &windows::json::WindowsJson,
     &la_export::LaExport,
+    &access_log::AccessLog,
     // CEF before syslog: a CEF line with a syslog header is CEF.
     &cef::Cef,
     &syslog::Syslog,

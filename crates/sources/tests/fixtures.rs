@@ -74,6 +74,11 @@ fn discover_claims_by_content_and_keeps_the_rest() {
     assert_eq!(
         claimed,
         vec![
+            (
+                "access-log/access.log".to_string(),
+                "access-log",
+                Compression::None
+            ),
             ("cef/firewall.log".to_string(), "cef", Compression::None),
             (
                 "cloudtrail/111122223333_CloudTrail_us-east-1_20240802T0825Z_abc.json.gz"
@@ -320,6 +325,53 @@ fn iis_fixture_follows_each_fields_directive() {
     assert_eq!(
         zst.first_column[1].as_deref(),
         Some("/autodiscover/autodiscover.json")
+    );
+}
+
+/// The first value of a time column, as nanoseconds since the epoch.
+fn first_time(file: &EvidenceFile, table: &str, column: &str) -> i64 {
+    use arrow::array::TimestampNanosecondArray;
+    let t = catalog().table(table).unwrap();
+    let projection = [t.index_of(column).unwrap()];
+    for item in read(file, t, Some(&projection), 100).unwrap() {
+        if let Decoded::Batch(b) = item.unwrap() {
+            let a = b
+                .column(0)
+                .as_any()
+                .downcast_ref::<TimestampNanosecondArray>()
+                .unwrap();
+            return a.value(0);
+        }
+    }
+    panic!("no rows in {}", file.path.display())
+}
+
+fn utc(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_nanos_opt()
+        .unwrap()
+}
+
+#[test]
+fn access_log_fixture_keeps_probes_and_reports_the_cut_line() {
+    let inv = discover(&[fixtures().join("access-log")]);
+    let f = find(&inv.files, "access-log/access.log");
+    assert_eq!(f.tables, vec!["AppServiceHTTPLogs"]);
+    let r = read_all(f, "AppServiceHTTPLogs", &["CsUriStem", "CsMethod"]);
+    assert_eq!(r.rows, 8, "the TLS probe and the empty request are rows");
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(8));
+    assert!(r.bad[0].1.contains("opens a ["), "{}", r.bad[0].1);
+    assert_eq!(r.first_column[1].as_deref(), Some("/static/app.js"));
+    assert_eq!(
+        r.first_column[2].as_deref(),
+        Some(r"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    );
+    assert_eq!(r.first_column[7], None);
+    assert_eq!(
+        first_time(f, "AppServiceHTTPLogs", "TimeGenerated"),
+        utc("2024-08-02T08:15:02Z")
     );
 }
 
