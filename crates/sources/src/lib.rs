@@ -31,6 +31,7 @@ pub mod cef;
 pub mod cloudtrail;
 pub mod la_export;
 mod lines;
+pub mod s3_access;
 mod spaced;
 pub mod syslog;
 pub mod vpcflow;
@@ -203,6 +204,7 @@ pub static FORMATS: &[&dyn Format] = &[
     &windows::evtx::Evtx,
     &windows::json::WindowsJson,
     &la_export::LaExport,
+    &s3_access::S3Access,
     &access_log::AccessLog,
     // CEF before syslog: a CEF line with a syslog header is CEF.
     &cef::Cef,

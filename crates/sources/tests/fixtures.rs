@@ -117,6 +117,11 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 Compression::None
             ),
             (
+                "s3-access/2024-08-02-10-15-00-3E57427F3EXAMPLE".to_string(),
+                "s3-access",
+                Compression::None
+            ),
+            (
                 "syslog/auth/auth.log".to_string(),
                 "syslog",
                 Compression::None
@@ -372,6 +377,30 @@ fn access_log_fixture_keeps_probes_and_reports_the_cut_line() {
     assert_eq!(
         first_time(f, "AppServiceHTTPLogs", "TimeGenerated"),
         utc("2024-08-02T08:15:02Z")
+    );
+}
+
+#[test]
+fn s3_access_fixture_decodes_the_documented_fields() {
+    let inv = discover(&[fixtures().join("s3-access")]);
+    let f = find(&inv.files, "s3-access/2024-08-02-10-15-00-3E57427F3EXAMPLE");
+    let r = read_all(f, "AWSS3ServerAccess", &["Key", "ErrorCode", "AclRequired"]);
+    assert_eq!(r.rows, 4);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(4));
+    assert!(r.bad[0].1.contains("at least 17 fields"), "{}", r.bad[0].1);
+    assert_eq!(
+        r.first_column,
+        vec![
+            None,
+            Some("customers/2024-07.csv.gz".to_string()),
+            Some("customers/2024-07.csv.gz".to_string()),
+            None
+        ]
+    );
+    assert_eq!(
+        first_time(f, "AWSS3ServerAccess", "TimeGenerated"),
+        utc("2024-08-02T10:14:58Z")
     );
 }
 
