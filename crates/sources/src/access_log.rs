@@ -43,7 +43,7 @@ struct Access<'a> {
 }
 
 fn parse_access<'a>(line: &'a str, fields: &mut Vec<Field<'a>>) -> Result<Access<'a>, String> {
-    split_fields(line, fields)?;
+    split_fields(line, true, fields)?;
     let at = if fields.len() > 3 && fields[3].bracketed {
         0
     } else if fields.len() > 4 && fields[4].bracketed {

@@ -26,6 +26,7 @@ use arrow::record_batch::RecordBatch;
 use spoor_catalog::TableDef;
 
 pub mod access_log;
+pub mod alb_access;
 mod batch;
 pub mod cef;
 pub mod cloudtrail;
@@ -205,6 +206,7 @@ pub static FORMATS: &[&dyn Format] = &[
     &windows::json::WindowsJson,
     &la_export::LaExport,
     &s3_access::S3Access,
+    &alb_access::AlbAccess,
     &access_log::AccessLog,
     // CEF before syslog: a CEF line with a syslog header is CEF.
     &cef::Cef,

@@ -61,7 +61,7 @@ const OPERATION: usize = 6;
 
 /// Splits and checks a line; the time in nanoseconds (UTC).
 fn parse_s3<'a>(line: &'a str, fields: &mut Vec<Field<'a>>) -> Result<i64, String> {
-    split_fields(line, fields)?;
+    split_fields(line, true, fields)?;
     if fields.len() < REQUIRED {
         return Err(format!(
             "expected at least {REQUIRED} fields (bucket_owner ... user_agent), found {}",

@@ -19,9 +19,14 @@ impl<'a> Field<'a> {
     }
 }
 
-/// Splits `line` into fields. Fails when a quote or bracket is not closed (a cut line), naming
-/// the field that is open.
-pub(crate) fn split_fields<'a>(line: &'a str, out: &mut Vec<Field<'a>>) -> Result<(), String> {
+/// Splits `line` into fields; `[` opens a bracketed field only when `brackets` (a log that writes
+/// `[2001:db8::1]:443` endpoints has none). Fails when a quote or bracket is not closed (a cut
+/// line), naming the field that is open.
+pub(crate) fn split_fields<'a>(
+    line: &'a str,
+    brackets: bool,
+    out: &mut Vec<Field<'a>>,
+) -> Result<(), String> {
     out.clear();
     let b = line.as_bytes();
     let mut i = 0;
@@ -51,7 +56,7 @@ pub(crate) fn split_fields<'a>(line: &'a str, out: &mut Vec<Field<'a>>) -> Resul
                 });
                 i += 1;
             }
-            b'[' => {
+            b'[' if brackets => {
                 let Some(end) = b[i..].iter().position(|&c| c == b']') else {
                     return Err(format!(
                         "field {} opens a [ that the line does not close",
@@ -141,6 +146,7 @@ mod tests {
         let mut f = Vec::new();
         split_fields(
             r#"1.2.3.4 - - [10/Oct/2023:13:55:36 -0700] "GET / HTTP/1.1" 200 - "a \"b\" c""#,
+            true,
             &mut f,
         )
         .unwrap();
@@ -160,8 +166,10 @@ mod tests {
         );
         assert!(f[3].bracketed && f[4].quoted && !f[5].quoted);
         assert_eq!(f[6].value(), None);
-        let err = split_fields(r#"a "b c"#, &mut f).unwrap_err();
+        let err = split_fields(r#"a "b c"#, true, &mut f).unwrap_err();
         assert!(err.contains("field 2 opens a quote"), "{err}");
+        split_fields("[::1]:443 x", false, &mut f).unwrap();
+        assert_eq!(f[0].text, "[::1]:443");
     }
 
     #[test]

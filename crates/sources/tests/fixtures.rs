@@ -79,6 +79,12 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 "access-log",
                 Compression::None
             ),
+            (
+                "alb-access/111122223333_elasticloadbalancing_eu-west-1_app.shop-prod.50dc6c495c0c9188_20240802T0820Z_203.0.113.5_abc123.log.gz"
+                    .to_string(),
+                "alb-access",
+                Compression::Gzip
+            ),
             ("cef/firewall.log".to_string(), "cef", Compression::None),
             (
                 "cloudtrail/111122223333_CloudTrail_us-east-1_20240802T0825Z_abc.json.gz"
@@ -401,6 +407,41 @@ fn s3_access_fixture_decodes_the_documented_fields() {
     assert_eq!(
         first_time(f, "AWSS3ServerAccess", "TimeGenerated"),
         utc("2024-08-02T10:14:58Z")
+    );
+}
+
+#[test]
+fn alb_access_fixture_splits_requests_and_reports_the_cut_entry() {
+    let inv = discover(&[fixtures().join("alb-access")]);
+    let f = find(
+        &inv.files,
+        "alb-access/111122223333_elasticloadbalancing_eu-west-1_app.shop-prod.50dc6c495c0c9188_20240802T0820Z_203.0.113.5_abc123.log.gz",
+    );
+    let r = read_all(
+        f,
+        "AWSALBAccess",
+        &["RequestUrl", "ClientIp", "ElbStatusCode"],
+    );
+    assert_eq!(r.rows, 4);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(4));
+    assert!(r.bad[0].1.contains("at least 17 fields"), "{}", r.bad[0].1);
+    assert_eq!(
+        r.first_column,
+        vec![
+            Some("https://shop.example.com:443/".to_string()),
+            Some("https://shop.example.com:443/.env".to_string()),
+            None,
+            Some("https://shop.example.com:443/wp-login.php".to_string()),
+        ]
+    );
+    assert_eq!(
+        first_time(f, "AWSALBAccess", "TimeGenerated"),
+        utc("2024-08-02T08:15:02.518211Z")
+    );
+    assert_eq!(
+        first_time(f, "AWSALBAccess", "RequestCreationTime"),
+        utc("2024-08-02T08:15:02.486Z")
     );
 }
 
