@@ -38,6 +38,7 @@ pub mod syslog;
 pub mod vpcflow;
 pub mod w3c;
 pub mod windows;
+pub mod zeek;
 mod zip;
 
 pub use zip::ArchiveMember;
@@ -204,6 +205,9 @@ pub static FORMATS: &[&dyn Format] = &[
     &w3c::W3cIis,
     &windows::evtx::Evtx,
     &windows::json::WindowsJson,
+    // Zeek before la-export: a JSON conn log has enough of Zeek_conn's columns to pass for an
+    // export of that table.
+    &zeek::Zeek,
     &la_export::LaExport,
     &s3_access::S3Access,
     &alb_access::AlbAccess,

@@ -172,6 +172,9 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 "windows-json",
                 Compression::Zip
             ),
+            ("zeek/conn.log".to_string(), "zeek", Compression::None),
+            ("zeek/dns.json".to_string(), "zeek", Compression::None),
+            ("zeek/ssl.log".to_string(), "zeek", Compression::None),
         ]
     );
     let unclaimed: Vec<String> = inv.unclaimed.iter().map(|p| rel(p)).collect();
@@ -443,6 +446,72 @@ fn alb_access_fixture_splits_requests_and_reports_the_cut_entry() {
         first_time(f, "AWSALBAccess", "RequestCreationTime"),
         utc("2024-08-02T08:15:02.486Z")
     );
+}
+
+#[test]
+fn zeek_fixtures_fill_their_tables_and_the_catch_all() {
+    let inv = discover(&[fixtures().join("zeek")]);
+    let tables: Vec<(String, Vec<&str>)> = inv
+        .files
+        .iter()
+        .map(|f| (rel(&f.path), f.tables.clone()))
+        .collect();
+    assert_eq!(
+        tables,
+        vec![
+            ("zeek/conn.log".to_string(), vec!["Zeek_conn", "Zeek"]),
+            ("zeek/dns.json".to_string(), vec!["Zeek_dns", "Zeek"]),
+            ("zeek/ssl.log".to_string(), vec!["Zeek"]),
+        ]
+    );
+
+    let conn = find(&inv.files, "zeek/conn.log");
+    let r = read_all(conn, "Zeek_conn", &["service", "conn_state"]);
+    assert_eq!(r.rows, 4);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(12));
+    assert!(r.bad[0].1.contains("expected 21 fields"), "{}", r.bad[0].1);
+    assert_eq!(
+        r.first_column,
+        vec![
+            Some("ssl".to_string()),
+            Some("dns".to_string()),
+            None,
+            Some("smb,gssapi".to_string())
+        ]
+    );
+    assert_eq!(
+        first_time(conn, "Zeek_conn", "TimeGenerated"),
+        utc("2024-08-02T08:00:02.518211Z")
+    );
+    let r = read_all(conn, "Zeek_conn", &["tunnel_parents"]);
+    assert_eq!(r.first_column[3].as_deref(), Some(r#"["CTunnel1"]"#));
+
+    let dns = find(&inv.files, "zeek/dns.json");
+    let r = read_all(dns, "Zeek_dns", &["query", "answers"]);
+    assert_eq!(r.rows, 3);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(3));
+    assert_eq!(r.first_column[0].as_deref(), Some("ntaxd0w8b1.duckdns.org"));
+    assert_eq!(
+        first_time(dns, "Zeek_dns", "TimeGenerated"),
+        utc("2024-08-02T08:01:00.004019Z")
+    );
+
+    // A log without a table of its own is still read, into Zeek.
+    let ssl = find(&inv.files, "zeek/ssl.log");
+    let r = read_all(ssl, "Zeek", &["Path", "Uid", "Fields"]);
+    assert_eq!(r.rows, 1);
+    assert!(r.bad.is_empty(), "{:?}", r.bad);
+    assert_eq!(r.first_column, vec![Some("ssl".to_string())]);
+    let r = read_all(ssl, "Zeek", &["Fields"]);
+    let fields: serde_json::Value =
+        serde_json::from_str(r.first_column[0].as_deref().unwrap()).unwrap();
+    assert_eq!(fields["cipher"], "TLS_AES_256_GCM_SHA384");
+    assert_eq!(fields["established"], true);
+    assert!(fields.get("server_name").is_none(), "unset: left out");
+    // Every conn record is in Zeek too.
+    assert_eq!(read_all(conn, "Zeek", &["Uid"]).rows, 4);
 }
 
 #[test]
@@ -733,4 +802,42 @@ fn cef_lines_with_and_without_a_syslog_header() {
             .map(|s| Some(s.to_string()))
             .to_vec()
     );
+}
+
+#[test]
+fn the_text_formats_claim_only_their_own_fixtures() {
+    use std::io::Read;
+    let new = ["access-log", "s3-access", "alb-access", "zeek"];
+    let inv = discover(&[fixtures()]);
+    for file in &inv.files {
+        let mut head = Vec::new();
+        spoor_sources::open(file)
+            .unwrap()
+            .take(spoor_sources::SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .unwrap();
+        for name in new {
+            let sniffed = spoor_sources::format(name).unwrap().sniff(&head);
+            assert_eq!(
+                sniffed,
+                file.format.name() == name,
+                "{name} on {}",
+                rel(&file.path)
+            );
+        }
+    }
+    for path in inv
+        .unclaimed
+        .iter()
+        .filter(|p| !p.to_string_lossy().contains('!'))
+    {
+        let head = std::fs::read(path).unwrap();
+        for name in new {
+            assert!(
+                !spoor_sources::format(name).unwrap().sniff(&head),
+                "{name} on {}",
+                rel(path)
+            );
+        }
+    }
 }
