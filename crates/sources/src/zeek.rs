@@ -473,12 +473,11 @@ impl ZeekDecoder {
             }
             let ty_n = ty(n);
             let value = tsv_json(v, ty_n, state);
-            row[col] = match (&value, self.columns[col].ty) {
-                // Text columns keep the text as logged.
-                (Value::Number(_) | Value::String(_), KqlType::String) => {
-                    Scalar::Str(Cow::Owned((*v).to_string()))
-                }
-                _ => json_scalar(&value, self.columns[col].ty)
+            row[col] = match (value, self.columns[col].ty) {
+                // Text columns keep numbers as logged (`1.250000`, not `1.25`).
+                (Value::Number(_), KqlType::String) => Scalar::Str(Cow::Owned((*v).to_string())),
+                (Value::String(s), KqlType::String) => Scalar::Str(Cow::Owned(s)),
+                (value, ty) => json_scalar(&value, ty)
                     .map_err(|e| format!("field {}: {e}", layout.names[n]))?
                     .into_owned(),
             };
@@ -732,6 +731,26 @@ mod tests {
         assert_eq!(s(3).value(0), r#"["a","b"]"#);
         assert_eq!(s(4).value(0), "[120.0,120.0]");
         assert_eq!(s(5).value(0), "10.0.0.5");
+    }
+
+    #[test]
+    fn empty_and_unset_values() {
+        let input = "#separator \\x09\n#path\thttp\n#fields\tts\tuid\tmethod\tuser_agent\ttags\tstatus_code\n\
+                     #types\ttime\tstring\tstring\tstring\tset[enum]\tcount\n\
+                     1722585600.5\tC1\tGET\t(empty)\t(empty)\t-\n";
+        let (batches, bad) = run(
+            input,
+            ZEEK_HTTP,
+            &["method", "user_agent", "tags", "status_code"],
+        );
+        assert!(bad.is_empty(), "{bad:?}");
+        let b = &batches[0];
+        let s = |c: usize| b.column(c).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(
+            (s(0).value(0), s(1).value(0), s(2).value(0)),
+            ("GET", "", "[]")
+        );
+        assert!(b.column(3).is_null(0));
     }
 
     #[test]
