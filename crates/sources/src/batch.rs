@@ -28,6 +28,20 @@ pub(crate) enum Scalar<'a> {
     Nanos(i64),
 }
 
+impl Scalar<'_> {
+    /// The same value, owning its text.
+    pub(crate) fn into_owned(self) -> Scalar<'static> {
+        match self {
+            Scalar::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
+            Scalar::Null => Scalar::Null,
+            Scalar::Bool(b) => Scalar::Bool(b),
+            Scalar::Int(i) => Scalar::Int(i),
+            Scalar::Real(r) => Scalar::Real(r),
+            Scalar::Nanos(n) => Scalar::Nanos(n),
+        }
+    }
+}
+
 /// Converts text to a value of `ty`. The error says what was expected and what was found.
 pub(crate) fn convert<'a>(text: Cow<'a, str>, ty: KqlType) -> Result<Scalar<'a>, String> {
     let found = |what: &str| format!("expected {what}, found {:?}", shorten(&text));

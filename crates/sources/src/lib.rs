@@ -25,16 +25,21 @@ use std::path::{Path, PathBuf};
 use arrow::record_batch::RecordBatch;
 use spoor_catalog::TableDef;
 
+pub mod access_log;
+pub mod alb_access;
 mod batch;
 pub mod cef;
 pub mod cloudtrail;
 pub mod events;
 pub mod la_export;
 mod lines;
+pub mod s3_access;
+mod spaced;
 pub mod syslog;
 pub mod vpcflow;
 pub mod w3c;
 pub mod windows;
+pub mod zeek;
 mod zip;
 
 pub use zip::ArchiveMember;
@@ -206,7 +211,13 @@ pub static FORMATS: &[&dyn Format] = &[
     &events::guardduty::GuardDuty,
     &events::cloudwatch::CloudWatchLogs,
     &events::azure::AzureDiagnosticRecords,
+    // Zeek before la-export: a JSON conn log has enough of Zeek_conn's columns to pass for an
+    // export of that table.
+    &zeek::Zeek,
     &la_export::LaExport,
+    &s3_access::S3Access,
+    &alb_access::AlbAccess,
+    &access_log::AccessLog,
     // CEF before syslog: a CEF line with a syslog header is CEF.
     &cef::Cef,
     &syslog::Syslog,

@@ -74,6 +74,17 @@ fn discover_claims_by_content_and_keeps_the_rest() {
     assert_eq!(
         claimed,
         vec![
+            (
+                "access-log/access.log".to_string(),
+                "access-log",
+                Compression::None
+            ),
+            (
+                "alb-access/111122223333_elasticloadbalancing_eu-west-1_app.shop-prod.50dc6c495c0c9188_20240802T0820Z_203.0.113.5_abc123.log.gz"
+                    .to_string(),
+                "alb-access",
+                Compression::Gzip
+            ),
             ("cef/firewall.log".to_string(), "cef", Compression::None),
             (
                 "cloudtrail/111122223333_CloudTrail_us-east-1_20240802T0825Z_abc.json.gz"
@@ -109,6 +120,11 @@ fn discover_claims_by_content_and_keeps_the_rest() {
             (
                 "la-export/syslog.jsonl".to_string(),
                 "la-export",
+                Compression::None
+            ),
+            (
+                "s3-access/2024-08-02-10-15-00-3E57427F3EXAMPLE".to_string(),
+                "s3-access",
                 Compression::None
             ),
             (
@@ -156,6 +172,9 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 "windows-json",
                 Compression::Zip
             ),
+            ("zeek/conn.log".to_string(), "zeek", Compression::None),
+            ("zeek/dns.json".to_string(), "zeek", Compression::None),
+            ("zeek/ssl.log".to_string(), "zeek", Compression::None),
         ]
     );
     let unclaimed: Vec<String> = inv.unclaimed.iter().map(|p| rel(p)).collect();
@@ -321,6 +340,178 @@ fn iis_fixture_follows_each_fields_directive() {
         zst.first_column[1].as_deref(),
         Some("/autodiscover/autodiscover.json")
     );
+}
+
+/// The first value of a time column, as nanoseconds since the epoch.
+fn first_time(file: &EvidenceFile, table: &str, column: &str) -> i64 {
+    use arrow::array::TimestampNanosecondArray;
+    let t = catalog().table(table).unwrap();
+    let projection = [t.index_of(column).unwrap()];
+    for item in read(file, t, Some(&projection), 100).unwrap() {
+        if let Decoded::Batch(b) = item.unwrap() {
+            let a = b
+                .column(0)
+                .as_any()
+                .downcast_ref::<TimestampNanosecondArray>()
+                .unwrap();
+            return a.value(0);
+        }
+    }
+    panic!("no rows in {}", file.path.display())
+}
+
+fn utc(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_nanos_opt()
+        .unwrap()
+}
+
+#[test]
+fn access_log_fixture_keeps_probes_and_reports_the_cut_line() {
+    let inv = discover(&[fixtures().join("access-log")]);
+    let f = find(&inv.files, "access-log/access.log");
+    assert_eq!(f.tables, vec!["AppServiceHTTPLogs"]);
+    let r = read_all(f, "AppServiceHTTPLogs", &["CsUriStem", "CsMethod"]);
+    assert_eq!(r.rows, 8, "the TLS probe and the empty request are rows");
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(8));
+    assert!(r.bad[0].1.contains("opens a ["), "{}", r.bad[0].1);
+    assert_eq!(r.first_column[1].as_deref(), Some("/static/app.js"));
+    assert_eq!(
+        r.first_column[2].as_deref(),
+        Some(r"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    );
+    assert_eq!(r.first_column[7], None);
+    assert_eq!(
+        first_time(f, "AppServiceHTTPLogs", "TimeGenerated"),
+        utc("2024-08-02T08:15:02Z")
+    );
+}
+
+#[test]
+fn s3_access_fixture_decodes_the_documented_fields() {
+    let inv = discover(&[fixtures().join("s3-access")]);
+    let f = find(&inv.files, "s3-access/2024-08-02-10-15-00-3E57427F3EXAMPLE");
+    let r = read_all(f, "AWSS3ServerAccess", &["Key", "ErrorCode", "AclRequired"]);
+    assert_eq!(r.rows, 4);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(4));
+    assert!(r.bad[0].1.contains("at least 17 fields"), "{}", r.bad[0].1);
+    assert_eq!(
+        r.first_column,
+        vec![
+            None,
+            Some("customers/2024-07.csv.gz".to_string()),
+            Some("customers/2024-07.csv.gz".to_string()),
+            None
+        ]
+    );
+    assert_eq!(
+        first_time(f, "AWSS3ServerAccess", "TimeGenerated"),
+        utc("2024-08-02T10:14:58Z")
+    );
+}
+
+#[test]
+fn alb_access_fixture_splits_requests_and_reports_the_cut_entry() {
+    let inv = discover(&[fixtures().join("alb-access")]);
+    let f = find(
+        &inv.files,
+        "alb-access/111122223333_elasticloadbalancing_eu-west-1_app.shop-prod.50dc6c495c0c9188_20240802T0820Z_203.0.113.5_abc123.log.gz",
+    );
+    let r = read_all(
+        f,
+        "AWSALBAccess",
+        &["RequestUrl", "ClientIp", "ElbStatusCode"],
+    );
+    assert_eq!(r.rows, 4);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(4));
+    assert!(r.bad[0].1.contains("at least 17 fields"), "{}", r.bad[0].1);
+    assert_eq!(
+        r.first_column,
+        vec![
+            Some("https://shop.example.com:443/".to_string()),
+            Some("https://shop.example.com:443/.env".to_string()),
+            None,
+            Some("https://shop.example.com:443/wp-login.php".to_string()),
+        ]
+    );
+    assert_eq!(
+        first_time(f, "AWSALBAccess", "TimeGenerated"),
+        utc("2024-08-02T08:15:02.518211Z")
+    );
+    assert_eq!(
+        first_time(f, "AWSALBAccess", "RequestCreationTime"),
+        utc("2024-08-02T08:15:02.486Z")
+    );
+}
+
+#[test]
+fn zeek_fixtures_fill_their_tables_and_the_catch_all() {
+    let inv = discover(&[fixtures().join("zeek")]);
+    let tables: Vec<(String, Vec<&str>)> = inv
+        .files
+        .iter()
+        .map(|f| (rel(&f.path), f.tables.clone()))
+        .collect();
+    assert_eq!(
+        tables,
+        vec![
+            ("zeek/conn.log".to_string(), vec!["Zeek_conn", "Zeek"]),
+            ("zeek/dns.json".to_string(), vec!["Zeek_dns", "Zeek"]),
+            ("zeek/ssl.log".to_string(), vec!["Zeek"]),
+        ]
+    );
+
+    let conn = find(&inv.files, "zeek/conn.log");
+    let r = read_all(conn, "Zeek_conn", &["service", "conn_state"]);
+    assert_eq!(r.rows, 4);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(12));
+    assert!(r.bad[0].1.contains("expected 21 fields"), "{}", r.bad[0].1);
+    assert_eq!(
+        r.first_column,
+        vec![
+            Some("ssl".to_string()),
+            Some("dns".to_string()),
+            None,
+            Some("smb,gssapi".to_string())
+        ]
+    );
+    assert_eq!(
+        first_time(conn, "Zeek_conn", "TimeGenerated"),
+        utc("2024-08-02T08:00:02.518211Z")
+    );
+    let r = read_all(conn, "Zeek_conn", &["tunnel_parents"]);
+    assert_eq!(r.first_column[3].as_deref(), Some(r#"["CTunnel1"]"#));
+
+    let dns = find(&inv.files, "zeek/dns.json");
+    let r = read_all(dns, "Zeek_dns", &["query", "answers"]);
+    assert_eq!(r.rows, 3);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(3));
+    assert_eq!(r.first_column[0].as_deref(), Some("ntaxd0w8b1.duckdns.org"));
+    assert_eq!(
+        first_time(dns, "Zeek_dns", "TimeGenerated"),
+        utc("2024-08-02T08:01:00.004019Z")
+    );
+
+    // A log without a table of its own is still read, into Zeek.
+    let ssl = find(&inv.files, "zeek/ssl.log");
+    let r = read_all(ssl, "Zeek", &["Path", "Uid", "Fields"]);
+    assert_eq!(r.rows, 1);
+    assert!(r.bad.is_empty(), "{:?}", r.bad);
+    assert_eq!(r.first_column, vec![Some("ssl".to_string())]);
+    let r = read_all(ssl, "Zeek", &["Fields"]);
+    let fields: serde_json::Value =
+        serde_json::from_str(r.first_column[0].as_deref().unwrap()).unwrap();
+    assert_eq!(fields["cipher"], "TLS_AES_256_GCM_SHA384");
+    assert_eq!(fields["established"], true);
+    assert!(fields.get("server_name").is_none(), "unset: left out");
+    // Every conn record is in Zeek too.
+    assert_eq!(read_all(conn, "Zeek", &["Uid"]).rows, 4);
 }
 
 #[test]
@@ -611,4 +802,42 @@ fn cef_lines_with_and_without_a_syslog_header() {
             .map(|s| Some(s.to_string()))
             .to_vec()
     );
+}
+
+#[test]
+fn the_text_formats_claim_only_their_own_fixtures() {
+    use std::io::Read;
+    let new = ["access-log", "s3-access", "alb-access", "zeek"];
+    let inv = discover(&[fixtures()]);
+    for file in &inv.files {
+        let mut head = Vec::new();
+        spoor_sources::open(file)
+            .unwrap()
+            .take(spoor_sources::SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .unwrap();
+        for name in new {
+            let sniffed = spoor_sources::format(name).unwrap().sniff(&head);
+            assert_eq!(
+                sniffed,
+                file.format.name() == name,
+                "{name} on {}",
+                rel(&file.path)
+            );
+        }
+    }
+    for path in inv
+        .unclaimed
+        .iter()
+        .filter(|p| !p.to_string_lossy().contains('!'))
+    {
+        let head = std::fs::read(path).unwrap();
+        for name in new {
+            assert!(
+                !spoor_sources::format(name).unwrap().sniff(&head),
+                "{name} on {}",
+                rel(path)
+            );
+        }
+    }
 }
