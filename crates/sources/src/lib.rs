@@ -206,11 +206,11 @@ pub static FORMATS: &[&dyn Format] = &[
     &w3c::W3cIis,
     &windows::evtx::Evtx,
     &windows::json::WindowsJson,
-    &events::kube::KubeAuditLog,
-    &events::suricata::SuricataEve,
-    &events::guardduty::GuardDuty,
-    &events::cloudwatch::CloudWatchLogs,
-    &events::azure::AzureDiagnosticRecords,
+    &events::kube::KUBE_AUDIT_LOG,
+    &events::suricata::SURICATA,
+    &events::guardduty::GUARD_DUTY,
+    &events::cloudwatch::CLOUDWATCH,
+    &events::azure::AZURE_DIAGNOSTIC_RECORDS,
     // Zeek before la-export: a JSON conn log has enough of Zeek_conn's columns to pass for an
     // export of that table.
     &zeek::Zeek,

@@ -15,20 +15,16 @@
 //! (`clientIP_s` is `properties.clientIP`).
 
 use std::collections::BTreeSet;
-use std::io::BufRead;
 use std::path::Path;
 
-use spoor_catalog::{TableDef, catalog};
+use spoor_catalog::catalog;
 
 use super::kube::{self, AKS_AUDIT, AKS_AUDIT_ADMIN, KUBE_AUDIT};
-use super::{Doc, EventMapping, Src, decode, get, parse_object, records, sniff_first};
+use super::{Doc, EventFormat, EventMapping, Src, get, parse_object, records};
 use crate::batch::Unit;
 use crate::cloudtrail::text;
 use crate::windows::Entries;
-use crate::{Batches, Format, SNIFF_BYTES, SourceError, open_path};
-
-/// Azure Monitor diagnostic records.
-pub struct AzureDiagnosticRecords;
+use crate::{SNIFF_BYTES, open_path};
 
 const AZURE_DIAGNOSTICS: &str = "AzureDiagnostics";
 
@@ -266,44 +262,31 @@ fn all_records(path: &Path) -> Vec<Vec<u8>> {
     }
 }
 
-impl Format for AzureDiagnosticRecords {
-    fn name(&self) -> &'static str {
-        "azure-diagnostics"
+/// The tables of one file: those of the categories its records have (the whole file is read
+/// when it is longer than the head).
+fn tables_in(head: &[u8], path: &Path) -> Vec<&'static str> {
+    if head.len() < SNIFF_BYTES {
+        // The head is the whole file.
+        let Ok(units) = records(Box::new(std::io::Cursor::new(head.to_vec())), path) else {
+            return Vec::new();
+        };
+        return scan_tables(UnitBytes(units));
     }
+    scan_tables(all_records(path).into_iter())
+}
 
-    fn description(&self) -> &'static str {
-        "Azure Monitor diagnostic records ({\"records\": [...]} or PT1H.json lines with time, category, resourceId, properties): sign-ins, audit, activity, storage, AKS kube-audit, other resource logs"
-    }
+/// Azure Monitor diagnostic records.
+pub static AZURE_DIAGNOSTIC_RECORDS: EventFormat = EventFormat {
+    name: "azure-diagnostics",
+    description: "Azure Monitor diagnostic records ({\"records\": [...]} or PT1H.json lines with time, category, resourceId, properties): sign-ins, audit, activity, storage, AKS kube-audit, other resource logs",
+    tables: TABLES,
+    mapping: &Mapping,
+    recognise: is_diagnostic_record,
+    tables_in: Some(tables_in),
+};
 
-    fn tables(&self) -> &'static [&'static str] {
-        TABLES
-    }
-
-    fn sniff(&self, head: &[u8]) -> bool {
-        sniff_first(head, &Mapping, |doc| is_record(doc.record()))
-    }
-
-    fn tables_in(&self, head: &[u8], path: &Path) -> Vec<&'static str> {
-        if head.len() < SNIFF_BYTES {
-            // The head is the whole file.
-            let Ok(units) = records(Box::new(std::io::Cursor::new(head.to_vec())), path) else {
-                return Vec::new();
-            };
-            return scan_tables(UnitBytes(units));
-        }
-        scan_tables(all_records(path).into_iter())
-    }
-
-    fn decode(
-        &self,
-        input: Box<dyn BufRead + Send>,
-        file: &Path,
-        table: &TableDef,
-        projection: &[usize],
-        batch_size: usize,
-    ) -> Result<Batches, SourceError> {
-        decode(self, &Mapping, input, file, table, projection, batch_size)
-    }
+fn is_diagnostic_record(doc: &Doc<'_>) -> bool {
+    is_record(doc.record())
 }
 
 /// The bytes of each record of a unit source, up to its end or first fatal loss.
@@ -328,6 +311,7 @@ mod tests {
     use arrow::array::{Array, StringArray, TimestampNanosecondArray};
 
     use super::*;
+    use crate::Format;
     use crate::testing::decode_text;
 
     const RECORDS: &str = r#"{"records": [
@@ -346,7 +330,7 @@ mod tests {
 
     #[test]
     fn categories_decide_the_tables() {
-        let f = AzureDiagnosticRecords;
+        let f = &AZURE_DIAGNOSTIC_RECORDS;
         assert!(f.sniff(RECORDS.as_bytes()));
         assert_eq!(
             f.tables_in(RECORDS.as_bytes(), Path::new("x.json")),
@@ -359,7 +343,7 @@ mod tests {
             ]
         );
         let (batches, bad) = decode_text(
-            &f,
+            f,
             RECORDS,
             "x.json",
             "SigninLogs",
@@ -390,7 +374,7 @@ mod tests {
     #[test]
     fn aks_records_carry_kubernetes_events() {
         let (batches, bad) = decode_text(
-            &AzureDiagnosticRecords,
+            &AZURE_DIAGNOSTIC_RECORDS,
             RECORDS,
             "x.json",
             AKS_AUDIT,
@@ -408,7 +392,7 @@ mod tests {
             .unwrap();
         assert_eq!(t.value(0), 1_722_587_040_000_000_000);
         let (batches, _) = decode_text(
-            &AzureDiagnosticRecords,
+            &AZURE_DIAGNOSTIC_RECORDS,
             RECORDS,
             "x.json",
             KUBE_AUDIT,
@@ -423,7 +407,7 @@ mod tests {
     #[test]
     fn storage_and_other_categories() {
         let (batches, _) = decode_text(
-            &AzureDiagnosticRecords,
+            &AZURE_DIAGNOSTIC_RECORDS,
             RECORDS,
             "x.json",
             "StorageBlobLogs",
@@ -442,7 +426,7 @@ mod tests {
         assert_eq!(strings(b, 3), vec![Some("200".into())]);
         assert_eq!(strings(b, 4), vec![Some("curl/8".into())]);
         let (batches, _) = decode_text(
-            &AzureDiagnosticRecords,
+            &AZURE_DIAGNOSTIC_RECORDS,
             RECORDS,
             "x.json",
             AZURE_DIAGNOSTICS,
@@ -467,7 +451,7 @@ mod tests {
 
     #[test]
     fn log_analytics_rows_are_not_diagnostic_records() {
-        assert!(!AzureDiagnosticRecords.sniff(
+        assert!(!AZURE_DIAGNOSTIC_RECORDS.sniff(
             br#"{"TimeGenerated":"2024-01-01T00:00:00Z","time":"x","category":"c","operationName":"o"}"#
         ));
     }

@@ -5,16 +5,7 @@
 //!
 //! Fills `CloudWatchLogs`, named with the Logs Insights system fields.
 
-use std::io::BufRead;
-use std::path::Path;
-
-use spoor_catalog::TableDef;
-
-use super::{Doc, EventMapping, Src, decode, sniff_first};
-use crate::{Batches, Format, SourceError};
-
-/// CloudWatch Logs exports.
-pub struct CloudWatchLogs;
+use super::{Doc, EventFormat, EventMapping, Src};
 
 pub const CLOUDWATCH_LOGS: &str = "CloudWatchLogs";
 
@@ -52,40 +43,22 @@ impl EventMapping for Mapping {
     }
 }
 
-impl Format for CloudWatchLogs {
-    fn name(&self) -> &'static str {
-        "cloudwatch-logs"
-    }
-
-    fn description(&self) -> &'static str {
-        "CloudWatch Logs exports: Logs Insights JSON (@timestamp, @message, @logStream) and filter-log-events output"
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &[CLOUDWATCH_LOGS]
-    }
-
-    fn sniff(&self, head: &[u8]) -> bool {
-        sniff_first(head, &Mapping, is_log_event)
-    }
-
-    fn decode(
-        &self,
-        input: Box<dyn BufRead + Send>,
-        file: &Path,
-        table: &TableDef,
-        projection: &[usize],
-        batch_size: usize,
-    ) -> Result<Batches, SourceError> {
-        decode(self, &Mapping, input, file, table, projection, batch_size)
-    }
-}
+/// CloudWatch Logs exports.
+pub static CLOUDWATCH: EventFormat = EventFormat {
+    name: "cloudwatch-logs",
+    description: "CloudWatch Logs exports: Logs Insights JSON (@timestamp, @message, @logStream) and filter-log-events output",
+    tables: &[CLOUDWATCH_LOGS],
+    mapping: &Mapping,
+    recognise: is_log_event,
+    tables_in: None,
+};
 
 #[cfg(test)]
 mod tests {
     use arrow::array::{Array, StringArray, TimestampNanosecondArray};
 
     use super::*;
+    use crate::Format;
     use crate::testing::decode_text;
 
     #[test]
@@ -95,9 +68,9 @@ mod tests {
 ]"#;
         let api = r#"{"events": [{"logStreamName": "111122223333_CloudTrail_us-east-1", "timestamp": 1722587004000, "message": "{\"eventName\":\"StopLogging\"}", "ingestionTime": 1722587005000, "eventId": "e1"}], "searchedLogStreams": []}"#;
         for text in [insights, api] {
-            assert!(CloudWatchLogs.sniff(text.as_bytes()), "{text}");
+            assert!(CLOUDWATCH.sniff(text.as_bytes()), "{text}");
             let (batches, bad) = decode_text(
-                &CloudWatchLogs,
+                &CLOUDWATCH,
                 text,
                 "export.json",
                 CLOUDWATCH_LOGS,
@@ -121,6 +94,6 @@ mod tests {
 
     #[test]
     fn other_json_is_not_a_log_export() {
-        assert!(!CloudWatchLogs.sniff(br#"{"message":"hello"}"#));
+        assert!(!CLOUDWATCH.sniff(br#"{"message":"hello"}"#));
     }
 }

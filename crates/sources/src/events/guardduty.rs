@@ -4,17 +4,8 @@
 //!
 //! Fills `AWSGuardDuty` (the Log Analytics columns of the Sentinel AWS S3 connector).
 
-use std::io::BufRead;
-use std::path::Path;
-
-use spoor_catalog::TableDef;
-
-use super::{Doc, EventMapping, Src, decode, sniff_first};
+use super::{Doc, EventFormat, EventMapping, Src};
 use crate::windows::Entries;
-use crate::{Batches, Format, SourceError};
-
-/// GuardDuty finding files.
-pub struct GuardDuty;
 
 pub const AWS_GUARD_DUTY: &str = "AWSGuardDuty";
 
@@ -67,40 +58,22 @@ impl EventMapping for Mapping {
     }
 }
 
-impl Format for GuardDuty {
-    fn name(&self) -> &'static str {
-        "guardduty"
-    }
-
-    fn description(&self) -> &'static str {
-        "Amazon GuardDuty findings: S3 exports (JSON lines), get-findings output, EventBridge events"
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &[AWS_GUARD_DUTY]
-    }
-
-    fn sniff(&self, head: &[u8]) -> bool {
-        sniff_first(head, &Mapping, is_finding)
-    }
-
-    fn decode(
-        &self,
-        input: Box<dyn BufRead + Send>,
-        file: &Path,
-        table: &TableDef,
-        projection: &[usize],
-        batch_size: usize,
-    ) -> Result<Batches, SourceError> {
-        decode(self, &Mapping, input, file, table, projection, batch_size)
-    }
-}
+/// GuardDuty finding files.
+pub static GUARD_DUTY: EventFormat = EventFormat {
+    name: "guardduty",
+    description: "Amazon GuardDuty findings: S3 exports (JSON lines), get-findings output, EventBridge events",
+    tables: &[AWS_GUARD_DUTY],
+    mapping: &Mapping,
+    recognise: is_finding,
+    tables_in: None,
+};
 
 #[cfg(test)]
 mod tests {
     use arrow::array::{Array, Int32Array, StringArray, TimestampNanosecondArray};
 
     use super::*;
+    use crate::Format;
     use crate::testing::decode_text;
 
     const FINDING: &str = r#"{"schemaVersion":"2.0","accountId":"111122223333","region":"us-east-1","partition":"aws","id":"f1","arn":"arn:aws:guardduty:us-east-1:111122223333:detector/d/finding/f1","type":"Recon:EC2/PortProbeUnprotectedPort","resource":{"resourceType":"Instance"},"service":{"serviceName":"guardduty","count":3},"severity":2.0,"createdAt":"2024-08-02T08:00:00.000Z","updatedAt":"2024-08-02T08:23:24.000Z","title":"Unprotected port on EC2 instance is being probed","description":"d"}"#;
@@ -118,9 +91,9 @@ mod tests {
             "{{\"version\":\"0\",\"id\":\"e\",\"detail-type\":\"GuardDuty Finding\",\"source\":\"aws.guardduty\",\"detail\":{FINDING}}}\n"
         );
         for text in [format!("{FINDING}\n"), cli, bridge] {
-            assert!(GuardDuty.sniff(text.as_bytes()), "{text}");
+            assert!(GUARD_DUTY.sniff(text.as_bytes()), "{text}");
             let (batches, bad) = decode_text(
-                &GuardDuty,
+                &GUARD_DUTY,
                 &text,
                 "findings.json",
                 AWS_GUARD_DUTY,
@@ -144,6 +117,6 @@ mod tests {
 
     #[test]
     fn other_json_is_not_a_finding() {
-        assert!(!GuardDuty.sniff(br#"{"schemaVersion":"1","type":"x","arn":"arn:aws:s3:::b"}"#));
+        assert!(!GUARD_DUTY.sniff(br#"{"schemaVersion":"1","type":"x","arn":"arn:aws:s3:::b"}"#));
     }
 }

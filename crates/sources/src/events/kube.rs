@@ -5,16 +5,7 @@
 //! AKS diagnostic records of the kube-audit category carry the same events (see
 //! [`super::azure`]), read through the same mapping ([`source`]).
 
-use std::io::BufRead;
-use std::path::Path;
-
-use spoor_catalog::TableDef;
-
-use super::{Doc, EventMapping, Src, decode, sniff_first};
-use crate::{Batches, Format, SourceError};
-
-/// Kubernetes audit log files.
-pub struct KubeAuditLog;
+use super::{Doc, EventFormat, EventMapping, Src};
 
 pub const KUBE_AUDIT: &str = "KubeAudit";
 pub const AKS_AUDIT: &str = "AKSAudit";
@@ -87,40 +78,22 @@ impl EventMapping for Mapping {
     }
 }
 
-impl Format for KubeAuditLog {
-    fn name(&self) -> &'static str {
-        "k8s-audit"
-    }
-
-    fn description(&self) -> &'static str {
-        "Kubernetes API server audit logs: audit.k8s.io Event objects as JSON lines (auditID, verb, requestURI, user, objectRef...)"
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &[KUBE_AUDIT, AKS_AUDIT]
-    }
-
-    fn sniff(&self, head: &[u8]) -> bool {
-        sniff_first(head, &Mapping, is_audit_event)
-    }
-
-    fn decode(
-        &self,
-        input: Box<dyn BufRead + Send>,
-        file: &Path,
-        table: &TableDef,
-        projection: &[usize],
-        batch_size: usize,
-    ) -> Result<Batches, SourceError> {
-        decode(self, &Mapping, input, file, table, projection, batch_size)
-    }
-}
+/// Kubernetes audit log files.
+pub static KUBE_AUDIT_LOG: EventFormat = EventFormat {
+    name: "k8s-audit",
+    description: "Kubernetes API server audit logs: audit.k8s.io Event objects as JSON lines (auditID, verb, requestURI, user, objectRef...)",
+    tables: &[KUBE_AUDIT, AKS_AUDIT],
+    mapping: &Mapping,
+    recognise: is_audit_event,
+    tables_in: None,
+};
 
 #[cfg(test)]
 mod tests {
     use arrow::array::{Array, StringArray, TimestampNanosecondArray};
 
     use super::*;
+    use crate::Format;
     use crate::testing::decode_text;
 
     const EVENTS: &str = concat!(
@@ -133,10 +106,10 @@ mod tests {
 
     #[test]
     fn audit_events_fill_both_tables() {
-        let f = KubeAuditLog;
+        let f = &KUBE_AUDIT_LOG;
         assert!(f.sniff(EVENTS.as_bytes()));
         let (batches, bad) = decode_text(
-            &f,
+            f,
             EVENTS,
             "audit.log",
             KUBE_AUDIT,
@@ -160,7 +133,7 @@ mod tests {
         assert_eq!(t.value(0), 1_722_587_004_200_000_000);
 
         let (batches, _) = decode_text(
-            &f,
+            f,
             EVENTS,
             "audit.log",
             AKS_AUDIT,
@@ -177,7 +150,7 @@ mod tests {
 
     #[test]
     fn other_json_is_not_an_audit_log() {
-        let f = KubeAuditLog;
+        let f = &KUBE_AUDIT_LOG;
         assert!(!f.sniff(br#"{"eventVersion":"1.08","eventName":"GetObject"}"#));
         assert!(!f.sniff(br#"{"auditID":"x","verb":"get"}"#));
         assert!(!f.sniff(b"Jan  1 00:00:00 host sshd[1]: hello"));

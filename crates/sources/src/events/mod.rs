@@ -391,6 +391,65 @@ impl Units for Box<dyn Units> {
     }
 }
 
+/// A JSON event format: what it is called and describes, the tables it fills, how it maps
+/// events, and the test its first event must pass.
+pub struct EventFormat {
+    pub(crate) name: &'static str,
+    pub(crate) description: &'static str,
+    pub(crate) tables: &'static [&'static str],
+    pub(crate) mapping: &'static dyn EventMapping,
+    pub(crate) recognise: fn(&Doc<'_>) -> bool,
+    /// The tables of one file, when they depend on its records (see [`Format::tables_in`]).
+    pub(crate) tables_in: Option<TablesIn>,
+}
+
+/// Finds the tables of one file from its head and path.
+pub(crate) type TablesIn = fn(&[u8], &Path) -> Vec<&'static str>;
+
+impl Format for EventFormat {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn description(&self) -> &'static str {
+        self.description
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        self.tables
+    }
+
+    fn tables_in(&self, head: &[u8], path: &Path) -> Vec<&'static str> {
+        match self.tables_in {
+            Some(find) => find(head, path),
+            None => self.tables.to_vec(),
+        }
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        sniff_first(head, self.mapping, self.recognise)
+    }
+
+    fn decode(
+        &self,
+        input: Box<dyn BufRead + Send>,
+        file: &Path,
+        table: &TableDef,
+        projection: &[usize],
+        batch_size: usize,
+    ) -> Result<Batches, SourceError> {
+        decode(
+            self,
+            self.mapping,
+            input,
+            file,
+            table,
+            projection,
+            batch_size,
+        )
+    }
+}
+
 /// Decodes a file of a JSON event format into `table`.
 pub(crate) fn decode(
     format: &dyn Format,

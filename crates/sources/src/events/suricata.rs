@@ -4,16 +4,7 @@
 //! Fills `SuricataEve` with eve's own field names; `timestamp` (with its offset) becomes
 //! `TimeGenerated` in UTC, and the alert's fields are promoted to `alert_*` columns.
 
-use std::io::BufRead;
-use std::path::Path;
-
-use spoor_catalog::TableDef;
-
-use super::{Doc, EventMapping, Src, decode, sniff_first};
-use crate::{Batches, Format, SourceError};
-
-/// Suricata eve JSON.
-pub struct SuricataEve;
+use super::{Doc, EventFormat, EventMapping, Src};
 
 pub const SURICATA_EVE: &str = "SuricataEve";
 
@@ -49,40 +40,22 @@ impl EventMapping for Mapping {
     }
 }
 
-impl Format for SuricataEve {
-    fn name(&self) -> &'static str {
-        "suricata-eve"
-    }
-
-    fn description(&self) -> &'static str {
-        "Suricata eve.json events (alert, http, dns, tls, flow...): JSON lines, arrays or pretty-printed"
-    }
-
-    fn tables(&self) -> &'static [&'static str] {
-        &[SURICATA_EVE]
-    }
-
-    fn sniff(&self, head: &[u8]) -> bool {
-        sniff_first(head, &Mapping, is_eve_event)
-    }
-
-    fn decode(
-        &self,
-        input: Box<dyn BufRead + Send>,
-        file: &Path,
-        table: &TableDef,
-        projection: &[usize],
-        batch_size: usize,
-    ) -> Result<Batches, SourceError> {
-        decode(self, &Mapping, input, file, table, projection, batch_size)
-    }
-}
+/// Suricata eve JSON.
+pub static SURICATA: EventFormat = EventFormat {
+    name: "suricata-eve",
+    description: "Suricata eve.json events (alert, http, dns, tls, flow...): JSON lines, arrays or pretty-printed",
+    tables: &[SURICATA_EVE],
+    mapping: &Mapping,
+    recognise: is_eve_event,
+    tables_in: None,
+};
 
 #[cfg(test)]
 mod tests {
     use arrow::array::{Array, Int32Array, Int64Array, StringArray, TimestampNanosecondArray};
 
     use super::*;
+    use crate::Format;
     use crate::testing::decode_text;
 
     const PRETTY: &str = r#"[
@@ -114,10 +87,10 @@ mod tests {
 
     #[test]
     fn pretty_arrays_of_events_are_read() {
-        let f = SuricataEve;
+        let f = &SURICATA;
         assert!(f.sniff(PRETTY.as_bytes()));
         let (batches, bad) = decode_text(
-            &f,
+            f,
             PRETTY,
             "alerts.json",
             SURICATA_EVE,
@@ -165,7 +138,7 @@ mod tests {
             "\n"
         );
         let (batches, bad) = decode_text(
-            &SuricataEve,
+            &SURICATA,
             text,
             "eve.json",
             SURICATA_EVE,
@@ -179,7 +152,7 @@ mod tests {
 
     #[test]
     fn other_json_is_not_eve() {
-        assert!(!SuricataEve.sniff(br#"{"timestamp":"2019-01-02T03:50:11","message":"x"}"#));
-        assert!(!SuricataEve.sniff(br#"{"ts":1.5,"uid":"C1","id.orig_h":"1.2.3.4"}"#));
+        assert!(!SURICATA.sniff(br#"{"timestamp":"2019-01-02T03:50:11","message":"x"}"#));
+        assert!(!SURICATA.sniff(br#"{"ts":1.5,"uid":"C1","id.orig_h":"1.2.3.4"}"#));
     }
 }
