@@ -244,24 +244,6 @@ fn scan_tables(records: impl Iterator<Item = Vec<u8>>) -> Vec<&'static str> {
         .collect()
 }
 
-/// Every record of a file (for `tables_in` on files longer than the head).
-fn all_records(path: &Path) -> Vec<Vec<u8>> {
-    let Ok((input, _)) = open_path(path) else {
-        return Vec::new();
-    };
-    let Ok(mut units) = records(input, path) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    loop {
-        match units.next_unit() {
-            Unit::Record(_, bytes) => out.push(bytes.to_vec()),
-            Unit::Lost { fatal: false, .. } => {}
-            Unit::Lost { .. } | Unit::Failed(..) | Unit::End => return out,
-        }
-    }
-}
-
 /// The tables of one file: those of the categories its records have (the whole file is read
 /// when it is longer than the head).
 fn tables_in(head: &[u8], path: &Path) -> Vec<&'static str> {
@@ -272,7 +254,14 @@ fn tables_in(head: &[u8], path: &Path) -> Vec<&'static str> {
         };
         return scan_tables(UnitBytes(units));
     }
-    scan_tables(all_records(path).into_iter())
+    // Streamed one record at a time: memory stays bounded however long the file is.
+    let Ok((input, _)) = open_path(path) else {
+        return Vec::new();
+    };
+    match records(input, path) {
+        Ok(units) => scan_tables(UnitBytes(units)),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Azure Monitor diagnostic records.
@@ -454,5 +443,23 @@ mod tests {
         assert!(!AZURE_DIAGNOSTIC_RECORDS.sniff(
             br#"{"TimeGenerated":"2024-01-01T00:00:00Z","time":"x","category":"c","operationName":"o"}"#
         ));
+    }
+
+    #[test]
+    fn a_file_longer_than_the_head_is_scanned_whole() {
+        // Sign-ins fill the head; one audit record comes after it.
+        let mut text = String::from("{\"records\": [\n");
+        let sign_in = r#"{"time": "2024-08-02T08:23:24Z", "resourceId": "/tenants/t", "category": "SignInLogs", "properties": {"userPrincipalName": "a@b"}},"#;
+        while text.len() < SNIFF_BYTES + 100 {
+            text.push_str(sign_in);
+            text.push('\n');
+        }
+        text.push_str(r#"{"time": "2024-08-02T08:23:25Z", "resourceId": "/tenants/t", "category": "AuditLogs", "properties": {}}"#);
+        text.push_str("\n]}");
+        let path = std::env::temp_dir().join(format!("spoor-azure-{}.json", std::process::id()));
+        std::fs::write(&path, &text).unwrap();
+        let tables = tables_in(&text.as_bytes()[..SNIFF_BYTES], &path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(tables, vec!["SigninLogs", "AuditLogs"]);
     }
 }

@@ -145,8 +145,8 @@ fn segments(path: &str) -> Vec<&str> {
     out
 }
 
-/// The value at `path` below `object`. A string met before the path ends is entered when it
-/// holds a JSON object; that value is unescaped into `owned`, which the result may borrow.
+/// The value at `path` below `object`: objects are entered by key, arrays by a numeric segment.
+/// (Strings holding JSON are entered through an envelope: [`EventMapping::inner`].)
 fn walk<'a>(object: &Entries<'a>, path: &[&str]) -> Option<&'a RawValue> {
     let (first, rest) = path.split_first()?;
     let value = get(object, first)?;
