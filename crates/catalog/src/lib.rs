@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
@@ -267,17 +267,100 @@ impl Catalog {
         &self.tables
     }
 
-    /// A table by its exact name (KQL table names are case-sensitive).
+    /// A table by its exact name (KQL table names are case-sensitive): a documented table, or one
+    /// that evidence defined ([`define_table`]).
     pub fn table(&self, name: &str) -> Option<&TableDef> {
-        self.by_name.get(name).map(|&i| &self.tables[i])
+        match self.by_name.get(name) {
+            Some(&i) => Some(&self.tables[i]),
+            None => defined(name),
+        }
     }
 
     /// A table whose name matches ignoring case (for SQL front-ends and "did you mean" hints).
     pub fn table_ignore_case(&self, name: &str) -> Option<&TableDef> {
-        self.tables
-            .iter()
+        self.all_tables()
+            .into_iter()
             .find(|t| t.name.eq_ignore_ascii_case(name))
     }
+
+    /// A documented table by its exact name (not one that evidence defined).
+    pub fn documented(&self, name: &str) -> Option<&TableDef> {
+        self.by_name.get(name).map(|&i| &self.tables[i])
+    }
+
+    /// Whether a documented table has this name, ignoring case.
+    pub fn documents(&self, name: &str) -> bool {
+        self.tables
+            .iter()
+            .any(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The documented tables and those that evidence defined, sorted by name.
+    pub fn all_tables(&self) -> Vec<&TableDef> {
+        let mut all: Vec<&TableDef> = self.tables.iter().collect();
+        all.extend(
+            DEFINED
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .copied(),
+        );
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+}
+
+/// Tables that evidence defines while it is read: exports of tables the catalog does not document
+/// (custom `_CL` tables, vendor sample data, other CSV files). A run defines a handful; each
+/// definition is leaked so that it lives as long as the catalog does.
+static DEFINED: RwLock<Vec<&'static TableDef>> = RwLock::new(Vec::new());
+
+fn defined(name: &str) -> Option<&'static TableDef> {
+    DEFINED
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .find(|t| t.name == name)
+}
+
+/// Defines a table from evidence. A name that the catalog documents (ignoring case) is refused;
+/// a name defined before keeps its columns and gains the new ones.
+pub fn define_table(
+    name: &str,
+    description: &str,
+    columns: Vec<Column>,
+) -> Result<&'static TableDef, String> {
+    if catalog().documents(name) {
+        return Err(format!(
+            "{name} is a documented table; its columns are not taken from the data"
+        ));
+    }
+    if columns.is_empty() {
+        return Err(format!("table {name} would have no columns"));
+    }
+    let mut all = DEFINED.write().unwrap_or_else(|e| e.into_inner());
+    let (index, mut merged) = match all.iter().position(|t| t.name == name) {
+        Some(i) => (Some(i), all[i].columns.clone()),
+        None => (None, Vec::new()),
+    };
+    let before = merged.len();
+    for c in columns {
+        if !merged.iter().any(|m| m.name == c.name) {
+            merged.push(c);
+        }
+    }
+    if let Some(i) = index
+        && merged.len() == before
+    {
+        return Ok(all[i]);
+    }
+    let def: &'static TableDef = Box::leak(Box::new(TableDef::new(name, description, merged)));
+    match index {
+        Some(i) => all[i] = def,
+        None => all.push(def),
+    }
+    Ok(def)
 }
 
 /// The catalog built from the embedded table files. Panics on a malformed file: those are part
@@ -302,6 +385,25 @@ pub fn catalog() -> &'static Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_defines_tables_and_widens_them() {
+        let col = |n: &str| Column {
+            name: n.into(),
+            ty: KqlType::String,
+            description: String::new(),
+        };
+        assert!(define_table("SigninLogs", "", vec![col("a")]).is_err());
+        assert!(define_table("signinlogs", "", vec![col("a")]).is_err());
+        let t = define_table("Vendor_CL", "rows of vendor.csv", vec![col("a"), col("b")]).unwrap();
+        assert_eq!(t.columns.len(), 2);
+        let t = define_table("Vendor_CL", "", vec![col("b"), col("c")]).unwrap();
+        let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(catalog().table("Vendor_CL").unwrap().columns.len(), 3);
+        assert!(catalog().all_tables().iter().any(|t| t.name == "Vendor_CL"));
+        assert!(!catalog().tables().iter().any(|t| t.name == "Vendor_CL"));
+    }
 
     #[test]
     fn every_table_file_parses() {

@@ -191,7 +191,7 @@ impl Engine {
         }
         let bad_records: BadRecordLog = Arc::new(Mutex::new(Vec::new()));
         let mut providers: HashMap<String, Arc<dyn TableProvider>> = HashMap::new();
-        for def in catalog().tables() {
+        for def in catalog().all_tables() {
             let files = files_by_table.get(&def.name).cloned().unwrap_or_default();
             let table: Arc<dyn TableProvider> = Arc::new(EvidenceTable::new(
                 def.clone(),

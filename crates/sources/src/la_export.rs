@@ -36,7 +36,7 @@ use std::sync::OnceLock;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use spoor_catalog::{KqlType, TableDef, catalog};
+use spoor_catalog::{Column, KqlType, TableDef, catalog, define_table};
 
 use crate::batch::{Batcher, Decoding, RowDecoder, Scalar, Unit, Units, convert, parse_time};
 use crate::cloudtrail::JsonArray;
@@ -66,9 +66,16 @@ fn all_tables() -> &'static [&'static str] {
     ALL.get_or_init(|| catalog().tables().iter().map(|t| t.name.as_str()).collect())
 }
 
-/// The catalog's name for a table name (a `&'static str`), if it is a catalog table.
+/// The catalog's name for a table name (a `&'static str`), if it is a catalog table (documented,
+/// or defined by evidence).
 fn table_name(name: &str) -> Option<&'static str> {
     catalog().table(name).map(|t| t.name.as_str())
+}
+
+/// The catalog's name for a documented table: exports are matched against these only (a table
+/// that another file defined is not a documented schema to recognise files by).
+fn documented_name(name: &str) -> Option<&'static str> {
+    catalog().documented(name).map(|t| t.name.as_str())
 }
 
 /// A column name without the suffix exports add: `TimeGenerated [UTC]` is `TimeGenerated` with
@@ -411,6 +418,10 @@ struct Head {
     types: BTreeSet<String>,
     /// Whether the head holds the whole file.
     complete: bool,
+    /// Rows read from the head.
+    rows: usize,
+    /// Whether every CSV record of the head has as many fields as the header (JSON: always).
+    regular: bool,
 }
 
 impl Head {
@@ -467,11 +478,12 @@ fn analyze(head: &[u8]) -> Option<Head> {
     let complete = head.len() < SNIFF_BYTES;
     let mut columns = Vec::new();
     let mut types = BTreeSet::new();
+    let mut rows = 0;
+    let mut regular = true;
     let shape = match first_byte(head)? {
         b'[' => {
             let input: Box<dyn BufRead + Send> = Box::new(Cursor::new(head.to_vec()));
             let mut array = JsonArray::new(Window::new(input), None);
-            let mut rows = 0;
             while let Unit::Record(_, bytes) = array.next_unit() {
                 if object_keys(bytes, &mut columns, &mut types).is_none() {
                     break;
@@ -485,7 +497,6 @@ fn analyze(head: &[u8]) -> Option<Head> {
         }
         b'{' => {
             let text = strip_bom(head);
-            let mut rows = 0;
             for line in text.split(|&b| b == b'\n') {
                 if line.trim_ascii().is_empty() {
                     continue;
@@ -522,6 +533,8 @@ fn analyze(head: &[u8]) -> Option<Head> {
                 return None;
             }
             columns = header.iter().map(str::to_string).collect();
+            rows = records.len() - 1;
+            regular = records.iter().all(|r| r.len() == header.len());
             let type_at: Vec<usize> = columns
                 .iter()
                 .enumerate()
@@ -543,6 +556,8 @@ fn analyze(head: &[u8]) -> Option<Head> {
         columns,
         types,
         complete,
+        rows,
+        regular,
     })
 }
 
@@ -566,7 +581,7 @@ enum Candidates {
 fn by_type(names: &[&str], types: &BTreeSet<String>) -> Vec<&'static str> {
     types
         .iter()
-        .filter_map(|t| table_name(t))
+        .filter_map(|t| documented_name(t))
         .filter(|t| score(names, catalog().table(t).expect("a catalog table")) >= MIN_COLUMNS)
         .collect()
 }
@@ -816,79 +831,239 @@ impl Format for LaExport {
         batch_size: usize,
     ) -> Result<Batches, SourceError> {
         check_table(self, table)?;
-        let batcher = Batcher::new(table, projection, batch_size)?;
-        let columns: Vec<(KqlType, bool)> = projection
-            .iter()
-            .map(|&i| {
-                let c = &table.columns[i];
-                (c.ty, c.name == "Type")
+        decode_rows(input, file, table, projection, batch_size, true)
+    }
+}
+
+/// Rows of a table the catalog does not document: any other CSV file with a header row, or JSON
+/// array or lines of row objects (custom `_CL` tables, vendor sample data, indicator lists). The
+/// file defines a table of its own ([`spoor_catalog::define_table`]): named by its Type column
+/// when every row names the same undocumented table, else by the file name; its columns are the
+/// file's, as text (TimeGenerated a datetime). Files of the same name add up into one table.
+///
+/// Asked last, after every format that knows its files: only what nobody else claims is read
+/// this way. A file must look like a table to be claimed: at least [`MIN_DEFINED_COLUMNS`]
+/// columns, CSV records as long as the header, and a row (CSV) or two (JSON) in its head.
+pub struct DefinedRows;
+
+/// How many columns a file needs to define a table.
+pub const MIN_DEFINED_COLUMNS: usize = 3;
+
+/// What a file defining a table looks like, from its head; None if it does not look like a table.
+fn definable(head: &[u8]) -> Option<Head> {
+    // Text only: binary files are not tables (a head may end inside a character).
+    if let Err(e) = std::str::from_utf8(head)
+        && e.error_len().is_some()
+    {
+        return None;
+    }
+    let h = analyze(head)?;
+    let columns = h.names().iter().filter(|n| !n.is_empty()).count();
+    // A CSV header with one regular record is a table (a one-row hunting export); a lone JSON
+    // object is a document more often than a table (an ATT&CK STIX bundle), so JSON needs two.
+    let rows = if h.shape == Shape::Csv { 1 } else { 2 };
+    (columns >= MIN_DEFINED_COLUMNS && h.rows >= rows && h.regular).then_some(h)
+}
+
+/// The name of the table a file defines: its one Type value when that looks like a table name,
+/// else its file name as an identifier
+/// (`Forcepoint CASB.csv` is `Forcepoint_CASB`); a name the catalog documents gets `_file`.
+fn defined_name(h: &Head, path: &Path) -> String {
+    if h.types.len() == 1
+        && let Some(t) = h.types.iter().next()
+        && is_identifier(t)
+        // Table names are PascalCase (`Tenable_ad_CL`); a Type such as `sha256` is not one.
+        && t.starts_with(|c: char| c.is_ascii_uppercase())
+        && !catalog().documents(t)
+    {
+        return t.clone();
+    }
+    let file = path.to_string_lossy();
+    let file = file.rsplit(['/', '\\', '!']).next().unwrap_or(&file);
+    let stem = file.split('.').next().unwrap_or(file);
+    let mut name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "T_");
+    }
+    if catalog().documents(&name) {
+        name.push_str("_file");
+    }
+    name
+}
+
+fn is_identifier(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl Format for DefinedRows {
+    fn name(&self) -> &'static str {
+        "table-rows"
+    }
+
+    fn description(&self) -> &'static str {
+        "Any other CSV with a header row, or JSON rows: a table of its own, named by its Type column \
+         or the file name, with the file's columns as text (undocumented and custom tables)"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        definable(head).is_some()
+    }
+
+    fn tables_in(&self, head: &[u8], path: &Path) -> Vec<&'static str> {
+        if is_backup(path) {
+            return Vec::new();
+        }
+        let Some(h) = definable(head) else {
+            return Vec::new();
+        };
+        let name = defined_name(&h, path);
+        let columns = h
+            .names()
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| Column {
+                name: n.to_string(),
+                ty: if n == "TimeGenerated" {
+                    KqlType::DateTime
+                } else {
+                    KqlType::String
+                },
+                description: String::new(),
             })
             .collect();
-        let table_name = table_name(&table.name).expect("a catalog table");
-        let read_error = |source| SourceError::Read {
-            path: file.to_path_buf(),
-            position: Position::Byte(0),
-            source,
-        };
-        // The first byte of the content tells JSON (`[`, `{`) from CSV.
-        let mut input = skip_leading(input).map_err(read_error)?;
-        let first = input.fill_buf().map_err(read_error)?.first().copied();
-        match first {
-            Some(b'[' | b'{') => {
-                let mut lookup: HashMap<String, usize> = projection
-                    .iter()
-                    .enumerate()
-                    .map(|(slot, &i)| (table.columns[i].name.clone(), slot))
-                    .collect();
-                let type_slot = projection.len();
-                for c in TYPE_COLUMNS {
-                    lookup.insert((*c).to_string(), type_slot);
-                }
-                // Defender exports have Timestamp and no TimeGenerated: a hidden slot keeps
-                // Timestamp for TimeGenerated when it is not projected itself.
-                let time_generated = lookup.get(TIME_GENERATED).copied();
-                let timestamp = time_generated.map(|_| {
-                    *lookup
-                        .entry(DEFENDER_TIME.to_string())
-                        .or_insert(type_slot + 1)
-                });
-                let decoder = JsonRows {
-                    table: table_name,
-                    columns,
-                    time_fallback: time_generated.zip(timestamp),
-                    lookup,
-                    zones: ZoneCache::default(),
-                };
-                if first == Some(b'[') {
-                    let units = JsonArray::new(Window::new(input), None);
-                    Ok(Box::new(Decoding::new(units, decoder, batcher, file)))
-                } else {
-                    let units = Lines::new(input);
-                    Ok(Box::new(Decoding::new(units, decoder, batcher, file)))
-                }
+        let description = format!("Rows of {} (columns taken from the file)", path.display());
+        match define_table(&name, &description, columns) {
+            Ok(def) => vec![def.name.as_str()],
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn notes(&self, head: &[u8], _path: &Path, tables: &[&'static str]) -> Vec<String> {
+        let partial = analyze(head).is_some_and(|h| !h.complete);
+        tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "table {t} is not in the catalog: its columns are the file's, read as text{}",
+                    if partial {
+                        " (those of the first 64 KiB)"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect()
+    }
+
+    fn decode(
+        &self,
+        input: Box<dyn BufRead + Send>,
+        file: &Path,
+        table: &TableDef,
+        projection: &[usize],
+        batch_size: usize,
+    ) -> Result<Batches, SourceError> {
+        decode_rows(input, file, table, projection, batch_size, false)
+    }
+}
+
+/// Reads rows (CSV, JSON array, JSON lines) into `table`, columns by name.
+fn decode_rows(
+    input: Box<dyn BufRead + Send>,
+    file: &Path,
+    table: &TableDef,
+    projection: &[usize],
+    batch_size: usize,
+    by_type: bool,
+) -> Result<Batches, SourceError> {
+    let batcher = Batcher::new(table, projection, batch_size)?;
+    let columns: Vec<(KqlType, bool)> = projection
+        .iter()
+        .map(|&i| {
+            let c = &table.columns[i];
+            (c.ty, c.name == "Type")
+        })
+        .collect();
+    let table_name = table_name(&table.name).expect("a catalog table");
+    let read_error = |source| SourceError::Read {
+        path: file.to_path_buf(),
+        position: Position::Byte(0),
+        source,
+    };
+    // The first byte of the content tells JSON (`[`, `{`) from CSV.
+    let mut input = skip_leading(input).map_err(read_error)?;
+    let first = input.fill_buf().map_err(read_error)?.first().copied();
+    match first {
+        Some(b'[' | b'{') => {
+            let mut lookup: HashMap<String, usize> = projection
+                .iter()
+                .enumerate()
+                .map(|(slot, &i)| (table.columns[i].name.clone(), slot))
+                .collect();
+            let type_slot = projection.len();
+            for c in TYPE_COLUMNS {
+                lookup.insert((*c).to_string(), type_slot);
             }
-            _ => {
-                let wanted: Vec<&str> = projection
-                    .iter()
-                    .map(|&i| table.columns[i].name.as_str())
-                    .collect();
-                let reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .from_reader(input);
-                Ok(Box::new(CsvRows {
-                    reader,
-                    record: csv::ByteRecord::new(),
-                    header: None,
-                    wanted: wanted.into_iter().map(str::to_string).collect(),
-                    table: table_name,
-                    columns,
-                    batcher,
-                    path: file.to_path_buf(),
-                    done: false,
-                    pending: None,
-                }))
+            // Defender exports have Timestamp and no TimeGenerated: a hidden slot keeps
+            // Timestamp for TimeGenerated when it is not projected itself.
+            let time_generated = lookup.get(TIME_GENERATED).copied();
+            let timestamp = time_generated.map(|_| {
+                *lookup
+                    .entry(DEFENDER_TIME.to_string())
+                    .or_insert(type_slot + 1)
+            });
+            let decoder = JsonRows {
+                table: table_name,
+                by_type,
+                columns,
+                time_fallback: time_generated.zip(timestamp),
+                lookup,
+                zones: ZoneCache::default(),
+            };
+            if first == Some(b'[') {
+                let units = JsonArray::new(Window::new(input), None);
+                Ok(Box::new(Decoding::new(units, decoder, batcher, file)))
+            } else {
+                let units = Lines::new(input);
+                Ok(Box::new(Decoding::new(units, decoder, batcher, file)))
             }
+        }
+        _ => {
+            let wanted: Vec<&str> = projection
+                .iter()
+                .map(|&i| table.columns[i].name.as_str())
+                .collect();
+            let reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(input);
+            Ok(Box::new(CsvRows {
+                reader,
+                record: csv::ByteRecord::new(),
+                header: None,
+                wanted: wanted.into_iter().map(str::to_string).collect(),
+                table: table_name,
+                by_type,
+                columns,
+                batcher,
+                path: file.to_path_buf(),
+                done: false,
+                pending: None,
+            }))
         }
     }
 }
@@ -1011,6 +1186,9 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, 'de> {
 
 struct JsonRows {
     table: &'static str,
+    /// Whether a row whose Type names another table is skipped (exports of documented tables);
+    /// a table that a file defines by its name keeps every row.
+    by_type: bool,
     /// Type of each projected column, and whether it is `Type`.
     columns: Vec<(KqlType, bool)>,
     /// Column name → slot (projected columns, then the type slot, then a Timestamp slot).
@@ -1051,6 +1229,7 @@ impl RowDecoder for JsonRows {
         };
         if let Some(t) = &own_type
             && !t.is_empty()
+            && self.by_type
             && t != self.table
         {
             return Ok(()); // a row of another table
@@ -1089,6 +1268,9 @@ struct CsvRows<R: Read> {
     header: Option<CsvHeader>,
     wanted: Vec<String>,
     table: &'static str,
+    /// Whether a row whose Type names another table is skipped (exports of documented tables);
+    /// a table that a file defines by its name keeps every row.
+    by_type: bool,
     columns: Vec<(KqlType, bool)>,
     batcher: Batcher,
     path: PathBuf,
@@ -1158,6 +1340,7 @@ impl<R: Read> CsvRows<R> {
         };
         if let Some(t) = own_type
             && !t.is_empty()
+            && self.by_type
             && t != self.table
         {
             return Ok(());
@@ -1550,5 +1733,57 @@ mod tests {
                 assert_eq!(t.value(0), 1_627_909_899_772_449_100, "{text}");
             }
         }
+    }
+
+    #[test]
+    fn other_tables_are_defined_by_their_files() {
+        let csv = "Time Generated,Vendor,Action,Severity\n2024-08-02,acme,block,high\n2024-08-03,acme,allow,low\n";
+        let f = DefinedRows;
+        assert!(f.sniff(csv.as_bytes()));
+        let tables = f.tables_in(csv.as_bytes(), Path::new("case/acme-fw events.csv"));
+        assert_eq!(tables, vec!["acme_fw_events"]);
+        let (batches, bad) =
+            crate::testing::decode_text(&f, csv, "acme.csv", "acme_fw_events", &["Action"], 10);
+        assert!(bad.is_empty(), "{bad:?}");
+        let a = batches[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!((a.value(0), a.value(1)), ("block", "allow"));
+
+        // One Type value names the table; TimeGenerated is a datetime.
+        let json = "{\"TimeGenerated\":\"2024-08-02T08:23:24Z\",\"a\":1,\"b\":\"x\",\"Type\":\"Acme_CL\"}\n{\"TimeGenerated\":\"2024-08-02T08:23:25Z\",\"a\":2,\"b\":\"y\",\"Type\":\"Acme_CL\"}\n";
+        assert_eq!(
+            f.tables_in(json.as_bytes(), Path::new("x.json")),
+            vec!["Acme_CL"]
+        );
+        let def = catalog().table("Acme_CL").unwrap();
+        assert_eq!(def.column("TimeGenerated").unwrap().ty, KqlType::DateTime);
+        assert_eq!(def.column("a").unwrap().ty, KqlType::String);
+        let (batches, bad) =
+            crate::testing::decode_text(&f, json, "x.json", "Acme_CL", &["TimeGenerated", "a"], 10);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(batches[0].num_rows(), 2);
+
+        // A file named like a documented table does not redefine it.
+        assert_eq!(
+            f.tables_in(csv.as_bytes(), Path::new("export/signinlogs.csv")),
+            vec!["signinlogs_file"]
+        );
+    }
+
+    #[test]
+    fn only_table_shaped_text_defines_a_table() {
+        let f = DefinedRows;
+        assert!(!f.sniff(b"a,b\n1,2\n3,4\n"), "two columns");
+        assert!(f.sniff(b"a,b,c\n1,2,3\n"), "a CSV of one row");
+        assert!(!f.sniff(b"{\"a\":1,\"b\":2,\"c\":3}\n"), "one JSON object");
+        assert!(
+            !f.sniff(b"# Golden SAML, AD FS, and mail access\nThis dataset holds events.\nSee below, then.\n"),
+            "prose"
+        );
+        assert!(!f.sniff(b"a,b,c\n\xff\xfe\x00,2,3\n4,5,6\n"), "binary");
+        assert!(!f.sniff(b"title: rule, with commas, here\nid: 1\n"), "YAML");
     }
 }

@@ -221,6 +221,8 @@ pub static FORMATS: &[&dyn Format] = &[
     // CEF before syslog: a CEF line with a syslog header is CEF.
     &cef::Cef,
     &syslog::Syslog,
+    // Last: any other table-shaped file defines a table of its own.
+    &la_export::DefinedRows,
 ];
 
 /// The format with this name.

@@ -85,6 +85,11 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 "alb-access",
                 Compression::Gzip
             ),
+            (
+                "azure-diagnostics/PT1H.json".to_string(),
+                "azure-diagnostics",
+                Compression::None
+            ),
             ("cef/firewall.log".to_string(), "cef", Compression::None),
             (
                 "cloudtrail/111122223333_CloudTrail_us-east-1_20240802T0825Z_abc.json.gz"
@@ -108,8 +113,29 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 Compression::None
             ),
             (
+                "cloudwatch-logs/logs-insights-results.json".to_string(),
+                "cloudwatch-logs",
+                Compression::None
+            ),
+            (
+                "guardduty/findings.json".to_string(),
+                "guardduty",
+                Compression::None
+            ),
+            (
+                "k8s-audit/kube-apiserver-audit.log".to_string(),
+                "k8s-audit",
+                Compression::None
+            ),
+            (
                 "la-export/SigninLogs/signins.csv".to_string(),
                 "la-export",
+                Compression::None
+            ),
+            // A Type column naming no table: a table of its own (`iocs`).
+            (
+                "la-export/iocs.csv".to_string(),
+                "table-rows",
                 Compression::None
             ),
             (
@@ -123,8 +149,18 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 Compression::None
             ),
             (
+                "la-export/tie/signins.csv".to_string(),
+                "table-rows",
+                Compression::None
+            ),
+            (
                 "s3-access/2024-08-02-10-15-00-3E57427F3EXAMPLE".to_string(),
                 "s3-access",
+                Compression::None
+            ),
+            (
+                "suricata-eve/eve.json".to_string(),
+                "suricata-eve",
                 Compression::None
             ),
             (
@@ -181,10 +217,8 @@ fn discover_claims_by_content_and_keeps_the_rest() {
     assert_eq!(
         unclaimed,
         vec![
-            // A backup copy; a Type column naming no table; a tie that no name breaks.
+            // A backup copy.
             "la-export/SigninLogs/signins.csv.bak",
-            "la-export/iocs.csv",
-            "la-export/tie/signins.csv",
             "unclaimed/empty.log",
             "unclaimed/notes.txt",
             // A zip member that holds no log.
@@ -553,11 +587,14 @@ fn la_export_fixtures_fill_the_tables_their_rows_name() {
                 "la-export/SigninLogs/signins.csv".to_string(),
                 vec!["SigninLogs"]
             ),
+            ("la-export/iocs.csv".to_string(), vec!["iocs"]),
             (
                 "la-export/mixed.json".to_string(),
                 vec!["SecurityEvent", "Syslog"]
             ),
             ("la-export/syslog.jsonl".to_string(), vec!["Syslog"]),
+            // Columns of two documented tables, no name to choose: a table of its own.
+            ("la-export/tie/signins.csv".to_string(), vec!["signins"]),
         ]
     );
     let ns = |s: &str| {
@@ -840,4 +877,75 @@ fn the_text_formats_claim_only_their_own_fixtures() {
             );
         }
     }
+}
+
+#[test]
+fn json_event_fixtures_decode_with_their_damage_reported() {
+    let inv = discover(&[fixtures()]);
+    let f = &inv.files;
+
+    let kube = find(f, "k8s-audit/kube-apiserver-audit.log");
+    let r = read_all(kube, "KubeAudit", &["verb", "TimeGenerated"]);
+    assert_eq!(r.rows, 4);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(4));
+    assert!(r.bad[0].1.contains("not a JSON object"), "{:?}", r.bad);
+    assert_eq!(r.first_column[0].as_deref(), Some("list"));
+    let r = read_all(kube, "AKSAudit", &["Verb"]);
+    assert_eq!((r.rows, r.bad.len()), (4, 1));
+
+    let eve = find(f, "suricata-eve/eve.json");
+    let r = read_all(eve, "SuricataEve", &["alert_signature"]);
+    assert_eq!(r.rows, 4);
+    assert_eq!(r.bad.len(), 1);
+    assert_eq!(r.bad[0].0, Position::Line(4));
+    assert_eq!(
+        r.first_column[0].as_deref(),
+        Some("ET SCAN Potential SSH Scan")
+    );
+    assert_eq!(r.first_column[1], None, "a dns event has no alert");
+
+    // One file, five tables by category; the truncated last record is reported once per read.
+    let azure = find(f, "azure-diagnostics/PT1H.json");
+    assert_eq!(
+        azure.tables,
+        vec![
+            "SigninLogs",
+            "AuditLogs",
+            "AKSAudit",
+            "KubeAudit",
+            "AzureDiagnostics"
+        ]
+    );
+    let r = read_all(azure, "SigninLogs", &["UserPrincipalName", "ResultType"]);
+    assert_eq!(r.rows, 2);
+    assert_eq!(r.bad.len(), 1);
+    assert_eq!(r.bad[0].0, Position::Line(6));
+    let r = read_all(azure, "AuditLogs", &["Category", "OperationName"]);
+    assert_eq!(r.first_column, vec![Some("RoleManagement".to_string())]);
+    let r = read_all(azure, "KubeAudit", &["userAgent"]);
+    assert_eq!(r.first_column, vec![Some("kube-hunter".to_string())]);
+    let r = read_all(
+        azure,
+        "AzureDiagnostics",
+        &["OperationName", "clientInfo_s"],
+    );
+    assert_eq!(r.first_column, vec![Some("SecretGet".to_string())]);
+
+    let gd = find(f, "guardduty/findings.json");
+    let r = read_all(gd, "AWSGuardDuty", &["ActivityType", "Severity"]);
+    assert_eq!(r.rows, 2);
+    assert!(r.bad.is_empty());
+    assert_eq!(
+        r.first_column[1].as_deref(),
+        Some("Stealth:IAMUser/CloudTrailLoggingDisabled")
+    );
+
+    let cw = find(f, "cloudwatch-logs/logs-insights-results.json");
+    let r = read_all(cw, "CloudWatchLogs", &["@logStream"]);
+    assert_eq!(r.rows, 2);
+    assert_eq!(
+        r.first_column[0].as_deref(),
+        Some("111122223333_CloudTrail_us-east-1")
+    );
 }

@@ -97,7 +97,7 @@ impl Planner {
         }
         scan(name).ok_or_else(|| {
             let mut d = Diagnostic::new(format!("unknown table `{name}`"), span);
-            if let Some(s) = did_you_mean(name, catalog().tables().iter().map(|t| t.name.as_str())) {
+            if let Some(s) = did_you_mean(name, catalog().all_tables().iter().map(|t| t.name.as_str())) {
                 d = d.with_hint(format!("did you mean `{s}`?"));
             } else {
                 d = d.with_hint("`spoor tables` lists the tables the evidence fills; the catalog knows the documented Log Analytics tables");
@@ -223,7 +223,11 @@ impl Planner {
             match &t.kind {
                 ExprKind::NamePattern(p) => {
                     let re = glob(p);
-                    for def in catalog().tables().iter().filter(|d| re.is_match(&d.name)) {
+                    for def in catalog()
+                        .all_tables()
+                        .into_iter()
+                        .filter(|d| re.is_match(&d.name))
+                    {
                         parts.push((def.name.clone(), scan(&def.name).expect("catalog table")));
                     }
                 }
