@@ -469,6 +469,11 @@ fn classify(
         if tables.is_empty() {
             tables = format.tables().to_vec();
         }
+        if tables.is_empty() {
+            // Nothing this format could fill (a `table-rows` file that is not a table): listed
+            // as unclaimed rather than claimed for nothing.
+            return Ok(None);
+        }
         let notes = format.notes(&head, path, &tables);
         return Ok(Some(Claim {
             format,
