@@ -472,6 +472,14 @@ impl ZeekDecoder {
                 continue;
             }
             let ty_n = ty(n);
+            let container = ty_n.starts_with("set[") || ty_n.starts_with("vector[");
+            if self.columns[col].ty == KqlType::String && ty_n != "bool" && !container {
+                // Text as logged, borrowed (what tsv_json would give, without building a JSON
+                // value per field): the empty-field marker of a text field is "".
+                let empty = *v == state.empty && !is_numeric_type(ty_n);
+                row[col] = Scalar::Str(Cow::Borrowed(if empty { "" } else { v }));
+                continue;
+            }
             let value = tsv_json(v, ty_n, state);
             row[col] = match (value, self.columns[col].ty) {
                 // Text columns keep numbers as logged (`1.250000`, not `1.25`).
