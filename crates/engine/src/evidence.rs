@@ -37,6 +37,8 @@ pub struct EvidenceTable {
     partitions: usize,
     batch_size: usize,
     bad_records: BadRecordLog,
+    /// Splittable files of at least this size are read in byte ranges.
+    split_min_bytes: u64,
 }
 
 impl fmt::Debug for EvidenceTable {
@@ -62,7 +64,14 @@ impl EvidenceTable {
             partitions: partitions.max(1),
             batch_size,
             bad_records,
+            split_min_bytes: SPLIT_MIN_BYTES,
         }
+    }
+
+    /// Reads splittable files of at least `min` bytes in ranges (default [`SPLIT_MIN_BYTES`]).
+    pub fn with_split_min_bytes(mut self, min: u64) -> Self {
+        self.split_min_bytes = min.max(1);
+        self
     }
 
     /// `Column == "text"` (either way round) on a text column of this table.
@@ -94,25 +103,51 @@ impl EvidenceTable {
         })
     }
 
-    /// Splits the files into at most `self.partitions` groups of similar total size.
-    fn file_groups(&self) -> Vec<Vec<usize>> {
-        let n = self.partitions.min(self.files.len()).max(1);
-        let mut order: Vec<usize> = (0..self.files.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(self.files[i].size));
-        let mut groups: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); n];
-        for i in order {
+    /// The pieces of work: each file whole, or in byte ranges when it is large and its format
+    /// lets its lines be read apart (so that one large file uses every partition).
+    fn read_units(&self) -> Vec<ReadUnit> {
+        let mut units = Vec::new();
+        for (file, f) in self.files.iter().enumerate() {
+            let parts = self.partitions as u64;
+            if parts > 1 && f.splittable && f.size >= self.split_min_bytes {
+                for k in 0..parts {
+                    let range = f.size * k / parts..f.size * (k + 1) / parts;
+                    units.push(ReadUnit {
+                        file,
+                        size: range.end - range.start,
+                        range: Some(range),
+                    });
+                }
+            } else {
+                units.push(ReadUnit {
+                    file,
+                    size: f.size,
+                    range: None,
+                });
+            }
+        }
+        units
+    }
+
+    /// Splits the work into at most `self.partitions` groups of similar total size.
+    fn unit_groups(&self) -> Vec<Vec<ReadUnit>> {
+        let mut units = self.read_units();
+        let n = self.partitions.min(units.len()).max(1);
+        units.sort_by_key(|u| std::cmp::Reverse(u.size));
+        let mut groups: Vec<(u64, Vec<ReadUnit>)> = (0..n).map(|_| (0, Vec::new())).collect();
+        for u in units {
             let g = groups
                 .iter_mut()
                 .min_by_key(|(size, _)| *size)
                 .expect("n >= 1");
-            g.0 += self.files[i].size;
-            g.1.push(i);
+            g.0 += u.size;
+            g.1.push(u);
         }
         groups
             .into_iter()
-            .map(|(_, mut files)| {
-                files.sort_unstable();
-                files
+            .map(|(_, mut units)| {
+                units.sort_by_key(|u| (u.file, u.range.as_ref().map(|r| r.start)));
+                units
             })
             .collect()
     }
@@ -163,12 +198,15 @@ impl TableProvider for EvidenceTable {
         };
         let schema = Arc::new(self.def.schema().project(&columns)?);
         let partitions: Vec<Arc<dyn PartitionStream>> = self
-            .file_groups()
+            .unit_groups()
             .into_iter()
-            .map(|files| {
+            .map(|units| {
                 Arc::new(FileGroupStream {
                     def: self.def.clone(),
-                    files: files.into_iter().map(|i| self.files[i].clone()).collect(),
+                    files: units
+                        .into_iter()
+                        .map(|u| (self.files[u.file].clone(), u.range))
+                        .collect(),
                     columns: columns.clone(),
                     equals: equals.clone(),
                     schema: Arc::clone(&schema),
@@ -188,11 +226,23 @@ impl TableProvider for EvidenceTable {
     }
 }
 
-/// One partition: decodes its files one after the other on a blocking thread.
+/// Files of at least this size are read in byte ranges, one per partition, when their format
+/// allows it ([`EvidenceFile::splittable`]); smaller ones are not worth the extra opening.
+pub const SPLIT_MIN_BYTES: u64 = 8 << 20;
+
+/// A file, or the lines of a file that start in a byte range.
+struct ReadUnit {
+    file: usize,
+    range: Option<std::ops::Range<u64>>,
+    size: u64,
+}
+
+/// One partition: decodes its files (or ranges of files) one after the other on a blocking
+/// thread.
 #[derive(Debug)]
 struct FileGroupStream {
     def: TableDef,
-    files: Vec<EvidenceFile>,
+    files: Vec<(EvidenceFile, Option<std::ops::Range<u64>>)>,
     columns: Vec<usize>,
     equals: Vec<ColumnEquals>,
     schema: SchemaRef,
@@ -215,20 +265,31 @@ impl PartitionStream for FileGroupStream {
         let batch_size = self.batch_size;
         let log = Arc::clone(&self.bad_records);
         tokio::task::spawn_blocking(move || {
-            for file in &files {
+            for (file, range) in &files {
                 let report = |record: BadRecord| {
                     log.lock().expect("bad record log").push(TableBadRecord {
                         table: def.name.clone(),
                         record,
                     })
                 };
-                let reader = match spoor_sources::read_prefiltered(
-                    file,
-                    &def,
-                    Some(&columns),
-                    batch_size,
-                    &equals,
-                ) {
+                let read = match range {
+                    None => spoor_sources::read_prefiltered(
+                        file,
+                        &def,
+                        Some(&columns),
+                        batch_size,
+                        &equals,
+                    ),
+                    Some(range) => spoor_sources::read_range(
+                        file,
+                        &def,
+                        Some(&columns),
+                        batch_size,
+                        &equals,
+                        range.clone(),
+                    ),
+                };
+                let reader = match read {
                     Ok(r) => r,
                     Err(e) => {
                         // A file that cannot be opened is reported; the other files are still read.

@@ -38,6 +38,9 @@ pub struct EngineOptions {
     pub batch_size: usize,
     /// Local copies of the URIs that `externaldata` reads.
     pub externaldata: ExternalDataMap,
+    /// Files at least this large are read in byte ranges by several partitions at once when their
+    /// format allows it (default 8 MiB; tests set 1 to split every file).
+    pub split_min_bytes: Option<u64>,
     /// Read every file as the format of this name (`spoor_sources::format`) instead of
     /// recognising it by content.
     pub source_format: Option<String>,
@@ -50,6 +53,7 @@ impl Default for EngineOptions {
             batch_size: 8192,
             externaldata: ExternalDataMap::default(),
             source_format: None,
+            split_min_bytes: None,
         }
     }
 }
@@ -193,13 +197,17 @@ impl Engine {
         let mut providers: HashMap<String, Arc<dyn TableProvider>> = HashMap::new();
         for def in catalog().all_tables() {
             let files = files_by_table.get(&def.name).cloned().unwrap_or_default();
-            let table: Arc<dyn TableProvider> = Arc::new(EvidenceTable::new(
+            let mut table = EvidenceTable::new(
                 def.clone(),
                 files,
                 partitions,
                 options.batch_size,
                 Arc::clone(&bad_records),
-            ));
+            );
+            if let Some(min) = options.split_min_bytes {
+                table = table.with_split_min_bytes(min);
+            }
+            let table: Arc<dyn TableProvider> = Arc::new(table);
             // A bare reference: a &str would be parsed as SQL and lower-cased.
             ctx.register_table(
                 datafusion::common::TableReference::bare(def.name.as_str()),

@@ -137,6 +137,11 @@ impl Format for AccessLog {
         sniff_lines(head, |l| parse_access(l, &mut Vec::new()).is_ok())
     }
 
+    fn splittable(&self, _head: &[u8]) -> bool {
+        // One record per line, nothing carried from line to line.
+        true
+    }
+
     fn decode(
         &self,
         input: Box<dyn BufRead + Send>,

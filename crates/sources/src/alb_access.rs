@@ -176,6 +176,11 @@ impl Format for AlbAccess {
         sniff_lines(head, |l| parse_alb(l, &mut Vec::new()).is_ok())
     }
 
+    fn splittable(&self, _head: &[u8]) -> bool {
+        // One record per line, nothing carried from line to line.
+        true
+    }
+
     fn decode(
         &self,
         input: Box<dyn BufRead + Send>,

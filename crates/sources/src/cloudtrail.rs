@@ -69,6 +69,17 @@ impl Format for CloudTrail {
         }
     }
 
+    fn splittable(&self, head: &[u8]) -> bool {
+        // JSON lines; not a `{"Records": [...]}` file, whose one object may span lines.
+        let s = skip_ws(strip_bom(head));
+        s.starts_with(b"{")
+            && !skip_ws(&s[1..]).starts_with(b"\"Records\"")
+            && matches!(
+                crate::events::first_event(head),
+                Some((crate::events::Layout::Lines, _))
+            )
+    }
+
     fn decode(
         &self,
         input: Box<dyn BufRead + Send>,

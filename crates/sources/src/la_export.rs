@@ -726,6 +726,10 @@ impl Format for LaExport {
         all_tables()
     }
 
+    fn splittable(&self, head: &[u8]) -> bool {
+        analyze(head).is_some_and(|h| h.shape == Shape::JsonLines)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         match analyze(head).map(|h| candidates(&h)) {
             Some(Candidates::ByType(t) | Candidates::ByColumns(t)) => !t.is_empty(),
@@ -921,6 +925,10 @@ impl Format for DefinedRows {
 
     fn sniff(&self, head: &[u8]) -> bool {
         definable(head).is_some()
+    }
+
+    fn splittable(&self, head: &[u8]) -> bool {
+        analyze(head).is_some_and(|h| h.shape == Shape::JsonLines)
     }
 
     fn tables_in(&self, head: &[u8], path: &Path) -> Vec<&'static str> {

@@ -33,6 +33,7 @@ pub mod cloudtrail;
 pub mod events;
 pub mod la_export;
 mod lines;
+mod ranges;
 pub mod s3_access;
 mod spaced;
 pub mod syslog;
@@ -171,6 +172,14 @@ pub trait Format: Send + Sync {
         batch_size: usize,
     ) -> Result<Batches, SourceError>;
 
+    /// Whether a file of this format, with this head, is a sequence of self-contained lines: any
+    /// line can be decoded without the lines before it (no header, no state), so the file can be
+    /// read in byte ranges at once ([`read_range`]). False by default.
+    fn splittable(&self, head: &[u8]) -> bool {
+        let _ = head;
+        false
+    }
+
     /// Like [`Format::decode`], with equality conditions the query puts on text columns. A
     /// format may use them to skip records that cannot match before decoding them (a superset
     /// filter: the query still applies its own predicate). The default ignores them.
@@ -266,6 +275,9 @@ pub struct EvidenceFile {
     pub compression: Compression,
     /// For a member of a zip archive: where it is (`path` is then `archive.zip!member`).
     pub member: Option<std::sync::Arc<ArchiveMember>>,
+    /// Whether the file can be read in byte ranges ([`read_range`]): an uncompressed file whose
+    /// format says its lines stand alone ([`Format::splittable`]).
+    pub splittable: bool,
 }
 
 impl fmt::Debug for EvidenceFile {
@@ -344,6 +356,7 @@ pub fn discover_as(paths: &[PathBuf], forced: Option<&'static dyn Format>) -> In
                 size,
                 compression: claim.compression,
                 member: None,
+                splittable: claim.splittable,
             }),
             Ok(None) => inv.unclaimed.push(path),
             Err(e) => inv.errors.push(e),
@@ -394,6 +407,7 @@ fn discover_archive(archive: &Path, inv: &mut Inventory, forced: Option<&'static
                 size: member.compressed_size(),
                 compression: claim.compression,
                 member: Some(member),
+                splittable: false,
             }),
             Ok(None) => inv.unclaimed.push(path),
             Err(e) => inv.errors.push(e),
@@ -446,6 +460,7 @@ struct Claim {
     tables: Vec<&'static str>,
     notes: Vec<String>,
     compression: Compression,
+    splittable: bool,
 }
 
 /// Reads the head of a file and asks every format: the first that recognises the content and
@@ -480,6 +495,7 @@ fn classify(
             tables,
             notes,
             compression,
+            splittable: compression == Compression::None && format.splittable(&head),
         }));
     }
     for &format in FORMATS {
@@ -494,6 +510,7 @@ fn classify(
                 tables,
                 notes,
                 compression,
+                splittable: compression == Compression::None && format.splittable(&head),
             }));
         }
     }
@@ -615,6 +632,68 @@ pub fn read_prefiltered(
     let input = open(file)?;
     file.format
         .decode_prefiltered(input, &file.path, table, projection, batch_size, equals)
+}
+
+/// Like [`read_prefiltered`], for the lines of a splittable file ([`EvidenceFile::splittable`])
+/// that start in the byte range `range`: the ranges of one split of a file read every line once,
+/// and can be read at the same time. Bad records keep the line numbers of the whole file.
+pub fn read_range(
+    file: &EvidenceFile,
+    table: &TableDef,
+    projection: Option<&[usize]>,
+    batch_size: usize,
+    equals: &[ColumnEquals],
+    range: std::ops::Range<u64>,
+) -> Result<Batches, SourceError> {
+    if !file.splittable || file.member.is_some() {
+        return Err(SourceError::Malformed {
+            path: file.path.clone(),
+            position: Position::Byte(range.start),
+            reason: "this file cannot be read in byte ranges (compressed, a zip member, or a \
+                     format whose lines depend on the lines before them)"
+                .into(),
+        });
+    }
+    if !file.tables.contains(&table.name.as_str()) {
+        return Err(SourceError::Table {
+            format: file.format.name(),
+            table: table.name.clone(),
+            fills: file.tables.clone(),
+        });
+    }
+    let all: Vec<usize>;
+    let projection = match projection {
+        Some(p) => p,
+        None => {
+            all = (0..table.columns.len()).collect();
+            &all
+        }
+    };
+    let io_err = |source| SourceError::Io {
+        path: file.path.clone(),
+        source,
+    };
+    let mut raw = BufReader::with_capacity(64 * 1024, File::open(&file.path).map_err(io_err)?);
+    // The lines before the range are counted (for line numbers) and skipped, with the line that
+    // straddles its start: that line belongs to the range before.
+    let (lines_before, first_byte) =
+        ranges::skip_to_range(&mut raw, range.start).map_err(io_err)?;
+    let input: Box<dyn BufRead + Send> =
+        Box::new(ranges::RangeReader::new(raw, first_byte, range.end));
+    let batches = file
+        .format
+        .decode_prefiltered(input, &file.path, table, projection, batch_size, equals)?;
+    Ok(Box::new(batches.map(move |item| match item {
+        Ok(Decoded::Bad(mut bad)) => {
+            bad.position = match bad.position {
+                Position::Line(n) => Position::Line(n + lines_before),
+                Position::Byte(b) => Position::Byte(b + first_byte),
+                other => other,
+            };
+            Ok(Decoded::Bad(bad))
+        }
+        other => other,
+    })))
 }
 
 /// Fails unless `format` fills `table`.

@@ -122,6 +122,11 @@ impl Format for S3Access {
         })
     }
 
+    fn splittable(&self, _head: &[u8]) -> bool {
+        // One record per line, nothing carried from line to line.
+        true
+    }
+
     fn decode(
         &self,
         input: Box<dyn BufRead + Send>,

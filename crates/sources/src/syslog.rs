@@ -411,6 +411,11 @@ impl Format for Syslog {
         lines.first().is_some_and(|l| looks_like_syslog(l)) && good * 3 >= lines.len() * 2
     }
 
+    fn splittable(&self, _head: &[u8]) -> bool {
+        // One record per line, nothing carried from line to line.
+        true
+    }
+
     fn decode(
         &self,
         input: Box<dyn BufRead + Send>,

@@ -949,3 +949,53 @@ fn json_event_fixtures_decode_with_their_damage_reported() {
         Some("111122223333_CloudTrail_us-east-1")
     );
 }
+
+#[test]
+fn splittable_files_read_in_ranges_give_the_same_rows_and_positions() {
+    use spoor_sources::read_range;
+    let inv = discover(&[fixtures()]);
+    let cases = [
+        ("k8s-audit/kube-apiserver-audit.log", "KubeAudit", "verb"),
+        ("suricata-eve/eve.json", "SuricataEve", "event_type"),
+        ("syslog/auth/auth.log", "Syslog", "ProcessName"),
+        ("cef/firewall.log", "CommonSecurityLog", "DeviceVendor"),
+        ("access-log/access.log", "AppServiceHTTPLogs", "CIp"),
+        ("cloudtrail/events.jsonl", "AWSCloudTrail", "EventName"),
+        ("windows-json/nxlog.jsonl", "WindowsEvent", "Channel"),
+    ];
+    for (name, table, column) in cases {
+        let file = find(&inv.files, name);
+        assert!(file.splittable, "{name}");
+        let whole = read_all(file, table, &[column]);
+        let t = catalog().table(table).unwrap();
+        let projection = [t.index_of(column).unwrap()];
+        for parts in [2u64, 3, 7] {
+            let (mut values, mut bad) = (Vec::new(), Vec::new());
+            for k in 0..parts {
+                let range = file.size * k / parts..file.size * (k + 1) / parts;
+                for item in read_range(file, t, Some(&projection), 2, &[], range).unwrap() {
+                    match item.unwrap() {
+                        Decoded::Batch(b) => {
+                            let a = arrow::compute::cast(
+                                b.column(0),
+                                &arrow::datatypes::DataType::Utf8,
+                            )
+                            .unwrap();
+                            let a = a.as_any().downcast_ref::<StringArray>().unwrap();
+                            values.extend(
+                                (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_string())),
+                            );
+                        }
+                        Decoded::Bad(b) => bad.push((b.position, b.reason)),
+                    }
+                }
+            }
+            assert_eq!(values, whole.first_column, "{name} in {parts} ranges");
+            assert_eq!(bad, whole.bad, "{name} in {parts} ranges");
+        }
+    }
+    // Compressed files and formats with headers are not split.
+    assert!(!find(&inv.files, "vpcflow/custom-v5.log.gz").splittable);
+    assert!(!find(&inv.files, "w3c-iis/u_ex240802.log").splittable);
+    assert!(!find(&inv.files, "zeek/conn.log").splittable);
+}

@@ -21,10 +21,22 @@ pub fn run_kql(
     origin: &str,
     now_ns: i64,
 ) -> Result<(ResultSet, Option<String>), String> {
+    run_kql_with(evidence, text, origin, now_ns, None)
+}
+
+/// [`run_kql`], with splittable files of at least `split_min_bytes` read in byte ranges.
+pub fn run_kql_with(
+    evidence: &Path,
+    text: &str,
+    origin: &str,
+    now_ns: i64,
+    split_min_bytes: Option<u64>,
+) -> Result<(ResultSet, Option<String>), String> {
     let engine = Engine::open(
         &[evidence.to_path_buf()],
         EngineOptions {
             partitions: Some(2),
+            split_min_bytes,
             ..Default::default()
         },
     )

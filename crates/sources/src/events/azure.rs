@@ -21,8 +21,8 @@ use spoor_catalog::catalog;
 
 use super::kube::{self, AKS_AUDIT, AKS_AUDIT_ADMIN, KUBE_AUDIT};
 use super::{Doc, EventFormat, EventMapping, Src, get, parse_object, records};
-use crate::batch::Unit;
-use crate::cloudtrail::text;
+use crate::batch::{Unit, Units};
+use crate::cloudtrail::{json_value_len, text};
 use crate::windows::Entries;
 use crate::{SNIFF_BYTES, open_path};
 
@@ -225,10 +225,20 @@ impl EventMapping for Mapping {
 }
 
 /// The tables that the records of a file fill, in catalog order.
-fn scan_tables(records: impl Iterator<Item = Vec<u8>>) -> Vec<&'static str> {
+fn scan_tables(mut units: Box<dyn Units>) -> Vec<&'static str> {
     let mut found = BTreeSet::new();
-    for bytes in records {
-        let Some(record) = std::str::from_utf8(&bytes).ok().and_then(parse_object) else {
+    loop {
+        let bytes = match units.next_unit() {
+            Unit::Record(_, bytes) => bytes,
+            Unit::Lost { fatal: false, .. } => continue,
+            Unit::Lost { .. } | Unit::Failed(..) | Unit::End => break,
+        };
+        // Most records: their top-level keys found by skipping values, not parsing them.
+        if let Some(tables) = quick_tables(bytes) {
+            found.extend(tables.into_iter().flatten());
+            continue;
+        }
+        let Some(record) = std::str::from_utf8(bytes).ok().and_then(parse_object) else {
             continue;
         };
         if is_record(&record)
@@ -244,6 +254,100 @@ fn scan_tables(records: impl Iterator<Item = Vec<u8>>) -> Vec<&'static str> {
         .collect()
 }
 
+/// The keys [`quick_tables`] looks at, in the order of its answer.
+const QUICK_KEYS: [&str; 5] = [
+    "time",
+    "timeStamp",
+    "category",
+    "resourceId",
+    "operationName",
+];
+
+/// The raw top-level values of [`QUICK_KEYS`] in a record (the first of each, keys compared
+/// ignoring case), found by skipping values rather than parsing them, and stopping as soon as
+/// the time, category and resource id are found (they come before `properties` in what Azure
+/// writes): scanning a large file for its categories is most of the work of `tables_in`. None
+/// when the record is not a plain JSON object or a key holds an escape.
+fn top_level_values(b: &[u8]) -> Option<[Option<&[u8]>; 5]> {
+    let ws = |b: &[u8], mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut found: [Option<&[u8]>; 5] = [None; 5];
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = ws(b, i);
+        match b.get(i)? {
+            b'}' => return Some(found),
+            b',' => {
+                i += 1;
+                continue;
+            }
+            b'"' => {}
+            _ => return None,
+        }
+        let key_len = json_value_len(&b[i..], true)?;
+        let key = &b[i + 1..i + key_len - 1];
+        if key.contains(&b'\\') {
+            return None;
+        }
+        i = ws(b, i + key_len);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(b, i + 1);
+        let value_len = json_value_len(b.get(i..)?, true)?;
+        if let Some(k) = QUICK_KEYS
+            .iter()
+            .position(|k| k.as_bytes().eq_ignore_ascii_case(key))
+            && found[k].is_none()
+        {
+            found[k] = Some(&b[i..i + value_len]);
+            if (found[0].is_some() || found[1].is_some())
+                && found[2].is_some()
+                && found[3].is_some()
+            {
+                return Some(found);
+            }
+        }
+        i += value_len;
+    }
+}
+
+/// The tables of a record from [`top_level_values`]; None when it cannot tell (a category or
+/// resource id that is not a plain string): the record is then parsed. Unlike [`is_record`] it
+/// does not look for a TimeGenerated key (that would mean reading the whole record): the file's
+/// first record already showed that this is not a Log Analytics export.
+fn quick_tables(b: &[u8]) -> Option<[Option<&'static str>; 2]> {
+    let [time, time_stamp, category, resource, operation] = top_level_values(b)?;
+    let plain = |v: &[u8]| -> Option<String> {
+        let inner = v.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        (!inner.contains(&b'\\'))
+            .then(|| std::str::from_utf8(inner).ok().map(str::to_string))
+            .flatten()
+    };
+    let is_record = (time.is_some() || time_stamp.is_some())
+        && category.is_some()
+        && (resource.is_some() || operation.is_some());
+    if !is_record {
+        return Some([None, None]);
+    }
+    let category = plain(category?)?;
+    let resource = match resource {
+        Some(r) => plain(r)?,
+        None => String::new(),
+    };
+    let table = table_for(&category, &resource);
+    let kube = matches!(table, AKS_AUDIT | AKS_AUDIT_ADMIN).then_some(KUBE_AUDIT);
+    Some([Some(table), kube])
+}
+
 /// The tables of one file: those of the categories its records have (the whole file is read
 /// when it is longer than the head).
 fn tables_in(head: &[u8], path: &Path) -> Vec<&'static str> {
@@ -252,14 +356,14 @@ fn tables_in(head: &[u8], path: &Path) -> Vec<&'static str> {
         let Ok(units) = records(Box::new(std::io::Cursor::new(head.to_vec())), path) else {
             return Vec::new();
         };
-        return scan_tables(UnitBytes(units));
+        return scan_tables(units);
     }
     // Streamed one record at a time: memory stays bounded however long the file is.
     let Ok((input, _)) = open_path(path) else {
         return Vec::new();
     };
     match records(input, path) {
-        Ok(units) => scan_tables(UnitBytes(units)),
+        Ok(units) => scan_tables(units),
         Err(_) => Vec::new(),
     }
 }
@@ -276,23 +380,6 @@ pub static AZURE_DIAGNOSTIC_RECORDS: EventFormat = EventFormat {
 
 fn is_diagnostic_record(doc: &Doc<'_>) -> bool {
     is_record(doc.record())
-}
-
-/// The bytes of each record of a unit source, up to its end or first fatal loss.
-struct UnitBytes(Box<dyn crate::batch::Units>);
-
-impl Iterator for UnitBytes {
-    type Item = Vec<u8>;
-
-    fn next(&mut self) -> Option<Vec<u8>> {
-        loop {
-            match self.0.next_unit() {
-                Unit::Record(_, bytes) => return Some(bytes.to_vec()),
-                Unit::Lost { fatal: false, .. } => {}
-                Unit::Lost { .. } | Unit::Failed(..) | Unit::End => return None,
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -461,5 +548,32 @@ mod tests {
         let tables = tables_in(&text.as_bytes()[..SNIFF_BYTES], &path);
         std::fs::remove_file(&path).unwrap();
         assert_eq!(tables, vec!["SigninLogs", "AuditLogs"]);
+    }
+
+    #[test]
+    fn quick_scan_agrees_with_parsing() {
+        let records = [
+            r#"{"time":"t","category":"SignInLogs","resourceId":"/x","properties":{"category":"AuditLogs"}}"#,
+            r#"{ "properties": {"category": "kube-audit"}, "Category" : "AuditLogs", "operationName": "o", "time": 5 }"#,
+            r#"{"time":"t","category":"StorageRead","resourceId":"/s/blobServices/default","x":[1,{"a":"]"}]}"#,
+            r#"{"time":"t","category":"StorageRead","resourceId":"/s/fileServices/default"}"#,
+            r#"{"time":"t","category":"kube-audit-admin","resourceId":"/aks"}"#,
+            r#"{"time":"t","category":"Administrative","operationName":"MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE"}"#,
+            r#"{"time":"t","category":"c"}"#,
+        ];
+        for r in records {
+            let quick = quick_tables(r.as_bytes()).expect(r);
+            let full = parse_object(r)
+                .filter(|o| is_record(o))
+                .and_then(|o| tables_of(&o))
+                .unwrap_or_default();
+            assert_eq!(quick, full, "{r}");
+        }
+        // Escapes, and what is not an object, go to the parser.
+        assert!(
+            quick_tables(br#"{"time":"t","category":"Sign\u0049nLogs","resourceId":"/x"}"#)
+                .is_none()
+        );
+        assert!(quick_tables(b"[1, 2]").is_none());
     }
 }

@@ -430,6 +430,10 @@ impl Format for EventFormat {
         sniff_first(head, self.mapping, self.recognise)
     }
 
+    fn splittable(&self, head: &[u8]) -> bool {
+        matches!(first_event(head), Some((Layout::Lines, _)))
+    }
+
     fn decode(
         &self,
         input: Box<dyn BufRead + Send>,

@@ -47,6 +47,10 @@ impl Format for WindowsJson {
         shape(head).is_some()
     }
 
+    fn splittable(&self, head: &[u8]) -> bool {
+        matches!(shape(head), Some(Shape::Flat | Shape::EvtxLines))
+    }
+
     fn decode(
         &self,
         input: Box<dyn BufRead + Send>,
