@@ -5,7 +5,8 @@
 //!
 //! The category decides the table, as Log Analytics' resource-specific tables do: SignInLogs and
 //! its siblings, AuditLogs, the Activity log categories (Administrative, Security, Policy...),
-//! Storage{Read,Write,Delete} (blob or file by the resource id), kube-audit and
+//! Storage{Read,Write,Delete} (blob or file by the resource id), App Service's
+//! AppServiceHTTPLogs and AppServiceAntivirusScanAuditLogs, kube-audit and
 //! kube-audit-admin (AKSAudit, AKSAuditAdmin and KubeAudit, from the event in `properties.log`);
 //! every other category fills `AzureDiagnostics`, so nothing is dropped.
 //!
@@ -37,6 +38,8 @@ const TABLES: &[&str] = &[
     "AzureActivity",
     "StorageBlobLogs",
     "StorageFileLogs",
+    "AppServiceHTTPLogs",
+    "AppServiceAntivirusScanAuditLogs",
     AKS_AUDIT,
     AKS_AUDIT_ADMIN,
     KUBE_AUDIT,
@@ -76,6 +79,12 @@ fn table_for(category: &str, resource_id: &str) -> &'static str {
         } else {
             "StorageBlobLogs"
         }
+    } else if is("AppServiceHTTPLogs") {
+        // App Service's resource logs use the table names as categories; their properties have
+        // the table's column names (CIp, CsUriStem, ScStatus...).
+        "AppServiceHTTPLogs"
+    } else if is("AppServiceAntivirusScanAuditLogs") {
+        "AppServiceAntivirusScanAuditLogs"
     } else if is("kube-audit") {
         AKS_AUDIT
     } else if is("kube-audit-admin") {
@@ -371,7 +380,7 @@ fn tables_in(head: &[u8], path: &Path) -> Vec<&'static str> {
 /// Azure Monitor diagnostic records.
 pub static AZURE_DIAGNOSTIC_RECORDS: EventFormat = EventFormat {
     name: "azure-diagnostics",
-    description: "Azure Monitor diagnostic records ({\"records\": [...]} or PT1H.json lines with time, category, resourceId, properties): sign-ins, audit, activity, storage, AKS kube-audit, other resource logs",
+    description: "Azure Monitor diagnostic records ({\"records\": [...]} or PT1H.json lines with time, category, resourceId, properties): sign-ins, audit, activity, storage, App Service HTTP, AKS kube-audit, other resource logs",
     tables: TABLES,
     mapping: &Mapping,
     recognise: is_diagnostic_record,
@@ -575,5 +584,36 @@ mod tests {
                 .is_none()
         );
         assert!(quick_tables(b"[1, 2]").is_none());
+    }
+
+    #[test]
+    fn app_service_http_logs_fill_their_table() {
+        let text = r#"{"time": "2023-08-09T10:00:01.0000000Z", "resourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.WEB/SITES/SHOP", "category": "AppServiceHTTPLogs", "operationName": "Microsoft.Web/sites/log", "properties": {"CsHost": "shop.azurewebsites.net", "CIp": "203.0.113.7", "SPort": "443", "CsUriStem": "/wp-login.php", "CsUriQuery": "", "CsMethod": "GET", "TimeTaken": 12, "ScStatus": "404", "Result": "Success", "CsBytes": "310", "ScBytes": "1742", "UserAgent": "sqlmap/1.7.2", "Referer": "-"}}
+"#;
+        let f = &AZURE_DIAGNOSTIC_RECORDS;
+        assert!(f.sniff(text.as_bytes()));
+        assert_eq!(
+            f.tables_in(text.as_bytes(), Path::new("PT1H.json")),
+            vec!["AppServiceHTTPLogs"]
+        );
+        let (batches, bad) = decode_text(
+            f,
+            text,
+            "PT1H.json",
+            "AppServiceHTTPLogs",
+            &["CIp", "CsUriStem", "ScStatus", "UserAgent", "_ResourceId"],
+            10,
+        );
+        assert!(bad.is_empty(), "{bad:?}");
+        let b = &batches[0];
+        assert_eq!(strings(b, 0), vec![Some("203.0.113.7".into())]);
+        assert_eq!(strings(b, 1), vec![Some("/wp-login.php".into())]);
+        let status = b
+            .column(2)
+            .as_any()
+            .downcast_ref::<arrow::array::Int32Array>()
+            .unwrap();
+        assert_eq!(status.value(0), 404);
+        assert_eq!(strings(b, 3), vec![Some("sqlmap/1.7.2".into())]);
     }
 }
