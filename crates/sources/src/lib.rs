@@ -13,7 +13,8 @@
 //! the file (what was decoded before it stands).
 //!
 //! Compressed files (`.gz`, `.zst`) are read through, and zip archives are transparent: each member
-//! is a file of its own, named `archive.zip!member` in reports ([`EvidenceFile::member`]).
+//! is a file of its own, named `archive.zip!member` in reports ([`EvidenceFile::member`]). UTF-16
+//! text with a byte order mark is read as UTF-8.
 //!
 //! Evidence is only ever read: nothing is written next to it.
 
@@ -30,6 +31,7 @@ pub mod alb_access;
 mod batch;
 pub mod cef;
 pub mod cloudtrail;
+mod encoding;
 pub mod events;
 pub mod la_export;
 mod lines;
@@ -247,6 +249,8 @@ pub enum Compression {
     Zstd,
     /// A member of a zip archive (stored or deflated).
     Zip,
+    /// UTF-16 text (with its byte order mark), read as UTF-8.
+    Utf16,
 }
 
 impl Compression {
@@ -552,8 +556,8 @@ fn decompress(
         source,
     };
     let compression = Compression::detect(raw.fill_buf().map_err(io_err)?);
-    Ok(match compression {
-        Compression::None | Compression::Zip => (raw, compression),
+    let (mut reader, compression): (Box<dyn BufRead + Send>, Compression) = match compression {
+        Compression::None | Compression::Zip | Compression::Utf16 => (raw, compression),
         Compression::Gzip => (
             Box::new(BufReader::with_capacity(
                 64 * 1024,
@@ -568,7 +572,15 @@ fn decompress(
                 compression,
             )
         }
-    })
+    };
+    // UTF-16 text (also inside a compressed file) is read as UTF-8.
+    if let Some(little) = encoding::utf16_bom(reader.fill_buf().map_err(io_err)?) {
+        reader = Box::new(encoding::Utf16Reader::new(reader, little));
+        if compression == Compression::None {
+            return Ok((reader, Compression::Utf16));
+        }
+    }
+    Ok((reader, compression))
 }
 
 /// Opens a file (or an archive member) for reading, decompressing it when its magic bytes say it

@@ -174,6 +174,11 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 Compression::None
             ),
             (
+                "syslog/utf16/auth-export.log".to_string(),
+                "syslog",
+                Compression::Utf16
+            ),
+            (
                 "vpcflow/custom-v5.log.gz".to_string(),
                 "vpcflow",
                 Compression::Gzip
@@ -806,6 +811,18 @@ fn syslog_and_auth_log_lines() {
         .filter(|a| a.as_deref() == Some("Failed password"))
         .count();
     assert_eq!(failed, 6);
+
+    // UTF-16 (with a byte order mark) is read as UTF-8, line numbers as in the file.
+    let utf16 = find(&inv.files, "syslog/utf16/auth-export.log");
+    assert!(
+        !utf16.splittable,
+        "byte ranges of UTF-16 text are not lines"
+    );
+    let r = read_all(utf16, "LinuxAuth", &["User", "Action"]);
+    assert_eq!(r.rows, 3);
+    assert_eq!(r.first_column[0].as_deref(), Some("zoë"));
+    assert_eq!(r.bad.len(), 1);
+    assert_eq!(r.bad[0].0, Position::Line(3));
 
     let rfc5424 = find(&inv.files, "syslog/rfc5424/messages.log");
     let r = read_all(rfc5424, "Syslog", &["Facility", "ProcessName"]);
