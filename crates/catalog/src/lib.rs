@@ -13,6 +13,11 @@
 //! even when the evidence holds none of it, so that any query plans.
 //!
 //! To add a table, add its file; nothing else changes.
+//!
+//! Evidence can also define tables while it is read ([`define_table`]): a file whose rows fit no
+//! documented table (a custom `_CL` table, a vendor's export) becomes a table of its own, with
+//! the file's columns. [`Catalog::table`] and [`Catalog::all_tables`] see those too;
+//! [`Catalog::tables`] and [`Catalog::documented`] only the documented ones.
 
 use std::collections::HashMap;
 use std::fmt;
