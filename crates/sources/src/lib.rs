@@ -182,6 +182,14 @@ pub trait Format: Send + Sync {
         false
     }
 
+    /// For a file whose first lines are a header that the lines after it need (Zeek's `#fields`),
+    /// and whose other lines stand alone: the header's length in bytes. Such a file is read in
+    /// byte ranges too, each range after the header. None by default.
+    fn split_header(&self, head: &[u8], path: &Path) -> Option<u64> {
+        let _ = (head, path);
+        None
+    }
+
     /// Like [`Format::decode`], with equality conditions the query puts on text columns. A
     /// format may use them to skip records that cannot match before decoding them (a superset
     /// filter: the query still applies its own predicate). The default ignores them.
@@ -280,8 +288,11 @@ pub struct EvidenceFile {
     /// For a member of a zip archive: where it is (`path` is then `archive.zip!member`).
     pub member: Option<std::sync::Arc<ArchiveMember>>,
     /// Whether the file can be read in byte ranges ([`read_range`]): an uncompressed file whose
-    /// format says its lines stand alone ([`Format::splittable`]).
+    /// format says its lines stand alone ([`Format::splittable`]), or stand alone after a header
+    /// ([`Format::split_header`]).
     pub splittable: bool,
+    /// The length of that header in bytes (0: none), read before every range.
+    pub header_bytes: u64,
 }
 
 impl fmt::Debug for EvidenceFile {
@@ -361,6 +372,7 @@ pub fn discover_as(paths: &[PathBuf], forced: Option<&'static dyn Format>) -> In
                 compression: claim.compression,
                 member: None,
                 splittable: claim.splittable,
+                header_bytes: claim.header_bytes,
             }),
             Ok(None) => inv.unclaimed.push(path),
             Err(e) => inv.errors.push(e),
@@ -412,6 +424,7 @@ fn discover_archive(archive: &Path, inv: &mut Inventory, forced: Option<&'static
                 compression: claim.compression,
                 member: Some(member),
                 splittable: false,
+                header_bytes: 0,
             }),
             Ok(None) => inv.unclaimed.push(path),
             Err(e) => inv.errors.push(e),
@@ -465,6 +478,30 @@ struct Claim {
     notes: Vec<String>,
     compression: Compression,
     splittable: bool,
+    header_bytes: u64,
+}
+
+/// A claim of `format` with how the file can be split (tables and notes left empty).
+fn split_of(
+    format: &'static dyn Format,
+    head: &[u8],
+    path: &Path,
+    compression: Compression,
+) -> Claim {
+    let plain = compression == Compression::None;
+    let header = if plain {
+        format.split_header(head, path)
+    } else {
+        None
+    };
+    Claim {
+        format,
+        tables: Vec::new(),
+        notes: Vec::new(),
+        compression,
+        splittable: plain && (header.is_some() || format.splittable(head)),
+        header_bytes: header.unwrap_or(0),
+    }
 }
 
 /// Reads the head of a file and asks every format: the first that recognises the content and
@@ -495,11 +532,9 @@ fn classify(
         }
         let notes = format.notes(&head, path, &tables);
         return Ok(Some(Claim {
-            format,
             tables,
             notes,
-            compression,
-            splittable: compression == Compression::None && format.splittable(&head),
+            ..split_of(format, &head, path, compression)
         }));
     }
     for &format in FORMATS {
@@ -510,11 +545,9 @@ fn classify(
         if !tables.is_empty() {
             let notes = format.notes(&head, path, &tables);
             return Ok(Some(Claim {
-                format,
                 tables,
                 notes,
-                compression,
-                splittable: compression == Compression::None && format.splittable(&head),
+                ..split_of(format, &head, path, compression)
             }));
         }
     }
@@ -686,20 +719,41 @@ pub fn read_range(
         source,
     };
     let mut raw = BufReader::with_capacity(64 * 1024, File::open(&file.path).map_err(io_err)?);
+    // A range after the first reads the file's header first (its lines are the header's).
+    let header_bytes = if range.start > 0 {
+        file.header_bytes
+    } else {
+        0
+    };
+    let mut header = Vec::new();
+    if header_bytes > 0 {
+        (&mut raw)
+            .take(header_bytes)
+            .read_to_end(&mut header)
+            .map_err(io_err)?;
+    }
+    let header_lines = memchr::memchr_iter(b'\n', &header).count() as u64;
     // The lines before the range are counted (for line numbers) and skipped, with the line that
     // straddles its start: that line belongs to the range before.
-    let (lines_before, first_byte) =
-        ranges::skip_to_range(&mut raw, range.start).map_err(io_err)?;
-    let input: Box<dyn BufRead + Send> =
-        Box::new(ranges::RangeReader::new(raw, first_byte, range.end));
+    let start = range.start.max(header_bytes);
+    let (skipped, first_byte) =
+        ranges::skip_to_range(&mut raw, start - header_bytes).map_err(io_err)?;
+    let (lines_before, first_byte) = (skipped + header_lines, first_byte + header_bytes);
+    let body = ranges::RangeReader::new(raw, first_byte, range.end);
+    let input: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(header).chain(body));
     let batches = file
         .format
         .decode_prefiltered(input, &file.path, table, projection, batch_size, equals)?;
+    // Positions in the decoded input (the header, then the range) back to the file's.
     Ok(Box::new(batches.map(move |item| match item {
         Ok(Decoded::Bad(mut bad)) => {
             bad.position = match bad.position {
-                Position::Line(n) => Position::Line(n + lines_before),
-                Position::Byte(b) => Position::Byte(b + first_byte),
+                Position::Line(n) if n > header_lines => {
+                    Position::Line(n - header_lines + lines_before)
+                }
+                Position::Byte(b) if b >= header_bytes => {
+                    Position::Byte(b - header_bytes + first_byte)
+                }
                 other => other,
             };
             Ok(Decoded::Bad(bad))

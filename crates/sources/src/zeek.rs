@@ -23,7 +23,7 @@ use spoor_catalog::{KqlType, TableDef};
 
 use crate::batch::{Batcher, Decoding, RowDecoder, Scalar, convert, parse_time};
 use crate::lines::Lines;
-use crate::{Batches, Format, Position, SourceError, check_table};
+use crate::{Batches, Format, Position, SNIFF_BYTES, SourceError, check_table};
 
 /// The Zeek log format (TSV and JSON lines).
 pub struct Zeek;
@@ -98,6 +98,45 @@ fn ts_nanos(s: &str) -> Option<i64> {
     epoch_nanos(s).or_else(|| parse_time(s))
 }
 
+/// The length in bytes, and in lines, of a TSV log's header: its leading `#` lines, when the head
+/// starts with `#separator` and holds the first record after them.
+fn tsv_header_len(head: &[u8]) -> Option<(u64, u64)> {
+    if !head.starts_with(b"#separator") {
+        return None;
+    }
+    let mut at = 0usize;
+    let mut lines = 0u64;
+    while head.get(at) == Some(&b'#') {
+        let end = memchr::memchr(b'\n', &head[at..])?;
+        at += end + 1;
+        lines += 1;
+    }
+    (at < head.len()).then_some((at as u64, lines))
+}
+
+/// Every `#` line of a file with its line number, and the number of its last line (a scan of
+/// the whole file that looks at line starts only).
+fn directives(path: &Path) -> (Vec<(u64, String)>, u64) {
+    let mut out = Vec::new();
+    let mut last = 0;
+    let Ok((input, _)) = crate::open_path(path) else {
+        return (out, last);
+    };
+    let mut units = Lines::new(input);
+    loop {
+        match crate::batch::Units::next_unit(&mut units) {
+            crate::batch::Unit::Record(Position::Line(n), bytes) => {
+                last = n;
+                if bytes.first() == Some(&b'#') {
+                    out.push((n, String::from_utf8_lossy(bytes).into_owned()));
+                }
+            }
+            crate::batch::Unit::Record(..) | crate::batch::Unit::Lost { fatal: false, .. } => {}
+            _ => return (out, last),
+        }
+    }
+}
+
 fn text_lines(head: &[u8]) -> Vec<String> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let text = String::from_utf8_lossy(head);
@@ -141,10 +180,15 @@ impl Format for Zeek {
         zeek_json(first).is_some() && good * 3 >= sample.len() * 2
     }
 
-    /// The tables of the logs the head holds, and `Zeek` (every record).
-    fn tables_in(&self, head: &[u8], _path: &Path) -> Vec<&'static str> {
+    /// The tables of the logs the file holds (a TSV file longer than its head is scanned for its
+    /// `#path` lines), and `Zeek` (every record).
+    fn tables_in(&self, head: &[u8], path: &Path) -> Vec<&'static str> {
         let mut tables = Vec::new();
-        for line in text_lines(head) {
+        let mut lines = text_lines(head);
+        if head.len() >= SNIFF_BYTES && tsv_header_len(head).is_some() {
+            lines.extend(directives(path).0.into_iter().map(|(_, l)| l));
+        }
+        for line in lines {
             let table = if let Some(path) = line.strip_prefix("#path") {
                 table_of_path(path.trim())
             } else if line.starts_with('{') {
@@ -164,6 +208,17 @@ impl Format for Zeek {
         tables.sort_by_key(|t| self.tables().iter().position(|x| x == t));
         tables.push(ZEEK);
         tables
+    }
+
+    /// A TSV log can be read in byte ranges after its header when no other directive follows it
+    /// (a second log in the file would change the layout), but a `#close` on the last line.
+    fn split_header(&self, head: &[u8], path: &Path) -> Option<u64> {
+        let (header, header_lines) = tsv_header_len(head)?;
+        let (directives, last_line) = directives(path);
+        directives
+            .iter()
+            .all(|(n, line)| *n <= header_lines || (*n == last_line && line.starts_with("#close")))
+            .then_some(header)
     }
 
     fn decode(

@@ -979,10 +979,13 @@ fn splittable_files_read_in_ranges_give_the_same_rows_and_positions() {
         ("access-log/access.log", "AppServiceHTTPLogs", "CIp"),
         ("cloudtrail/events.jsonl", "AWSCloudTrail", "EventName"),
         ("windows-json/nxlog.jsonl", "WindowsEvent", "Channel"),
+        // After its header (read before every range).
+        ("zeek/conn.log", "Zeek_conn", "uid"),
     ];
     for (name, table, column) in cases {
         let file = find(&inv.files, name);
         assert!(file.splittable, "{name}");
+        assert_eq!(file.header_bytes > 0, name.starts_with("zeek/"), "{name}");
         let whole = read_all(file, table, &[column]);
         let t = catalog().table(table).unwrap();
         let projection = [t.index_of(column).unwrap()];
@@ -1014,5 +1017,14 @@ fn splittable_files_read_in_ranges_give_the_same_rows_and_positions() {
     // Compressed files and formats with headers are not split.
     assert!(!find(&inv.files, "vpcflow/custom-v5.log.gz").splittable);
     assert!(!find(&inv.files, "w3c-iis/u_ex240802.log").splittable);
-    assert!(!find(&inv.files, "zeek/conn.log").splittable);
+    // A Zeek log with a directive after its header (a second log) is read whole.
+    let two_logs = std::env::temp_dir().join(format!("spoor-zeek-{}.log", std::process::id()));
+    let conn = std::fs::read_to_string(fixtures().join("zeek/conn.log")).unwrap();
+    let ssl = std::fs::read_to_string(fixtures().join("zeek/ssl.log")).unwrap();
+    std::fs::write(&two_logs, format!("{conn}{ssl}")).unwrap();
+    let inv = discover(std::slice::from_ref(&two_logs));
+    std::fs::remove_file(&two_logs).unwrap();
+    assert_eq!(inv.files.len(), 1);
+    assert!(!inv.files[0].splittable);
+    assert_eq!(inv.files[0].tables, vec!["Zeek_conn", "Zeek"]);
 }
