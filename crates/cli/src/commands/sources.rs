@@ -33,6 +33,9 @@ pub fn run(args: SourcesArgs) -> Result<ExitCode, Failure> {
                 // A format that can fill any table (exports name theirs) says so.
                 let tables = if f.tables().len() > 20 {
                     "any catalog table".to_string()
+                } else if f.tables().is_empty() {
+                    // table-rows: each file defines its table.
+                    "a table of its own, named after its Type or the file".to_string()
                 } else {
                     f.tables().join(", ")
                 };
