@@ -481,29 +481,6 @@ struct Claim {
     header_bytes: u64,
 }
 
-/// A claim of `format` with how the file can be split (tables and notes left empty).
-fn split_of(
-    format: &'static dyn Format,
-    head: &[u8],
-    path: &Path,
-    compression: Compression,
-) -> Claim {
-    let plain = compression == Compression::None;
-    let header = if plain {
-        format.split_header(head, path)
-    } else {
-        None
-    };
-    Claim {
-        format,
-        tables: Vec::new(),
-        notes: Vec::new(),
-        compression,
-        splittable: plain && (header.is_some() || format.splittable(head)),
-        header_bytes: header.unwrap_or(0),
-    }
-}
-
 /// Reads the head of a file and asks every format: the first that recognises the content and
 /// finds at least one table in it claims the file.
 fn classify(
@@ -520,38 +497,48 @@ fn classify(
     if head.is_empty() {
         return Ok(None);
     }
-    if let Some(format) = forced {
-        let mut tables = format.tables_in(&head, path);
-        if tables.is_empty() {
-            tables = format.tables().to_vec();
+    let (format, tables) = match forced {
+        Some(format) => {
+            let mut tables = format.tables_in(&head, path);
+            if tables.is_empty() {
+                tables = format.tables().to_vec();
+            }
+            (format, tables)
         }
-        if tables.is_empty() {
-            // Nothing this format could fill (a `table-rows` file that is not a table): listed
-            // as unclaimed rather than claimed for nothing.
-            return Ok(None);
+        None => {
+            let found = FORMATS.iter().find_map(|&format| {
+                format
+                    .sniff(&head)
+                    .then(|| (format, format.tables_in(&head, path)))
+                    .filter(|(_, tables)| !tables.is_empty())
+            });
+            match found {
+                Some(claim) => claim,
+                None => return Ok(None),
+            }
         }
-        let notes = format.notes(&head, path, &tables);
-        return Ok(Some(Claim {
-            tables,
-            notes,
-            ..split_of(format, &head, path, compression)
-        }));
+    };
+    if tables.is_empty() {
+        // Nothing a forced format could fill (a `table-rows` file that is not a table): listed
+        // as unclaimed rather than claimed for nothing.
+        return Ok(None);
     }
-    for &format in FORMATS {
-        if !format.sniff(&head) {
-            continue;
-        }
-        let tables = format.tables_in(&head, path);
-        if !tables.is_empty() {
-            let notes = format.notes(&head, path, &tables);
-            return Ok(Some(Claim {
-                tables,
-                notes,
-                ..split_of(format, &head, path, compression)
-            }));
-        }
-    }
-    Ok(None)
+    let notes = format.notes(&head, path, &tables);
+    // Whether the file can be read in byte ranges, and after which header.
+    let plain = compression == Compression::None;
+    let header = if plain {
+        format.split_header(&head, path)
+    } else {
+        None
+    };
+    Ok(Some(Claim {
+        format,
+        tables,
+        notes,
+        compression,
+        splittable: plain && (header.is_some() || format.splittable(&head)),
+        header_bytes: header.unwrap_or(0),
+    }))
 }
 
 pub(crate) fn open_path(
@@ -659,6 +646,19 @@ pub fn read_prefiltered(
     batch_size: usize,
     equals: &[ColumnEquals],
 ) -> Result<Batches, SourceError> {
+    let projection = projection_of(file, table, projection)?;
+    let input = open(file)?;
+    file.format
+        .decode_prefiltered(input, &file.path, table, &projection, batch_size, equals)
+}
+
+/// The columns to build: `projection`, or every column of `table`. Fails when the file does not
+/// fill `table`.
+fn projection_of(
+    file: &EvidenceFile,
+    table: &TableDef,
+    projection: Option<&[usize]>,
+) -> Result<Vec<usize>, SourceError> {
     if !file.tables.contains(&table.name.as_str()) {
         return Err(SourceError::Table {
             format: file.format.name(),
@@ -666,17 +666,10 @@ pub fn read_prefiltered(
             fills: file.tables.clone(),
         });
     }
-    let all: Vec<usize>;
-    let projection = match projection {
-        Some(p) => p,
-        None => {
-            all = (0..table.columns.len()).collect();
-            &all
-        }
-    };
-    let input = open(file)?;
-    file.format
-        .decode_prefiltered(input, &file.path, table, projection, batch_size, equals)
+    Ok(match projection {
+        Some(p) => p.to_vec(),
+        None => (0..table.columns.len()).collect(),
+    })
 }
 
 /// Like [`read_prefiltered`], for the lines of a splittable file ([`EvidenceFile::splittable`])
@@ -699,21 +692,7 @@ pub fn read_range(
                 .into(),
         });
     }
-    if !file.tables.contains(&table.name.as_str()) {
-        return Err(SourceError::Table {
-            format: file.format.name(),
-            table: table.name.clone(),
-            fills: file.tables.clone(),
-        });
-    }
-    let all: Vec<usize>;
-    let projection = match projection {
-        Some(p) => p,
-        None => {
-            all = (0..table.columns.len()).collect();
-            &all
-        }
-    };
+    let projection = projection_of(file, table, projection)?;
     let io_err = |source| SourceError::Io {
         path: file.path.clone(),
         source,
@@ -741,9 +720,14 @@ pub fn read_range(
     let (lines_before, first_byte) = (skipped + header_lines, first_byte + header_bytes);
     let body = ranges::RangeReader::new(raw, first_byte, range.end);
     let input: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(header).chain(body));
-    let batches = file
-        .format
-        .decode_prefiltered(input, &file.path, table, projection, batch_size, equals)?;
+    let batches = file.format.decode_prefiltered(
+        input,
+        &file.path,
+        table,
+        &projection,
+        batch_size,
+        equals,
+    )?;
     // Positions in the decoded input (the header, then the range) back to the file's.
     Ok(Box::new(batches.map(move |item| match item {
         Ok(Decoded::Bad(mut bad)) => {
