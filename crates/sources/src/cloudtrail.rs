@@ -121,11 +121,13 @@ impl Format for CloudTrail {
     }
 }
 
-fn strip_bom(b: &[u8]) -> &[u8] {
+/// Without a UTF-8 byte order mark (shared by the JSON formats).
+pub(crate) fn strip_bom(b: &[u8]) -> &[u8] {
     b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
 }
 
-fn skip_ws(b: &[u8]) -> &[u8] {
+/// Without leading ASCII whitespace (shared by the JSON formats).
+pub(crate) fn skip_ws(b: &[u8]) -> &[u8] {
     let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
     &b[n..]
 }

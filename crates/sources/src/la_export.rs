@@ -39,7 +39,7 @@ use serde_json::value::RawValue;
 use spoor_catalog::{Column, KqlType, TableDef, catalog, define_table};
 
 use crate::batch::{Batcher, Decoding, RowDecoder, Scalar, Unit, Units, convert, parse_time};
-use crate::cloudtrail::JsonArray;
+use crate::cloudtrail::{JsonArray, strip_bom};
 use crate::lines::{Lines, Window};
 use crate::{
     BadRecord, Batches, Decoded, Format, Position, SNIFF_BYTES, SourceError, check_table, open_path,
@@ -440,10 +440,6 @@ impl Head {
     fn has_type_column(&self) -> bool {
         self.names().iter().any(|n| TYPE_COLUMNS.contains(n))
     }
-}
-
-fn strip_bom(b: &[u8]) -> &[u8] {
-    b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
 }
 
 fn first_byte(b: &[u8]) -> Option<u8> {

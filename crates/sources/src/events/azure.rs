@@ -23,7 +23,7 @@ use spoor_catalog::catalog;
 use super::kube::{self, AKS_AUDIT, AKS_AUDIT_ADMIN, KUBE_AUDIT};
 use super::{Doc, EventFormat, EventMapping, Src, get, parse_object, records};
 use crate::batch::{Unit, Units};
-use crate::cloudtrail::{json_value_len, text};
+use crate::cloudtrail::{json_value_len, skip_ws, text};
 use crate::windows::Entries;
 use crate::{SNIFF_BYTES, open_path};
 
@@ -98,9 +98,15 @@ fn table_for(category: &str, resource_id: &str) -> &'static str {
 fn tables_of(record: &Entries<'_>) -> Option<[Option<&'static str>; 2]> {
     let category = text(get(record, "category")?);
     let resource = get(record, "resourceId").map(text).unwrap_or_default();
-    let table = table_for(&category, &resource);
+    Some(tables_for(&category, &resource))
+}
+
+/// The tables a record of `category` about `resource_id` fills ([`table_for`], and KubeAudit
+/// beside the AKS tables).
+fn tables_for(category: &str, resource_id: &str) -> [Option<&'static str>; 2] {
+    let table = table_for(category, resource_id);
     let kube = matches!(table, AKS_AUDIT | AKS_AUDIT_ADMIN).then_some(KUBE_AUDIT);
-    Some([Some(table), kube])
+    [Some(table), kube]
 }
 
 /// A diagnostic record: a time, a category, and a resource id or an operation name; Log
@@ -278,12 +284,8 @@ const QUICK_KEYS: [&str; 5] = [
 /// writes): scanning a large file for its categories is most of the work of `tables_in`. None
 /// when the record is not a plain JSON object or a key holds an escape.
 fn top_level_values(b: &[u8]) -> Option<[Option<&[u8]>; 5]> {
-    let ws = |b: &[u8], mut i: usize| {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        i
-    };
+    // The index of the first byte at or after `i` that is not whitespace.
+    let ws = |b: &[u8], i: usize| b.len() - skip_ws(&b[i.min(b.len())..]).len();
     let mut found: [Option<&[u8]>; 5] = [None; 5];
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -352,9 +354,7 @@ fn quick_tables(b: &[u8]) -> Option<[Option<&'static str>; 2]> {
         Some(r) => plain(r)?,
         None => String::new(),
     };
-    let table = table_for(&category, &resource);
-    let kube = matches!(table, AKS_AUDIT | AKS_AUDIT_ADMIN).then_some(KUBE_AUDIT);
-    Some([Some(table), kube])
+    Some(tables_for(&category, &resource))
 }
 
 /// The tables of one file: those of the categories its records have (the whole file is read

@@ -32,7 +32,7 @@ use serde_json::value::RawValue;
 use spoor_catalog::{KqlType, TableDef};
 
 use crate::batch::{Batcher, Decoding, RowDecoder, Scalar, Unit, Units, convert};
-use crate::cloudtrail::{JsonArray, compact, json_value_len, text};
+use crate::cloudtrail::{JsonArray, compact, json_value_len, skip_ws, strip_bom, text};
 use crate::lines::{Lines, Window};
 use crate::windows::Entries;
 use crate::windows::json::Concatenated;
@@ -55,15 +55,10 @@ pub(crate) enum Layout {
 /// `get-findings` (`Findings`), CloudWatch Logs' `filter-log-events` (`events`).
 const WRAPPERS: &[&str] = &["records", "Findings", "events"];
 
-fn skip_ws(b: &[u8]) -> &[u8] {
-    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    &b[n..]
-}
-
 /// The layout of a file and the bytes of its first event, from its head. None when the head
 /// holds no complete first object.
 pub(crate) fn first_event(head: &[u8]) -> Option<(Layout, &[u8])> {
-    let s = skip_ws(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head));
+    let s = skip_ws(strip_bom(head));
     match s.first()? {
         b'[' => {
             let rest = skip_ws(&s[1..]);

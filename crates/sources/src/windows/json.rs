@@ -22,7 +22,7 @@ use spoor_catalog::TableDef;
 
 use super::{Entries, Mapper, TABLES, Val, WinEvent, push_event_data, push_user_data, value};
 use crate::batch::{Batcher, Decoding, RowDecoder, Unit, Units};
-use crate::cloudtrail::{JsonArray, json_value_len as value_extent};
+use crate::cloudtrail::{JsonArray, json_value_len as value_extent, skip_ws};
 use crate::lines::{Lines, Window};
 use crate::{Batches, Format, Position, SourceError, check_table};
 
@@ -104,11 +104,6 @@ enum Shape {
     EvtxArray,
     /// Agent JSON lines.
     Flat,
-}
-
-fn skip_ws(b: &[u8]) -> &[u8] {
-    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    &b[n..]
 }
 
 /// Recognises the shapes from the head of a file.
