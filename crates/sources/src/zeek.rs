@@ -114,13 +114,18 @@ fn tsv_header_len(head: &[u8]) -> Option<(u64, u64)> {
     (at < head.len()).then_some((at as u64, lines))
 }
 
-/// Every `#` line of a file with its line number, and the number of its last line (a scan of
-/// the whole file that looks at line starts only).
-fn directives(path: &Path) -> (Vec<(u64, String)>, u64) {
+/// Every `#` line of a file with its line number, and the number of its last line: from the head
+/// when it holds the whole file, else a scan of the file that looks at line starts only.
+fn directives(head: &[u8], path: &Path) -> (Vec<(u64, String)>, u64) {
     let mut out = Vec::new();
     let mut last = 0;
-    let Ok((input, _)) = crate::open_path(path) else {
-        return (out, last);
+    let input: Box<dyn BufRead + Send> = if head.len() < SNIFF_BYTES {
+        Box::new(std::io::Cursor::new(head.to_vec()))
+    } else {
+        match crate::open_path(path) {
+            Ok((input, _)) => input,
+            Err(_) => return (out, last),
+        }
     };
     let mut units = Lines::new(input);
     loop {
@@ -186,7 +191,7 @@ impl Format for Zeek {
         let mut tables = Vec::new();
         let mut lines = text_lines(head);
         if head.len() >= SNIFF_BYTES && tsv_header_len(head).is_some() {
-            lines.extend(directives(path).0.into_iter().map(|(_, l)| l));
+            lines.extend(directives(head, path).0.into_iter().map(|(_, l)| l));
         }
         for line in lines {
             let table = if let Some(path) = line.strip_prefix("#path") {
@@ -214,7 +219,7 @@ impl Format for Zeek {
     /// (a second log in the file would change the layout), but a `#close` on the last line.
     fn split_header(&self, head: &[u8], path: &Path) -> Option<u64> {
         let (header, header_lines) = tsv_header_len(head)?;
-        let (directives, last_line) = directives(path);
+        let (directives, last_line) = directives(head, path);
         directives
             .iter()
             .all(|(n, line)| *n <= header_lines || (*n == last_line && line.starts_with("#close")))
