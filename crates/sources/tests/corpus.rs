@@ -4,29 +4,15 @@
 //! The corpus is found at `$SPOOR_CORPUS`, else `../../../shared/corpus` from this crate. When it
 //! is missing the tests fail under CI (`CI` set) and are skipped otherwise.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 
 use arrow::array::{Array, StringArray, TimestampNanosecondArray};
 use spoor_catalog::catalog;
 use spoor_sources::{Decoded, EvidenceFile, discover, open, read};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SPOOR_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-    };
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "the corpus is missing at {}; set SPOOR_CORPUS to the shared corpus folder",
-            dir.display()
-        );
-    }
-    eprintln!("skipped: no corpus at {} (set SPOOR_CORPUS)", dir.display());
-    None
-}
+use support::corpus;
 
 /// The events of a file read independently with serde_json::Value.
 fn events(file: &EvidenceFile) -> Vec<serde_json::Value> {

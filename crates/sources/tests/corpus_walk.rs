@@ -6,29 +6,15 @@
 //! The corpus is found at `$SPOOR_CORPUS`, else `../../../shared/corpus` from this crate; when it
 //! is missing the test fails under CI (`CI` set) and is skipped otherwise.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use spoor_catalog::catalog;
 use spoor_sources::{Decoded, EvidenceFile, discover, read};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SPOOR_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-    };
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "the corpus is missing at {}; set SPOOR_CORPUS to the shared corpus folder",
-            dir.display()
-        );
-    }
-    eprintln!("skipped: no corpus at {} (set SPOOR_CORPUS)", dir.display());
-    None
-}
+use support::corpus;
 
 /// Why a file that no format claims holds no log data, or None if it should have been read.
 fn not_log_data(rel: &str) -> Option<&'static str> {

@@ -5,6 +5,8 @@
 //! The corpus is found at `$SPOOR_CORPUS`, else `../../../shared/corpus` from this crate. When it
 //! is missing the corpus tests fail under CI (`CI` set) and are skipped otherwise.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -14,23 +16,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use spoor_catalog::catalog;
 use spoor_sources::{Compression, Decoded, EvidenceFile, Position, discover, read};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SPOOR_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-    };
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "the corpus is missing at {}; set SPOOR_CORPUS to the shared corpus folder",
-            dir.display()
-        );
-    }
-    eprintln!("skipped: no corpus at {} (set SPOOR_CORPUS)", dir.display());
-    None
-}
+use support::corpus;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/windows-json")
