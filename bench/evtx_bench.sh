@@ -3,10 +3,12 @@
 #
 #   bench/evtx_bench.sh [EVTX_DIR]       # default: ../shared/corpus/evtx-mitre beside the repository
 #
-# Rows, each on one core (taskset -c 0) and on both cores:
-#   evtx crate   records_json() into a sink (bench/evtx-ref; --threads 1, then 2)
+# Rows, on one core (taskset -c 0) and on both cores:
+#   evtx crate   records_json() into a sink (bench/evtx-ref; --threads 1, then 2: the crate's
+#                rayon pipeline over each file's chunks)
 #   spoor        the sources crate's decode example over the WindowsEvent table: every column, and
-#                no column (render + parse + row count only)
+#                no column (render + parse + row count only); --threads 1, then 2 (threads take
+#                files from one list, as the engine's partitions do)
 # Each runs once to warm the page cache, then $RUNS times; the table shows the median wall time,
 # MB/s (bytes of the .evtx files / median wall, MB = 10^6 bytes), records/s and the largest peak
 # RSS of the timed runs (/usr/bin/time -v). The record counts of all rows must agree.
@@ -15,7 +17,7 @@
 #   DECODE_BIN   spoor's decode example (default $CARGO_TARGET_DIR or /work/target, release/examples/decode;
 #                built with `cargo build --release -p spoor-sources --example decode` when missing)
 #   REF_BIN      the reference (default bench/evtx-ref/target/release/evtx-ref; built when missing)
-#   RUNS         timed runs per row (default 3)
+#   RUNS         timed runs per row (default 5)
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +26,7 @@ DATA="${1:-${SPOOR_CORPUS:-$ROOT/../shared/corpus}/evtx-mitre}"
 TARGET="${CARGO_TARGET_DIR:-/work/target}"
 DECODE_BIN="${DECODE_BIN:-$TARGET/release/examples/decode}"
 REF_BIN="${REF_BIN:-$HERE/evtx-ref/target/release/evtx-ref}"
-RUNS="${RUNS:-3}"
+RUNS="${RUNS:-5}"
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -49,39 +51,50 @@ say "data: $DATA, $NFILES files, $BYTES bytes; load average: $(cut -d' ' -f1-3 /
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
-# run NAME COMMAND...: warm-up, then RUNS timed runs; prints a table row.
-run() {
-    local name="$1"; shift
-    "$@" >"$TMP/out" 2>/dev/null
-    local walls=() rss=0 records=""
-    for _ in $(seq "$RUNS"); do
-        /usr/bin/time -v "$@" >"$TMP/out" 2>"$TMP/time"
-        local wall
-        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$TMP/time")
-        walls+=("$wall")
-        local r
-        r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$TMP/time")
-        [ "$r" -gt "$rss" ] && rss=$r
+# The rows: a name, then the command. Each runs once to warm up; then the timed runs go round
+# the rows RUNS times (interleaved, so that a slow spell of a shared machine falls on every row
+# alike rather than on one).
+NAMES=(
+    "evtx crate records_json, 1 thread, one core"
+    "spoor WindowsEvent, all columns, 1 thread, one core"
+    "spoor WindowsEvent, no column, 1 thread, one core"
+    "evtx crate records_json, 2 threads"
+    "spoor WindowsEvent, all columns, 2 threads"
+    "spoor WindowsEvent, no column, 2 threads"
+)
+COMMANDS=(
+    "taskset -c 0 '$REF_BIN' --threads 1 '$DATA'"
+    "taskset -c 0 '$DECODE_BIN' --threads 1 '$DATA' WindowsEvent"
+    "taskset -c 0 '$DECODE_BIN' --threads 1 '$DATA' WindowsEvent -"
+    "'$REF_BIN' --threads 2 '$DATA'"
+    "'$DECODE_BIN' --threads 2 '$DATA' WindowsEvent"
+    "'$DECODE_BIN' --threads 2 '$DATA' WindowsEvent -"
+)
+for i in "${!COMMANDS[@]}"; do
+    bash -c "${COMMANDS[$i]}" >"$TMP/out.$i" 2>/dev/null
+done
+for _ in $(seq "$RUNS"); do
+    for i in "${!COMMANDS[@]}"; do
+        /usr/bin/time -v bash -c "exec ${COMMANDS[$i]}" >"$TMP/out.$i" 2>"$TMP/time"
+        awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' \
+            "$TMP/time" >>"$TMP/walls.$i"
+        awk -F': ' '/Maximum resident set size/ {print $2}' "$TMP/time" >>"$TMP/rss.$i"
     done
-    # records: the reference says "records N", spoor's decode example "N rows".
-    records=$(grep -oE 'records [0-9]+' "$TMP/out" | awk '{print $2}')
-    [ -n "$records" ] || records=$(grep -oE '^[0-9]+ rows' "$TMP/out" | awk '{print $1}')
-    local median
-    median=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    awk -v n="$name" -v w="$median" -v b="$BYTES" -v r="$records" -v m="$rss" 'BEGIN {
-        printf "| %s | %.2f | %.1f | %.0f | %.0f | %s |\n", n, w, b/1e6/w, r/w, m/1024, r }'
-    echo "$records" >>"$TMP/counts"
-}
+done
 
 echo
 echo "| decoder | wall s (median) | MB/s | records/s | peak RSS MiB | records |"
 echo "|---|---|---|---|---|---|"
-run "evtx crate records_json, 1 thread, one core" taskset -c 0 "$REF_BIN" --threads 1 "$DATA"
-run "spoor WindowsEvent, all columns, one core" taskset -c 0 "$DECODE_BIN" "$DATA" WindowsEvent
-run "spoor WindowsEvent, no column, one core" taskset -c 0 "$DECODE_BIN" "$DATA" WindowsEvent -
-run "evtx crate records_json, 2 threads" "$REF_BIN" --threads 2 "$DATA"
-run "spoor WindowsEvent, all columns, both cores" "$DECODE_BIN" "$DATA" WindowsEvent
-run "spoor WindowsEvent, no column, both cores" "$DECODE_BIN" "$DATA" WindowsEvent -
+for i in "${!COMMANDS[@]}"; do
+    # records: the reference says "records N", spoor's decode example "N rows".
+    records=$(grep -oE 'records [0-9]+' "$TMP/out.$i" | awk '{print $2}')
+    [ -n "$records" ] || records=$(grep -oE '^[0-9]+ rows' "$TMP/out.$i" | awk '{print $1}')
+    median=$(sort -g "$TMP/walls.$i" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    rss=$(sort -g "$TMP/rss.$i" | tail -1)
+    awk -v n="${NAMES[$i]}" -v w="$median" -v b="$BYTES" -v r="$records" -v m="$rss" 'BEGIN {
+        printf "| %s | %.2f | %.1f | %.0f | %.0f | %s |\n", n, w, b/1e6/w, r/w, m/1024, r }'
+    echo "$records" >>"$TMP/counts"
+done
 echo
 if [ "$(sort -u "$TMP/counts" | wc -l)" = 1 ]; then
     echo "record counts agree: YES ($(head -1 "$TMP/counts"))"

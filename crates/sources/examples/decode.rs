@@ -1,16 +1,59 @@
 //! Decodes evidence and prints rows, bad records and speed:
-//! `cargo run --release -p spoor-sources --example decode -- PATH TABLE [COLUMN,COLUMN...]`
-//! (no columns: all of them; `-` for none).
+//! `cargo run --release -p spoor-sources --example decode -- [--threads N] PATH TABLE [COLUMN,COLUMN...]`
+//! (no columns: all of them; `-` for none). With `--threads N`, N threads take files from one
+//! shared list, as the engine's partitions do (default 1).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use spoor_sources::{Decoded, discover, read};
+use spoor_sources::{Decoded, EvidenceFile, discover, read};
+
+/// Rows, bad records and bytes on disk.
+#[derive(Default)]
+struct Tally {
+    rows: usize,
+    bad: usize,
+    bytes: u64,
+}
+
+fn decode(
+    file: &EvidenceFile,
+    table: &spoor_catalog::TableDef,
+    projection: Option<&[usize]>,
+) -> Tally {
+    let mut t = Tally {
+        bytes: file.size,
+        ..Tally::default()
+    };
+    for item in read(file, table, projection, 8192).unwrap() {
+        match item {
+            Ok(Decoded::Batch(b)) => t.rows += b.num_rows(),
+            Ok(Decoded::Bad(b)) => {
+                t.bad += 1;
+                if t.bad <= 5 {
+                    eprintln!("bad: {b}");
+                }
+            }
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+    t
+}
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut threads = 1usize;
+    if args.first().is_some_and(|a| a == "--threads") {
+        threads = args
+            .get(1)
+            .and_then(|n| n.parse().ok())
+            .filter(|&n| n > 0)
+            .expect("--threads N (N >= 1)");
+        args.drain(..2);
+    }
     let [path, table, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: decode PATH TABLE [COLUMN,COLUMN...|-]");
+        eprintln!("usage: decode [--threads N] PATH TABLE [COLUMN,COLUMN...|-]");
         std::process::exit(2);
     };
     let table = spoor_catalog::catalog()
@@ -30,28 +73,34 @@ fn main() {
     for e in &inv.errors {
         eprintln!("error: {e}");
     }
-    let start = Instant::now();
-    let (mut rows, mut bad, mut bytes) = (0usize, 0usize, 0u64);
-    for file in inv
+    let files: Vec<&EvidenceFile> = inv
         .files
         .iter()
         .filter(|f| f.tables.contains(&table.name.as_str()))
-    {
-        bytes += file.size;
-        for item in read(file, table, projection.as_deref(), 8192).unwrap() {
-            match item {
-                Ok(Decoded::Batch(b)) => rows += b.num_rows(),
-                Ok(Decoded::Bad(b)) => {
-                    bad += 1;
-                    if bad <= 5 {
-                        eprintln!("bad: {b}");
+        .collect();
+    let start = Instant::now();
+    let next = AtomicUsize::new(0);
+    let tallies: Vec<Tally> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut total = Tally::default();
+                    while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let t = decode(file, table, projection.as_deref());
+                        total.rows += t.rows;
+                        total.bad += t.bad;
+                        total.bytes += t.bytes;
                     }
-                }
-                Err(e) => eprintln!("error: {e}"),
-            }
-        }
-    }
+                    total
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
     let secs = start.elapsed().as_secs_f64();
+    let rows: usize = tallies.iter().map(|t| t.rows).sum();
+    let bad: usize = tallies.iter().map(|t| t.bad).sum();
+    let bytes: u64 = tallies.iter().map(|t| t.bytes).sum();
     let columns = projection.as_ref().map_or(table.columns.len(), Vec::len);
     println!(
         "{rows} rows, {bad} bad, {columns} columns, {:.1} MB on disk in {secs:.2} s: {:.0} MB/s, {:.0} K rows/s",

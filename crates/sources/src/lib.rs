@@ -163,6 +163,13 @@ pub trait Format: Send + Sync {
     /// Whether the file is of this format, judged from its first bytes (decompressed). Never
     /// looks at the file name. `head` may end in the middle of a line or a multi-byte character.
     fn sniff(&self, head: &[u8]) -> bool;
+
+    /// The bytes every file of this format starts with, when that alone decides: discovery then
+    /// reads no more of such a file than its first [`MAGIC_BYTES`] (EVTX folders hold thousands
+    /// of files, each a megabyte of mostly empty chunks).
+    fn magic(&self) -> Option<&'static [u8]> {
+        None
+    }
     /// Decodes `input` into batches of `table` with the columns `projection` (indices into
     /// `table.columns`), at most `batch_size` rows each.
     fn decode(
@@ -220,10 +227,11 @@ pub struct ColumnEquals {
 
 /// Every format, in the order `discover` asks them (the first that claims a file gets it).
 pub static FORMATS: &[&dyn Format] = &[
+    // First: its magic decides at once, and EVTX folders hold thousands of files.
+    &windows::evtx::Evtx,
     &cloudtrail::CloudTrail,
     &vpcflow::VpcFlow,
     &w3c::W3cIis,
-    &windows::evtx::Evtx,
     &windows::json::WindowsJson,
     &events::kube::KUBE_AUDIT_LOG,
     &events::suricata::SURICATA,
@@ -321,6 +329,9 @@ pub struct Inventory {
 
 /// How many decompressed bytes `discover` hands to `sniff`.
 pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// How much of a file discovery reads first: enough for any format's [`Format::magic`].
+pub const MAGIC_BYTES: usize = 4096;
 
 /// Finds the evidence under `paths` (files, and folders walked recursively in name order).
 /// Symbolic links given as arguments are followed; links met inside folders are followed to
@@ -492,8 +503,17 @@ fn classify(
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     // A damaged gzip stream still gets its readable head sniffed; reading reports the damage.
     let _ = (&mut reader)
-        .take(SNIFF_BYTES as u64)
+        .take(MAGIC_BYTES as u64)
         .read_to_end(&mut head);
+    let by_magic = FORMATS
+        .iter()
+        .copied()
+        .find(|f| f.magic().is_some_and(|m| head.starts_with(m)));
+    if forced.is_some() || by_magic.is_none() {
+        let _ = (&mut reader)
+            .take((SNIFF_BYTES - MAGIC_BYTES) as u64)
+            .read_to_end(&mut head);
+    }
     if head.is_empty() {
         return Ok(None);
     }

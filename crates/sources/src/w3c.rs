@@ -81,6 +81,10 @@ impl Format for W3cIis {
 
     fn sniff(&self, head: &[u8]) -> bool {
         let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+        // A W3C log starts with a directive: look no further (and convert nothing) otherwise.
+        if !head.trim_ascii_start().starts_with(b"#") {
+            return false;
+        }
         let text = String::from_utf8_lossy(head);
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
         let Some(first) = lines.next() else {

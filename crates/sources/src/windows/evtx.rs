@@ -7,8 +7,8 @@
 //! JSON rendering found in evidence ([`super::json`]), so an EVTX file and its JSON dump give the
 //! same rows.
 //!
-//! Rendering runs on a thread of its own, a few chunks ahead of the reading of rows, so that the
-//! two stages use both cores.
+//! A long file's rendering runs on a thread of its own, a few chunks ahead of the reading of
+//! rows, so that the two stages use two cores ([`EvtxUnits`]).
 //!
 //! Damage: a chunk that cannot be read (bad magic, bad string table, a truncated file's last
 //! chunk...) becomes a bad record at the chunk's byte offset, a record that cannot be read or
@@ -20,11 +20,11 @@
 //! Chunks are read in file order; a log that wrapped around (its oldest chunk in the middle of
 //! the file) gives its rows in that order, not by EventRecordID.
 
-use std::io::{self, BufRead, ErrorKind, Read};
+use std::io::{self, BufRead, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
@@ -64,6 +64,10 @@ impl Format for Evtx {
         head.starts_with(MAGIC)
     }
 
+    fn magic(&self) -> Option<&'static [u8]> {
+        Some(MAGIC)
+    }
+
     fn decode(
         &self,
         input: Box<dyn BufRead + Send>,
@@ -79,16 +83,9 @@ impl Format for Evtx {
             ChannelFilter::All => None,
             ChannelFilter::Only(channel) => Some(ChannelNeedle::new(channel)),
         };
-        let (tx, rx) = sync_channel(CHUNKS_AHEAD);
-        std::thread::Builder::new()
-            .name("spoor-evtx".into())
-            .spawn(move || render_file(input, needle, tx))
-            .map_err(|source| SourceError::Io {
-                path: file.to_path_buf(),
-                source,
-            })?;
         let units = EvtxUnits {
-            rx,
+            source: Source::Inline(Box::new(ChunkRenderer::new(input, needle))),
+            path: file.to_path_buf(),
             items: Vec::new().into_iter(),
             current: Vec::new(),
         };
@@ -111,12 +108,68 @@ enum Item {
     Failed(Position, io::Error),
 }
 
-/// The records of a file, one rendered chunk at a time.
+/// The records of a file, one rendered chunk at a time. The first chunks are rendered on the
+/// reading thread; a file that goes on past [`INLINE_CHUNKS`] chunks of records gets a renderer
+/// thread of its own, a few chunks ahead of the reading of rows, so that the two stages use two
+/// cores. (Most logs in evidence folders are a few chunks: a thread each would cost more than
+/// it saves, and the engine already reads several files at once.)
 struct EvtxUnits {
-    rx: Receiver<Vec<Item>>,
+    source: Source,
+    path: std::path::PathBuf,
     items: std::vec::IntoIter<Item>,
     /// The record handed out last.
     current: Vec<u8>,
+}
+
+enum Source {
+    Inline(Box<ChunkRenderer>),
+    Thread(Receiver<Vec<Item>>),
+    Done,
+}
+
+/// Chunks of records rendered inline before the rendering moves to a thread of its own.
+const INLINE_CHUNKS: u64 = 16;
+
+impl EvtxUnits {
+    /// The next rendered chunk; `None` at the end of the file.
+    fn next_chunk(&mut self) -> Option<Vec<Item>> {
+        match &mut self.source {
+            Source::Inline(r) if r.rendered >= INLINE_CHUNKS => {
+                let Source::Inline(mut r) = std::mem::replace(&mut self.source, Source::Done)
+                else {
+                    unreachable!("matched above")
+                };
+                let (tx, rx) = sync_channel(CHUNKS_AHEAD);
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("spoor-evtx".into())
+                        .spawn(move || {
+                            while let Some(items) = r.next_chunk() {
+                                if tx.send(items).is_err() {
+                                    return;
+                                }
+                            }
+                        });
+                match spawned {
+                    Ok(_) => self.source = Source::Thread(rx),
+                    Err(e) => {
+                        return Some(vec![Item::Failed(
+                            Position::Byte(0),
+                            io::Error::other(format!(
+                                "{}: cannot start the EVTX renderer thread: {e}",
+                                self.path.display()
+                            )),
+                        )]);
+                    }
+                }
+                self.next_chunk()
+            }
+            Source::Inline(r) => r.next_chunk(),
+            // The renderer ends the channel when the file ends (it reports its own failures).
+            Source::Thread(rx) => rx.recv().ok(),
+            Source::Done => None,
+        }
+    }
 }
 
 impl Units for EvtxUnits {
@@ -135,10 +188,9 @@ impl Units for EvtxUnits {
                     };
                 }
                 Some(Item::Failed(position, e)) => return Unit::Failed(position, e),
-                None => match self.rx.recv() {
-                    Ok(items) => self.items = items.into_iter(),
-                    // The renderer is done (it reports its own failures before it stops).
-                    Err(_) => return Unit::End,
+                None => match self.next_chunk() {
+                    Some(items) => self.items = items.into_iter(),
+                    None => return Unit::End,
                 },
             }
         }
@@ -172,72 +224,87 @@ impl ChannelNeedle {
     }
 }
 
-/// Reads until `buf` is full or the input ends; the number of bytes read.
-fn read_full(input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match input.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
+/// Whether a chunk is preallocated space. Most chunks start with their magic and are answered at
+/// once; the others are folded block by block, which the compiler vectorises (a byte-at-a-time
+/// `all` over the many empty chunks of a preallocated log cost more than rendering its records).
+fn all_zero(chunk: &[u8]) -> bool {
+    !chunk.starts_with(b"ElfChnk")
+        && chunk
+            .chunks(4096)
+            .all(|block| block.iter().fold(0u8, |acc, &b| acc | b) == 0)
 }
 
-/// The renderer: reads the file chunk by chunk and sends each chunk's rendered records.
-fn render_file(
-    mut input: Box<dyn BufRead + Send>,
-    mut needle: Option<ChannelNeedle>,
-    tx: SyncSender<Vec<Item>>,
-) {
-    let settings = Arc::new(ParserSettings::new().indent(false));
-    let mut header = vec![0u8; HEADER_SIZE];
-    let got = match read_full(&mut input, &mut header) {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = tx.send(vec![Item::Failed(Position::Byte(0), e)]);
-            return;
+/// Reads a file chunk by chunk and renders each chunk's records.
+struct ChunkRenderer {
+    input: Box<dyn BufRead + Send>,
+    needle: Option<ChannelNeedle>,
+    settings: Arc<ParserSettings>,
+    /// The next chunk's number; `None` before the file header is read.
+    number: Option<u64>,
+    /// Chunks with records rendered so far.
+    rendered: u64,
+    done: bool,
+}
+
+impl ChunkRenderer {
+    fn new(input: Box<dyn BufRead + Send>, needle: Option<ChannelNeedle>) -> ChunkRenderer {
+        ChunkRenderer {
+            input,
+            needle,
+            settings: Arc::new(ParserSettings::new().indent(false)),
+            number: None,
+            rendered: 0,
+            done: false,
         }
-    };
-    if got < HEADER_SIZE {
-        let _ = tx.send(vec![Item::Lost(
-            Position::Byte(0),
-            format!(
-                "the file ends inside its {HEADER_SIZE}-byte header ({got} bytes): it holds no chunk"
-            ),
-        )]);
-        return;
     }
-    if let Err(e) = EvtxFileHeader::from_bytes(&header) {
-        // The chunks do not need the header: report it and read them.
-        let _ = tx.send(vec![Item::Lost(
-            Position::Byte(0),
-            format!("the file header is damaged ({e}); its chunks are read anyway"),
-        )]);
+
+    /// The items of the next chunk that holds any (the file header's problems first); `None` at
+    /// the end of the file. Empty chunks are passed over in a loop (a preallocated log can hold
+    /// thousands).
+    fn next_chunk(&mut self) -> Option<Vec<Item>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let Some(number) = self.number else {
+                self.number = Some(0);
+                if let Some(items) = self.read_header() {
+                    return Some(items);
+                }
+                continue;
+            };
+            if let Some(items) = self.read_chunk(number) {
+                return Some(items);
+            }
+        }
     }
-    for number in 0u64.. {
+
+    /// Reads chunk `number` and renders its records; `None` when it holds none (the end of the
+    /// file, or preallocated space never written).
+    fn read_chunk(&mut self, number: u64) -> Option<Vec<Item>> {
         let offset = HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
-        let mut data = vec![0u8; CHUNK_SIZE];
-        let got = match read_full(&mut input, &mut data) {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = tx.send(vec![Item::Failed(Position::Byte(offset), e)]);
-                return;
-            }
-        };
-        if got == 0 || data[..got].iter().all(|&b| b == 0) {
-            if got < CHUNK_SIZE {
-                return;
-            }
-            // Preallocated, never written.
-            continue;
+        self.number = Some(number + 1);
+        // Read into spare capacity: a zero-filled buffer would be written twice.
+        let mut data = Vec::with_capacity(CHUNK_SIZE);
+        if let Err(e) = (&mut self.input)
+            .take(CHUNK_SIZE as u64)
+            .read_to_end(&mut data)
+        {
+            self.done = true;
+            return Some(vec![Item::Failed(Position::Byte(offset), e)]);
+        }
+        let got = data.len();
+        if got < CHUNK_SIZE {
+            self.done = true;
+        }
+        if got == 0 || all_zero(&data) {
+            return None;
         }
         let mut items = Vec::new();
         if got < CHUNK_SIZE {
             // The records written before the cut are still whole: read the chunk as if the rest
             // were zeros (free space).
+            data.resize(CHUNK_SIZE, 0);
             items.push(Item::Lost(
                 Position::Byte(offset + got as u64),
                 format!(
@@ -246,8 +313,9 @@ fn render_file(
                 ),
             ));
         }
+        let (settings, needle) = (&self.settings, self.needle.as_mut());
         match catch_unwind(AssertUnwindSafe(|| {
-            render_chunk(data, number, offset, &settings, needle.as_mut())
+            render_chunk(data, number, offset, settings, needle)
         })) {
             Ok(rendered) => items.extend(rendered),
             Err(panic) => items.push(Item::Lost(
@@ -258,9 +326,38 @@ fn render_file(
                 ),
             )),
         }
-        if tx.send(items).is_err() || got < CHUNK_SIZE {
-            return;
+        self.rendered += 1;
+        Some(items)
+    }
+
+    /// Reads the file header: the items that report its problems, if any.
+    fn read_header(&mut self) -> Option<Vec<Item>> {
+        let mut header = Vec::with_capacity(HEADER_SIZE);
+        if let Err(e) = (&mut self.input)
+            .take(HEADER_SIZE as u64)
+            .read_to_end(&mut header)
+        {
+            self.done = true;
+            return Some(vec![Item::Failed(Position::Byte(0), e)]);
         }
+        let got = header.len();
+        if got < HEADER_SIZE {
+            self.done = true;
+            return Some(vec![Item::Lost(
+                Position::Byte(0),
+                format!(
+                    "the file ends inside its {HEADER_SIZE}-byte header ({got} bytes): it holds \
+                     no chunk"
+                ),
+            )]);
+        }
+        // The chunks do not need the header: report it and read them.
+        EvtxFileHeader::from_bytes(&header).err().map(|e| {
+            vec![Item::Lost(
+                Position::Byte(0),
+                format!("the file header is damaged ({e}); its chunks are read anyway"),
+            )]
+        })
     }
 }
 
@@ -366,12 +463,33 @@ mod tests {
     }
 
     #[test]
+    fn a_long_run_of_empty_chunks_is_passed_over_in_constant_stack() {
+        // A header, then a thousand chunks never written: nothing to report. On a small stack,
+        // so that passing over chunks by recursion fails.
+        let run = || {
+            let mut file = MAGIC.to_vec();
+            file.resize(HEADER_SIZE, 0);
+            let zeros = io::repeat(0).take(1000 * CHUNK_SIZE as u64);
+            let input = io::BufReader::new(io::Cursor::new(file).chain(zeros));
+            let mut r = ChunkRenderer::new(Box::new(input), None);
+            let items: Vec<Item> = std::iter::from_fn(|| r.next_chunk()).flatten().collect();
+            assert!(items.is_empty(), "{} items", items.len());
+            assert_eq!(r.number, Some(1001));
+        };
+        std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(run)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
     fn a_file_shorter_than_its_header_is_reported() {
-        let (tx, rx) = sync_channel(4);
         let mut short = MAGIC.to_vec();
         short.extend([0u8; 100]);
-        render_file(Box::new(io::Cursor::new(short)), None, tx);
-        let items: Vec<Item> = rx.into_iter().flatten().collect();
+        let mut r = ChunkRenderer::new(Box::new(io::Cursor::new(short)), None);
+        let items: Vec<Item> = std::iter::from_fn(|| r.next_chunk()).flatten().collect();
         assert!(matches!(&items[..], [Item::Lost(Position::Byte(0), r)] if r.contains("header")));
     }
 }

@@ -16,10 +16,9 @@ use std::io::BufRead;
 use std::path::Path;
 
 use memchr::{memchr, memmem};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use spoor_catalog::TableDef;
 
+use super::rendering::parse_evtx_json;
 use super::{Entries, Mapper, TABLES, Val, WinEvent, push_event_data, push_user_data, value};
 use crate::batch::{Batcher, Decoding, RowDecoder, Unit, Units};
 use crate::cloudtrail::{JsonArray, json_value_len as value_extent, skip_ws};
@@ -232,153 +231,6 @@ impl Units for Concatenated {
             }
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The evtx rendering.
-
-#[derive(Deserialize)]
-struct Doc<'a> {
-    #[serde(rename = "Event", borrow, default)]
-    event: Option<EventElement<'a>>,
-}
-
-#[derive(Deserialize)]
-struct EventElement<'a> {
-    #[serde(rename = "System", borrow, default)]
-    system: Option<SystemElement<'a>>,
-    #[serde(rename = "EventData", borrow, default)]
-    event_data: Option<&'a RawValue>,
-    #[serde(rename = "UserData", borrow, default)]
-    user_data: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize, Default)]
-#[allow(non_snake_case)]
-struct SystemElement<'a> {
-    #[serde(borrow, default)]
-    Provider: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    EventID: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Version: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Level: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Task: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Opcode: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Keywords: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    TimeCreated: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    EventRecordID: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Correlation: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Execution: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Channel: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Computer: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Security: Option<&'a RawValue>,
-}
-
-/// An element rendered with attributes: `{"#attributes":{...}}`.
-#[derive(Deserialize, Default)]
-struct WithAttributes<'a> {
-    #[serde(rename = "#attributes", borrow, default)]
-    attributes: Option<Attributes<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-#[allow(non_snake_case)]
-struct Attributes<'a> {
-    #[serde(borrow, default)]
-    Name: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    Guid: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    EventSourceName: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    SystemTime: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    ActivityID: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    RelatedActivityID: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    ProcessID: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    ThreadID: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    UserID: Option<&'a RawValue>,
-}
-
-/// The attributes of an element, when it is an object that has them.
-fn attributes(raw: Option<&RawValue>) -> Option<Attributes<'_>> {
-    let raw = raw?;
-    if !raw.get().starts_with('{') {
-        return None;
-    }
-    serde_json::from_str::<WithAttributes<'_>>(raw.get())
-        .ok()?
-        .attributes
-}
-
-fn val(raw: Option<&RawValue>) -> Option<Val<'_>> {
-    raw.map(value)
-}
-
-/// Reads one event of the evtx rendering.
-pub(crate) fn parse_evtx_json(record: &[u8]) -> Result<WinEvent<'_>, String> {
-    let doc: Doc<'_> = serde_json::from_slice(record)
-        .map_err(|e| format!("not a readable Windows event (JSON): {e}"))?;
-    let event = doc
-        .event
-        .ok_or("not a Windows event: the object has no Event element")?;
-    let system = event
-        .system
-        .ok_or("not a Windows event: the Event element has no System element")?;
-    let mut ev = WinEvent {
-        event_id: val(system.EventID),
-        version: val(system.Version),
-        level: val(system.Level),
-        task: val(system.Task),
-        opcode: val(system.Opcode),
-        keywords: val(system.Keywords),
-        record_id: val(system.EventRecordID),
-        channel: val(system.Channel),
-        computer: val(system.Computer),
-        ..WinEvent::default()
-    };
-    if let Some(p) = attributes(system.Provider) {
-        ev.provider = val(p.Name);
-        ev.provider_guid = val(p.Guid);
-        ev.event_source_name = val(p.EventSourceName);
-    }
-    if let Some(t) = attributes(system.TimeCreated) {
-        ev.system_time = val(t.SystemTime);
-    }
-    if let Some(c) = attributes(system.Correlation) {
-        ev.activity_id = val(c.ActivityID);
-        ev.related_activity_id = val(c.RelatedActivityID);
-    }
-    if let Some(x) = attributes(system.Execution) {
-        ev.process_id = val(x.ProcessID);
-        ev.thread_id = val(x.ThreadID);
-    }
-    if let Some(s) = attributes(system.Security) {
-        ev.user_id = val(s.UserID);
-    }
-    if let Some(d) = event.event_data {
-        push_event_data(d, &mut ev.data);
-    }
-    if let Some(u) = event.user_data {
-        push_user_data(u, &mut ev.data);
-    }
-    Ok(ev)
 }
 
 // ---------------------------------------------------------------------------------------------

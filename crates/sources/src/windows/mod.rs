@@ -25,6 +25,7 @@ use crate::cloudtrail::compact;
 
 pub mod evtx;
 pub mod json;
+mod rendering;
 
 /// Table names.
 pub const WINDOWS_EVENT: &str = "WindowsEvent";
@@ -370,7 +371,7 @@ pub(crate) struct Mapper {
     filter: ChannelFilter,
     columns: Vec<(Src, KqlType)>,
     /// EventData field name → slot.
-    slots: HashMap<String, usize>,
+    slots: HashMap<String, usize, foldhash::fast::RandomState>,
     nslots: usize,
     /// Slots of the fields that derived columns read.
     derived: Derived,
@@ -390,8 +391,8 @@ struct Derived {
 impl Mapper {
     pub(crate) fn new(table: &TableDef, projection: &[usize]) -> Mapper {
         let name = table.name.as_str();
-        let mut slots: HashMap<String, usize> = HashMap::new();
-        let slot_of = |field: &str, slots: &mut HashMap<String, usize>| -> usize {
+        let mut slots: HashMap<String, usize, _> = HashMap::default();
+        let slot_of = |field: &str, slots: &mut HashMap<String, usize, _>| -> usize {
             let n = slots.len();
             *slots.entry(field.to_string()).or_insert(n)
         };
@@ -701,9 +702,47 @@ fn convert_text(t: Cow<'_, str>, ty: KqlType) -> Scalar<'_> {
     convert(t, ty).unwrap_or(Scalar::Null)
 }
 
+/// Appends `s` as a JSON string, escaped as serde_json escapes: quotes, backslashes and control
+/// characters (the short forms where JSON has them). Most values need no escape and are copied
+/// whole.
 fn push_json_string(out: &mut String, s: &str) {
-    // serde_json's escaping: quotes, backslashes and control characters.
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+    let bytes = s.as_bytes();
+    out.push('"');
+    let mut plain = 0;
+    if !has_control(bytes) {
+        // Only quotes and backslashes (Windows paths are full of them): memchr finds those.
+        for at in memchr::memchr2_iter(b'"', b'\\', bytes) {
+            out.push_str(&s[plain..at]);
+            out.push('\\');
+            plain = at;
+        }
+    } else {
+        let special = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+        while let Some(k) = bytes[plain..].iter().position(special) {
+            let at = plain + k;
+            out.push_str(&s[plain..at]);
+            match bytes[at] {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                b'\t' => out.push_str("\\t"),
+                0x08 => out.push_str("\\b"),
+                0x0c => out.push_str("\\f"),
+                b => out.push_str(&format!("\\u{b:04x}")),
+            }
+            plain = at + 1;
+        }
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
+/// Whether `b` holds a control character; folded in blocks without an early exit inside a block,
+/// which the compiler vectorises.
+fn has_control(b: &[u8]) -> bool {
+    b.chunks(64)
+        .any(|block| block.iter().fold(0u8, |acc, &c| acc | u8::from(c < 0x20)) != 0)
 }
 
 /// The EventData fields as a JSON object of name → text (nested values as JSON).
@@ -759,6 +798,22 @@ fn push_xml_escaped(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        for s in [
+            "plain",
+            "",
+            "a\"b\\c",
+            "line\nbreak\r\t",
+            "\u{1}\u{8}\u{c}\u{1f}x",
+            "é ✓ \u{7f}",
+        ] {
+            let mut out = String::new();
+            push_json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
+    }
 
     #[test]
     fn values_read_the_shapes_the_evtx_renderer_writes() {
