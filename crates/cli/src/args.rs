@@ -68,6 +68,21 @@ pub struct SourcesArgs {
 pub enum Lang {
     /// Kusto Query Language, as in Microsoft Sentinel and Azure Data Explorer.
     Kql,
+    /// Sigma rules (YAML): every rule of the file runs on the tables its log source maps to.
+    Sigma,
+}
+
+/// Options of the Sigma front-end.
+#[derive(Debug, Args, Default)]
+pub struct SigmaOptions {
+    /// Sigma: a mapping of log sources to tables and of field names to columns, asked before
+    /// spoor's own (same YAML shape as crates/sigma/mappings/logsources.yml). Repeatable.
+    #[arg(long = "sigma-mapping", value_name = "FILE")]
+    pub mappings: Vec<PathBuf>,
+    /// Sigma: values for the `%name%` placeholders of the `expand` modifier, as YAML
+    /// `name: [value, ...]`. A rule whose placeholders have no values does not load.
+    #[arg(long = "sigma-placeholders", value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +104,8 @@ pub struct QueryArgs {
     /// The query language.
     #[arg(long, value_enum, default_value_t = Lang::Kql)]
     pub lang: Lang,
+    #[command(flatten)]
+    pub sigma: SigmaOptions,
     /// Pin the query's `now` (ISO 8601, e.g. 2023-08-10T00:00:00Z): `ago(1d)` is measured from
     /// it. Evidence is usually old; the default is the current time.
     #[arg(long, value_name = "TIME")]
@@ -125,9 +142,9 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The query text (or use -f / --jsonl).
-    #[arg(value_name = "QUERY")]
-    pub query: Option<String>,
+    /// The query text (or use -f / --jsonl); with `--lang sigma`, rule files and folders.
+    #[arg(value_name = "QUERY|PATH")]
+    pub query: Vec<String>,
     /// Read the query from a file (`-` for standard input).
     #[arg(
         short = 'f',
@@ -151,6 +168,8 @@ pub struct CheckArgs {
     /// The query language.
     #[arg(long, value_enum, default_value_t = Lang::Kql)]
     pub lang: Lang,
+    #[command(flatten)]
+    pub sigma: SigmaOptions,
     /// `text` explains each error; `json` prints one object per query:
     /// {"line", "parsed", "planned", "error"}.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]

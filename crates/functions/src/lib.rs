@@ -27,6 +27,7 @@ mod dt_parts;
 pub mod dynamic;
 mod has;
 mod ipv4;
+mod ipv6;
 mod json_path;
 mod make_bag;
 mod make_set;
@@ -109,6 +110,7 @@ fn scalar_specs() -> Vec<udf::Spec> {
         ipv4::kql_ipv4_is_private(),
         ipv4::kql_ipv4_is_match(),
         ipv4::kql_ipv4_is_in_range(),
+        ipv6::kql_ipv6_is_in_range(),
         ipv4::kql_ipv4_compare(),
         ipv4::kql_parse_ipv4(),
         ipv4::kql_has_any_ipv4(),

@@ -56,12 +56,20 @@ fn check_one(text: &str, origin: &str, options: &PlanOptions) -> Outcome {
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
+    if args.lang == crate::args::Lang::Sigma {
+        return super::sigma::check(args);
+    }
     let mut options = PlanOptions::without_data(super::query::wall_clock_ns());
     options.workspace = load_workspace(&args.functions, &args.watchlists);
     if let Some(path) = &args.jsonl {
         return check_jsonl(path, &args, &options);
     }
-    let (text, origin) = match (&args.file, &args.query) {
+    if args.query.len() > 1 {
+        return Err(Failure::Usage(
+            "give one query (quote it); several paths are for --lang sigma".into(),
+        ));
+    }
+    let (text, origin) = match (&args.file, args.query.first()) {
         (Some(f), None) => (read_query_file(f)?, f.display().to_string()),
         (None, Some(q)) => (q.clone(), "<query>".to_string()),
         (Some(_), Some(_)) => {

@@ -1,4 +1,5 @@
 pub mod check;
 pub mod query;
+pub mod sigma;
 pub mod sources;
 pub mod tables;

@@ -15,6 +15,9 @@ use crate::input::{
 };
 
 pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
+    if args.lang == crate::args::Lang::Sigma {
+        return super::sigma::query(args);
+    }
     let (text, origin, paths) = match &args.file {
         Some(f) => (
             read_query_file(f)?,

@@ -842,10 +842,10 @@ impl Planner {
                 }
                 b(call("kql_ipv4_is_match", args))
             }
-            "ipv4_is_in_range" => {
+            "ipv4_is_in_range" | "ipv6_is_in_range" => {
                 arity(2, 2)?;
                 b(call(
-                    "kql_ipv4_is_in_range",
+                    &format!("kql_{name}"),
                     vec![as_string(arg!(0)), as_string(arg!(1))],
                 ))
             }
@@ -1292,6 +1292,7 @@ const KNOWN_FUNCTIONS: &[&str] = &[
     "ipv4_is_private",
     "ipv4_is_match",
     "ipv4_is_in_range",
+    "ipv6_is_in_range",
     "isempty",
     "isnotempty",
     "isnull",

@@ -1,0 +1,109 @@
+//! Sigma behaviour cases as data: every `tests/sigma/*.yml` (one or more rules, filters) is
+//! loaded, each rule runs over fixture evidence, and the outcome is compared with the snapshot
+//! beside it (`tests/snapshots/`). Adding a case is adding a file.
+//!
+//! A case starts with comment lines that set it up:
+//!
+//! ```text
+//! # evidence: crates/cli/tests/fixtures/sigma   (relative to the repository root; the default)
+//! # show: EventRecordID, Image                  (the columns shown per matching row)
+//! # placeholders: admins: [root, admin]         (YAML for the expand modifier)
+//! ```
+//!
+//! The snapshot lists, per rule, each table it ran on with the matching rows (sorted), the
+//! tables it could not run on and why, then the rules that did not load and why.
+
+use std::path::Path;
+
+#[allow(dead_code)]
+mod support;
+
+use spoor_engine::{Engine, EngineOptions};
+use support::repo_root;
+
+fn header(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .strip_prefix(&format!("{key}:"))
+                .map(|v| v.trim().to_string())
+        })
+}
+
+fn run_case(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).expect("case file");
+    let evidence = repo_root().join(
+        header(&text, "evidence").unwrap_or_else(|| "crates/cli/tests/fixtures/sigma".into()),
+    );
+    let show: Vec<String> = header(&text, "show")
+        .unwrap_or_else(|| "EventRecordID".into())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let mut ctx = spoor_sigma::Context::default();
+    if let Some(p) = header(&text, "placeholders") {
+        ctx.placeholders = spoor_sigma::parse_placeholders(&p).expect("placeholders");
+    }
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let loaded = spoor_sigma::load_text(&text, &name, &ctx);
+    let engine = Engine::open(
+        &[evidence],
+        EngineOptions {
+            partitions: Some(2),
+            ..Default::default()
+        },
+    )
+    .expect("engine");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut out = String::new();
+    for rule in &loaded.rules {
+        out.push_str(&format!("rule: {}\n", rule.title));
+        for target in &rule.targets {
+            let def = spoor_catalog::catalog().table(&target.table).unwrap();
+            let batches = rt
+                .block_on(engine.execute(target.plan.clone()))
+                .unwrap_or_else(|e| panic!("{}: {}", rule.title, e.strip_backtrace()));
+            let columns: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
+            let types = def.columns.iter().map(|c| c.ty).collect();
+            let result = spoor_output::ResultSet::new(columns, batches, types);
+            let mut rows: Vec<String> = result
+                .json_rows()
+                .into_iter()
+                .map(|r| {
+                    let picked: serde_json::Map<String, serde_json::Value> = show
+                        .iter()
+                        .filter_map(|c| r.get(c).map(|v| (c.clone(), v.clone())))
+                        // Columns the event does not have (null, or text shown as "").
+                        .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+                        .collect();
+                    serde_json::Value::Object(picked).to_string()
+                })
+                .collect();
+            rows.sort();
+            out.push_str(&format!("  {}: {} rows\n", target.table, rows.len()));
+            for r in rows {
+                out.push_str(&format!("    {r}\n"));
+            }
+        }
+        for (table, why) in &rule.skipped {
+            out.push_str(&format!("  not on {table}: {why}\n"));
+        }
+    }
+    for f in &loaded.failures {
+        out.push_str(&format!("not loaded: {f}\n"));
+    }
+    out
+}
+
+#[test]
+fn sigma_cases() {
+    insta::glob!("sigma/*.yml", |path| {
+        insta::assert_snapshot!(run_case(path));
+    });
+}
