@@ -1,0 +1,267 @@
+//! Sigma over real data: SigmaHQ's rule sets (how many load, and why the others do not) and its
+//! regression data (each `info.yml` names a rule and an EVTX file the rule must fire on, with
+//! the number of matches where one is given).
+//!
+//! The data is read where it lies (`$SPOOR_CORPUS`, else `../shared/corpus`); when it is missing
+//! the tests fail under CI (`CI` set) and say they were skipped elsewhere.
+//! `cargo test -p spoor-cli --test sigma_corpus -- --nocapture` prints the figures.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+mod support;
+
+use spoor_engine::{Engine, EngineOptions};
+use support::repo_root;
+
+fn sigma_corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("SPOOR_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/corpus"))
+        .join("sigma");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{} is missing and CI is set: the corpus tests cannot run",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "skipped: {} is missing (set SPOOR_CORPUS to point at it)",
+        dir.display()
+    );
+    None
+}
+
+const RULE_SETS: [&str; 3] = ["rules", "rules-emerging-threats", "rules-threat-hunting"];
+
+/// The share of SigmaHQ's rules that load may not fall below this (it is 89.1% on the
+/// 2026-12-06 corpus; the specification's aim is 99%).
+const LOAD_RATE_FLOOR: f64 = 0.89;
+
+#[test]
+fn sigmahq_rule_sets_load() {
+    let Some(sigma) = sigma_corpus() else { return };
+    let paths: Vec<PathBuf> = RULE_SETS.iter().map(|s| sigma.join(s)).collect();
+    let loaded = spoor_sigma::load_paths(&paths, &spoor_sigma::Context::default());
+    let total = loaded.rules.len() + loaded.failures.len();
+    let rate = loaded.rules.len() as f64 / total as f64;
+    println!(
+        "{total} rules: {} load ({:.1}%), {} do not",
+        loaded.rules.len(),
+        100.0 * rate,
+        loaded.failures.len()
+    );
+    for (reason, n) in spoor_sigma::failure_reasons(&loaded.failures) {
+        println!("  {n:>5}  {reason}");
+    }
+    for f in &loaded.failures {
+        assert!(!f.reason.trim().is_empty(), "{}: no reason", f.origin);
+    }
+    assert!(total > 3000, "only {total} rules found");
+    assert!(
+        rate >= LOAD_RATE_FLOOR,
+        "{:.1}% of the rules load, below the floor of {:.1}%",
+        100.0 * rate,
+        100.0 * LOAD_RATE_FLOOR
+    );
+}
+
+/// One regression test: a rule id, an EVTX file, the expected number of matches.
+struct Case {
+    info: PathBuf,
+    rule_id: String,
+    evtx: PathBuf,
+    match_count: Option<usize>,
+}
+
+fn cases(sigma: &Path) -> Vec<Case> {
+    let mut infos = Vec::new();
+    walk(&sigma.join("regression_data"), &mut infos);
+    infos.sort();
+    let mut out = Vec::new();
+    for info in infos {
+        let text = std::fs::read_to_string(&info).unwrap();
+        let doc: yaml_serde::Value = yaml_serde::from_str(&text).unwrap();
+        let ids: Vec<String> = doc["rule_metadata"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["id"].as_str().map(str::to_string))
+            .collect();
+        for t in doc["regression_tests_info"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            if t["type"].as_str() != Some("evtx") {
+                continue;
+            }
+            let evtx = sigma.join(t["path"].as_str().expect("a test path"));
+            for id in &ids {
+                out.push(Case {
+                    info: info.clone(),
+                    rule_id: id.clone(),
+                    evtx: evtx.clone(),
+                    match_count: t["match_count"].as_u64().map(|n| n as usize),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.file_name().is_some_and(|n| n == "info.yml") {
+            out.push(p);
+        }
+    }
+}
+
+/// Regression tests whose `match_count` is lower than the number of events in the file that
+/// satisfy the rule as written: spoor counts every matching event. Each was checked by hand
+/// (2026-12-06): the extra events are further files or registry values that the rule's own value
+/// lists name (procdump.exe and procdump64a.exe beside procdump64.exe; AutoShareWks beside
+/// AutoShareServer; `http`, `https` and `*` zone keys; a second write of user.conf).
+const COUNTS_ABOVE_MATCH_COUNT: &[(&str, usize)] = &[
+    (
+        "rules/windows/file/file_event/file_event_win_anydesk_artefact/",
+        3,
+    ),
+    (
+        "rules/windows/file/file_event/file_event_win_cred_dump_tools_dropped_files/",
+        3,
+    ),
+    (
+        "rules/windows/registry/registry_set/registry_set_change_security_zones/",
+        3,
+    ),
+    (
+        "rules/windows/registry/registry_set/registry_set_disable_administrative_share/",
+        2,
+    ),
+];
+
+#[test]
+fn sigmahq_regression_data_fires_with_its_match_counts() {
+    let Some(sigma) = sigma_corpus() else { return };
+    let paths: Vec<PathBuf> = RULE_SETS.iter().map(|s| sigma.join(s)).collect();
+    let loaded = spoor_sigma::load_paths(&paths, &spoor_sigma::Context::default());
+    let by_id: HashMap<&str, &spoor_sigma::CompiledRule> = loaded
+        .rules
+        .iter()
+        .filter_map(|r| r.id.as_deref().map(|id| (id, r)))
+        .collect();
+    let failed_by_title: HashMap<&str, &str> = loaded
+        .failures
+        .iter()
+        .filter_map(|f| f.title.as_deref().map(|t| (t, f.reason.as_str())))
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cases = cases(&sigma);
+    let mut misses = Vec::new();
+    let mut counted_above = Vec::new();
+    for case in &cases {
+        let where_ = case
+            .info
+            .strip_prefix(&sigma)
+            .unwrap_or(&case.info)
+            .display()
+            .to_string();
+        let Some(rule) = by_id.get(case.rule_id.as_str()) else {
+            let why = std::fs::read_to_string(&case.info)
+                .ok()
+                .and_then(|t| {
+                    failed_by_title
+                        .iter()
+                        .find(|(title, _)| t.contains(*title))
+                        .map(|(_, r)| r.to_string())
+                })
+                .unwrap_or_else(|| "the rule is not in the rule sets".into());
+            misses.push(format!(
+                "{where_}: rule {} did not load: {why}",
+                case.rule_id
+            ));
+            continue;
+        };
+        let engine = Engine::open(
+            std::slice::from_ref(&case.evtx),
+            EngineOptions {
+                partitions: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let with_data = engine.tables_with_data();
+        let mut hits = 0usize;
+        for t in &rule.targets {
+            if !with_data.contains(&t.table) {
+                continue;
+            }
+            let batches = rt
+                .block_on(engine.execute(t.plan.clone()))
+                .unwrap_or_else(|e| panic!("{where_}: {}", e.strip_backtrace()));
+            hits += batches.iter().map(|b| b.num_rows()).sum::<usize>();
+        }
+        let above = COUNTS_ABOVE_MATCH_COUNT
+            .iter()
+            .find(|(dir, _)| where_.contains(dir))
+            .map(|(_, n)| *n);
+        if let Some(n) = above {
+            assert_eq!(hits, n, "{where_}: the hand-checked count changed");
+            counted_above.push(format!(
+                "{where_}: {hits} matching events, match_count {}",
+                case.match_count.unwrap_or(1)
+            ));
+            continue;
+        }
+        let ok = match case.match_count {
+            Some(n) => hits == n,
+            None => hits > 0,
+        };
+        if !ok {
+            misses.push(format!(
+                "{where_}: {:?} matched {hits} events, expected {}",
+                rule.title,
+                case.match_count
+                    .map_or("at least 1".into(), |n| n.to_string())
+            ));
+        }
+    }
+    let passed = cases.len() - misses.len() - counted_above.len();
+    println!(
+        "regression data: {passed} of {} tests fire with their match_count ({:.1}%); {} fire on \
+         more events than match_count says (each checked); {} miss",
+        cases.len(),
+        100.0 * passed as f64 / cases.len() as f64,
+        counted_above.len(),
+        misses.len()
+    );
+    for m in &counted_above {
+        println!("  more: {m}");
+    }
+    for m in &misses {
+        println!("  miss: {m}");
+    }
+    assert!(
+        cases.len() > 150,
+        "only {} regression tests found",
+        cases.len()
+    );
+    assert!(
+        misses.is_empty(),
+        "{} regression tests miss:\n{}",
+        misses.len(),
+        misses.join("\n")
+    );
+}
