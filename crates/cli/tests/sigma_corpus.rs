@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+#[allow(dead_code)] // the KQL helpers are for the other test files
 mod support;
 
 use spoor_engine::{Engine, EngineOptions};
