@@ -8,6 +8,8 @@
 mod evidence;
 mod external;
 
+/// The batches plans produce (so that callers need not name arrow themselves).
+pub use datafusion::arrow::record_batch::RecordBatch;
 pub use external::ExternalDataMap;
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +17,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, Int64Array, TimestampNanosecondArray};
-use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::Transformed;
 use datafusion::datasource::{TableProvider, provider_as_source};
 use datafusion::error::{DataFusionError, Result};
@@ -282,6 +283,92 @@ impl Engine {
     pub async fn execute(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
         let plan = self.bind(plan)?;
         self.ctx.execute_logical_plan(plan).await?.collect().await
+    }
+
+    /// Reads `table` once and keeps, for each predicate, the rows that satisfy it: many rules
+    /// over one table share one scan (a rule set of thousands reads the evidence once per table,
+    /// not once per rule). The predicates are compiled to physical expressions once and
+    /// evaluated on every batch, in each partition's task; small batches (one per short file)
+    /// are gathered first so that each predicate, and each pattern it compiles, runs on few
+    /// large batches.
+    pub async fn filter_many(
+        &self,
+        table: &str,
+        predicates: &[datafusion::logical_expr::Expr],
+    ) -> Result<Vec<Vec<RecordBatch>>> {
+        use datafusion::arrow::compute::{concat_batches, filter_record_batch};
+        use datafusion::common::cast::as_boolean_array;
+        use futures::StreamExt;
+
+        let def = catalog()
+            .table(table)
+            .ok_or_else(|| DataFusionError::Plan(format!("unknown table {table}")))?;
+        let source = datafusion::datasource::provider_as_source(Arc::new(
+            datafusion::datasource::empty::EmptyTable::new(def.schema()),
+        ));
+        let scan = datafusion::logical_expr::LogicalPlanBuilder::scan(
+            datafusion::common::TableReference::bare(table),
+            source,
+            None,
+        )?
+        .build()?;
+        let scan = self.bind(scan)?;
+        let state = self.ctx.state();
+        let schema = scan.schema().clone();
+        let exprs = predicates
+            .iter()
+            .map(|p| state.create_physical_expr(p.clone(), &schema))
+            .collect::<Result<Vec<_>>>()?;
+        let exprs = Arc::new(exprs);
+        let physical = state.create_physical_plan(&scan).await?;
+        let streams =
+            datafusion::physical_plan::execute_stream_partitioned(physical, self.ctx.task_ctx())?;
+        let target_rows = self.ctx.state().config().batch_size();
+        let mut tasks = Vec::new();
+        for mut stream in streams {
+            let exprs = Arc::clone(&exprs);
+            tasks.push(tokio::spawn(async move {
+                let mut out: Vec<Vec<RecordBatch>> = vec![Vec::new(); exprs.len()];
+                let mut pending: Vec<RecordBatch> = Vec::new();
+                let mut pending_rows = 0usize;
+                let evaluate = |batch: &RecordBatch, out: &mut Vec<Vec<RecordBatch>>| {
+                    for (i, e) in exprs.iter().enumerate() {
+                        let mask = e.evaluate(batch)?.into_array(batch.num_rows())?;
+                        let kept = filter_record_batch(batch, as_boolean_array(&mask)?)?;
+                        if kept.num_rows() > 0 {
+                            out[i].push(kept);
+                        }
+                    }
+                    Ok::<(), DataFusionError>(())
+                };
+                while let Some(batch) = stream.next().await {
+                    let batch = batch?;
+                    pending_rows += batch.num_rows();
+                    pending.push(batch);
+                    if pending_rows >= target_rows {
+                        let whole = concat_batches(&pending[0].schema(), &pending)?;
+                        evaluate(&whole, &mut out)?;
+                        pending.clear();
+                        pending_rows = 0;
+                    }
+                }
+                if pending_rows > 0 {
+                    let whole = concat_batches(&pending[0].schema(), &pending)?;
+                    evaluate(&whole, &mut out)?;
+                }
+                Ok::<_, DataFusionError>(out)
+            }));
+        }
+        let mut merged: Vec<Vec<RecordBatch>> = vec![Vec::new(); predicates.len()];
+        for t in tasks {
+            let part = t
+                .await
+                .map_err(|e| DataFusionError::Execution(format!("a scan task failed: {e}")))??;
+            for (i, batches) in part.into_iter().enumerate() {
+                merged[i].extend(batches);
+            }
+        }
+        Ok(merged)
     }
 
     /// Row counts, file counts, bad records and time range of every table the evidence fills.

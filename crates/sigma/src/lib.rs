@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::common::TableReference;
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, LogicalTableSource};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, LogicalTableSource};
 use rsigma_parser::{FilterRule, FilterRuleTarget, SigmaCollection, SigmaRule};
 use spoor_catalog::catalog;
 
@@ -69,7 +69,10 @@ pub struct CompiledRule {
 #[derive(Debug, Clone)]
 pub struct CompiledTarget {
     pub table: String,
+    /// `Filter(predicate)` over the table's scan.
     pub plan: LogicalPlan,
+    /// The rule's predicate over the table's columns (for running many rules in one scan).
+    pub predicate: Expr,
 }
 
 /// A rule (or a document of a rule file) that did not load, and why.
@@ -271,9 +274,10 @@ pub fn compile_rule(
             continue;
         }
         match compile_target(rule, filters, target, ctx) {
-            Ok(plan) => compiled.push(CompiledTarget {
+            Ok((plan, predicate)) => compiled.push(CompiledTarget {
                 table: target.table.clone(),
                 plan,
+                predicate,
             }),
             Err(CompileError::MissingFields(fields)) => {
                 let mut fields = fields;
@@ -312,7 +316,7 @@ fn compile_target(
     filters: &[&FilterRule],
     target: &mapping::Target,
     ctx: &Context,
-) -> Result<LogicalPlan, CompileError> {
+) -> Result<(LogicalPlan, Expr), CompileError> {
     let Some(def) = catalog().table(&target.table) else {
         return Err(CompileError::Unsupported(format!(
             "the mapping names table {}, which the catalog does not have",
@@ -334,10 +338,13 @@ fn compile_target(
             predicate.and(compiler.detections(&f.detection.named, &f.detection.conditions)?);
     }
     let source = Arc::new(LogicalTableSource::new(def.schema()));
-    LogicalPlanBuilder::scan(TableReference::bare(def.name.as_str()), source, None)
-        .and_then(|b| b.filter(predicate))
+    let plan = LogicalPlanBuilder::scan(TableReference::bare(def.name.as_str()), source, None)
+        .and_then(|b| b.filter(predicate.clone()))
         .and_then(|b| b.build())
-        .map_err(|e| CompileError::Unsupported(format!("planning failed: {}", e.strip_backtrace())))
+        .map_err(|e| {
+            CompileError::Unsupported(format!("planning failed: {}", e.strip_backtrace()))
+        })?;
+    Ok((plan, predicate))
 }
 
 /// A placeholder file: YAML `name: [value, ...]` (a single value may stand alone).

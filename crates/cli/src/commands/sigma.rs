@@ -105,23 +105,33 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// `spoor query --lang sigma`: runs every rule of a file on the evidence.
+/// `spoor query --lang sigma`: runs the rules of a file, or of every file in a folder, on the
+/// evidence; one scan per table serves all the rules over it. One rule prints its rows; several
+/// print the rules that fired, with their hit counts.
 pub fn query(args: QueryArgs) -> Result<ExitCode, Failure> {
     let ctx = context(&args.sigma)?;
-    let (text, origin, paths) = match &args.file {
-        Some(f) => (
-            read_query_file(f)?,
+    let (loaded, origin, paths) = match &args.file {
+        Some(f) if f.is_dir() => (
+            spoor_sigma::load_paths(std::slice::from_ref(f), &ctx),
             f.display().to_string(),
             args.args.iter().map(PathBuf::from).collect::<Vec<_>>(),
         ),
+        Some(f) => (
+            spoor_sigma::load_text(&read_query_file(f)?, &f.display().to_string(), &ctx),
+            f.display().to_string(),
+            args.args.iter().map(PathBuf::from).collect(),
+        ),
         None => {
             let mut it = args.args.iter();
-            let q = it.next().cloned().unwrap_or_default();
-            (q, "<rule>".to_string(), it.map(PathBuf::from).collect())
+            let text = it.next().cloned().unwrap_or_default();
+            (
+                spoor_sigma::load_text(&text, "<rule>", &ctx),
+                "<rule>".to_string(),
+                it.map(PathBuf::from).collect(),
+            )
         }
     };
-    // Load first: a rule that cannot run is reported before any evidence is touched.
-    let loaded: Loaded = spoor_sigma::load_text(&text, &origin, &ctx);
+    // Loaded first: a rule that cannot run is reported before any evidence is touched.
     for f in &loaded.failures {
         eprintln!("error: {f}");
     }
@@ -135,7 +145,9 @@ pub fn query(args: QueryArgs) -> Result<ExitCode, Failure> {
         externaldata_map(&args.externaldata_map, &args.externaldata_dir)?,
         args.source_format.as_deref(),
     )?;
-    let with_data = engine.tables_with_data();
+    let hits = with_progress(&engine, args.quiet, run_rules(&engine, &loaded))?
+        .map_err(|e| Failure::Query(format!("error: the rules failed while running: {e}")))?;
+    report_skipped(&engine);
     let format = match args.format {
         Format::Table => OutputFormat::Table,
         Format::Json => OutputFormat::Json,
@@ -143,45 +155,159 @@ pub fn query(args: QueryArgs) -> Result<ExitCode, Failure> {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    for rule in &loaded.rules {
-        for (table, why) in &rule.skipped {
-            eprintln!("note: {}: not run on {table}: {why}", rule.title);
-        }
-        for target in &rule.targets {
-            if !with_data.contains(&target.table) {
-                continue;
-            }
-            let def = spoor_catalog::catalog()
-                .table(&target.table)
-                .expect("a compiled rule names a catalog table");
-            let columns: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
-            let types = def.columns.iter().map(|c| c.ty).collect();
-            let batches = with_progress(&engine, args.quiet, engine.execute(target.plan.clone()))?
-                .map_err(|e| {
-                    Failure::Query(format!(
-                        "error: rule {:?} failed while running on {}: {}",
-                        rule.title,
-                        target.table,
-                        e.strip_backtrace()
-                    ))
-                })?;
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            if matches!(format, OutputFormat::Table) {
-                writeln!(out, "{} ({}): {rows} rows", rule.title, target.table)
-                    .map_err(anyhow::Error::from)?;
-                if rows == 0 {
-                    continue;
-                }
-            }
-            let result = ResultSet::new(columns, batches, types);
-            spoor_output::write(&mut out, &result, format).map_err(anyhow::Error::from)?;
-        }
+    if loaded.rules.len() == 1 {
+        write_rows(&mut out, &loaded, hits, format)?;
+    } else {
+        write_summary(&mut out, &loaded, &hits, args.format)?;
     }
     out.flush().map_err(anyhow::Error::from)?;
-    report_skipped(&engine);
     Ok(if loaded.failures.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_QUERY_ERROR)
     })
+}
+
+/// The rows each rule's target matched: `hits[rule][target]`.
+type Hits = Vec<Vec<Vec<spoor_engine::RecordBatch>>>;
+
+/// Runs every rule: one scan per table the evidence fills, all the rules over it evaluated on
+/// each batch.
+async fn run_rules(engine: &spoor_engine::Engine, loaded: &Loaded) -> Result<Hits, String> {
+    let with_data = engine.tables_with_data();
+    let mut hits: Hits = loaded
+        .rules
+        .iter()
+        .map(|r| vec![Vec::new(); r.targets.len()])
+        .collect();
+    let mut by_table: std::collections::BTreeMap<&str, Vec<(usize, usize)>> = Default::default();
+    for (ri, rule) in loaded.rules.iter().enumerate() {
+        for (ti, t) in rule.targets.iter().enumerate() {
+            if with_data.contains(&t.table) {
+                by_table.entry(t.table.as_str()).or_default().push((ri, ti));
+            }
+        }
+    }
+    for (table, which) in by_table {
+        let predicates: Vec<_> = which
+            .iter()
+            .map(|&(ri, ti)| loaded.rules[ri].targets[ti].predicate.clone())
+            .collect();
+        let results = engine
+            .filter_many(table, &predicates)
+            .await
+            .map_err(|e| format!("{table}: {}", e.strip_backtrace()))?;
+        for ((ri, ti), batches) in which.into_iter().zip(results) {
+            hits[ri][ti] = batches;
+        }
+    }
+    Ok(hits)
+}
+
+/// One rule: its rows, per table.
+fn write_rows(
+    out: &mut impl Write,
+    loaded: &Loaded,
+    hits: Hits,
+    format: OutputFormat,
+) -> Result<(), Failure> {
+    let rule = &loaded.rules[0];
+    for (table, why) in &rule.skipped {
+        eprintln!("note: {}: not run on {table}: {why}", rule.title);
+    }
+    for (target, batches) in rule
+        .targets
+        .iter()
+        .zip(hits.into_iter().next().unwrap_or_default())
+    {
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        if rows == 0 {
+            continue;
+        }
+        let def = spoor_catalog::catalog()
+            .table(&target.table)
+            .expect("a compiled rule names a catalog table");
+        let columns: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
+        let types = def.columns.iter().map(|c| c.ty).collect();
+        if matches!(format, OutputFormat::Table) {
+            writeln!(out, "{} ({}): {rows} rows", rule.title, target.table)
+                .map_err(anyhow::Error::from)?;
+        }
+        let result = ResultSet::new(columns, batches, types);
+        spoor_output::write(out, &result, format).map_err(anyhow::Error::from)?;
+    }
+    Ok(())
+}
+
+/// Several rules: those that fired, most hits first.
+fn write_summary(
+    out: &mut impl Write,
+    loaded: &Loaded,
+    hits: &Hits,
+    format: Format,
+) -> Result<(), Failure> {
+    let mut fired: Vec<(usize, &str, usize)> = Vec::new();
+    for (ri, rule) in loaded.rules.iter().enumerate() {
+        for (ti, t) in rule.targets.iter().enumerate() {
+            let n: usize = hits[ri][ti].iter().map(|b| b.num_rows()).sum();
+            if n > 0 {
+                fired.push((ri, t.table.as_str(), n));
+            }
+        }
+    }
+    fired.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let w =
+        |out: &mut dyn Write, line: String| writeln!(out, "{line}").map_err(anyhow::Error::from);
+    match format {
+        Format::Json => {
+            for (ri, table, n) in &fired {
+                let r = &loaded.rules[*ri];
+                let row = json!({"title": r.title, "id": r.id, "level": r.level,
+                    "tags": r.tags, "table": table, "hits": n, "origin": r.origin});
+                w(out, row.to_string())?;
+            }
+        }
+        Format::Csv => {
+            w(out, "hits,table,level,title,id".into())?;
+            for (ri, table, n) in &fired {
+                let r = &loaded.rules[*ri];
+                let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+                w(
+                    out,
+                    format!(
+                        "{n},{table},{},{},{}",
+                        r.level.as_deref().unwrap_or(""),
+                        quote(&r.title),
+                        r.id.as_deref().unwrap_or("")
+                    ),
+                )?;
+            }
+        }
+        Format::Table => {
+            for (ri, table, n) in &fired {
+                let r = &loaded.rules[*ri];
+                w(
+                    out,
+                    format!(
+                        "{n:>7}  {table:<16} {:<13} {}",
+                        r.level.as_deref().unwrap_or("-"),
+                        r.title
+                    ),
+                )?;
+            }
+            w(
+                out,
+                format!(
+                    "{} of {} rules fired",
+                    fired
+                        .iter()
+                        .map(|f| f.0)
+                        .collect::<std::collections::HashSet<_>>()
+                        .len(),
+                    loaded.rules.len()
+                ),
+            )?;
+        }
+    }
+    Ok(())
 }
