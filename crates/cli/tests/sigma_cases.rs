@@ -67,7 +67,7 @@ fn run_case(path: &Path) -> String {
         for target in &rule.targets {
             let def = spoor_catalog::catalog().table(&target.table).unwrap();
             let batches = rt
-                .block_on(engine.execute(target.plan.clone()))
+                .block_on(engine.execute(target.plan().unwrap()))
                 .unwrap_or_else(|e| panic!("{}: {}", rule.title, e.strip_backtrace()));
             let columns: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
             let types = def.columns.iter().map(|c| c.ty).collect();

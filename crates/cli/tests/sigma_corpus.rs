@@ -38,9 +38,9 @@ fn sigma_corpus() -> Option<PathBuf> {
 
 const RULE_SETS: [&str; 3] = ["rules", "rules-emerging-threats", "rules-threat-hunting"];
 
-/// The share of SigmaHQ's rules that load may not fall below this (it is 89.1% on the
+/// The share of SigmaHQ's rules that load may not fall below this (it is 91.0% on the
 /// 2026-12-06 corpus; the specification's aim is 99%).
-const LOAD_RATE_FLOOR: f64 = 0.89;
+const LOAD_RATE_FLOOR: f64 = 0.90;
 
 #[test]
 fn sigmahq_rule_sets_load() {
@@ -210,7 +210,7 @@ fn sigmahq_regression_data_fires_with_its_match_counts() {
                 continue;
             }
             let batches = rt
-                .block_on(engine.execute(t.plan.clone()))
+                .block_on(engine.execute(t.plan().unwrap()))
                 .unwrap_or_else(|e| panic!("{where_}: {}", e.strip_backtrace()));
             hits += batches.iter().map(|b| b.num_rows()).sum::<usize>();
         }
@@ -265,4 +265,89 @@ fn sigmahq_regression_data_fires_with_its_match_counts() {
         misses.len(),
         misses.join("\n")
     );
+}
+
+/// The compiled plans and the row-at-a-time reference evaluator agree, rule by rule, on every
+/// regression data file: the same number of matching events.
+#[test]
+fn compiled_rules_agree_with_the_reference_evaluator_on_the_regression_data() {
+    let Some(sigma) = sigma_corpus() else { return };
+    let ctx = spoor_sigma::Context::default();
+    let paths: Vec<PathBuf> = RULE_SETS.iter().map(|s| sigma.join(s)).collect();
+    let loaded = spoor_sigma::load_paths(&paths, &ctx);
+    let by_id: HashMap<&str, &spoor_sigma::CompiledRule> = loaded
+        .rules
+        .iter()
+        .filter_map(|r| r.id.as_deref().map(|id| (id, r)))
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut compared = 0;
+    let mut disagreements = Vec::new();
+    for case in cases(&sigma) {
+        let Some(rule) = by_id.get(case.rule_id.as_str()) else {
+            continue;
+        };
+        if rule.filters > 0 {
+            continue;
+        }
+        let engine =
+            Engine::open(std::slice::from_ref(&case.evtx), EngineOptions::default()).unwrap();
+        let with_data = engine.tables_with_data();
+        for t in &rule.targets {
+            if !with_data.contains(&t.table) {
+                continue;
+            }
+            let def = spoor_catalog::catalog().table(&t.table).unwrap();
+            let compiled: usize = rt
+                .block_on(engine.execute(t.plan().unwrap()))
+                .unwrap()
+                .iter()
+                .map(|b| b.num_rows())
+                .sum();
+            let scan = datafusion::logical_expr::LogicalPlanBuilder::scan(
+                datafusion::common::TableReference::bare(t.table.as_str()),
+                std::sync::Arc::new(datafusion::logical_expr::LogicalTableSource::new(
+                    def.schema(),
+                )),
+                None,
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+            let reference = spoor_sigma::reference::Reference {
+                def,
+                target: &t.mapping,
+                table: ctx.mappings.table(&t.table),
+                placeholders: &ctx.placeholders,
+            };
+            let mut by_reference = 0;
+            for batch in rt.block_on(engine.execute(scan)).unwrap() {
+                for row in 0..batch.num_rows() {
+                    let mut event = spoor_sigma::reference::Event::from_batch(&batch, row);
+                    if reference.matches(&rule.rule, &mut event).unwrap() {
+                        by_reference += 1;
+                    }
+                }
+            }
+            compared += 1;
+            if compiled != by_reference {
+                disagreements.push(format!(
+                    "{} on {}: compiled {compiled}, reference {by_reference} ({})",
+                    rule.title,
+                    t.table,
+                    case.evtx.display()
+                ));
+            }
+        }
+    }
+    println!(
+        "{compared} rule and file pairs compared, {} disagree",
+        disagreements.len()
+    );
+    assert!(compared > 150, "only {compared} pairs compared");
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }

@@ -287,17 +287,24 @@ impl Engine {
 
     /// Reads `table` once and keeps, for each predicate, the rows that satisfy it: many rules
     /// over one table share one scan (a rule set of thousands reads the evidence once per table,
-    /// not once per rule). The predicates are compiled to physical expressions once and
-    /// evaluated on every batch, in each partition's task; small batches (one per short file)
-    /// are gathered first so that each predicate, and each pattern it compiles, runs on few
-    /// large batches.
+    /// not once per rule). Predicates come in groups that share a condition (the rules of one
+    /// log source: `EventID = 1`): the condition filters each batch once, and the group's
+    /// predicates run on the rows it kept. Everything is compiled to physical expressions once
+    /// and evaluated in each partition's task; small batches (one per short file) are gathered
+    /// first so that each predicate, and each pattern it compiles, runs on few large batches.
+    ///
+    /// The result is `[group][predicate]` → the matching rows.
     pub async fn filter_many(
         &self,
         table: &str,
-        predicates: &[datafusion::logical_expr::Expr],
-    ) -> Result<Vec<Vec<RecordBatch>>> {
+        groups: &[(
+            Option<datafusion::logical_expr::Expr>,
+            Vec<datafusion::logical_expr::Expr>,
+        )],
+    ) -> Result<Vec<Vec<Vec<RecordBatch>>>> {
         use datafusion::arrow::compute::{concat_batches, filter_record_batch};
         use datafusion::common::cast::as_boolean_array;
+        use datafusion::physical_expr::PhysicalExpr;
         use futures::StreamExt;
 
         let def = catalog()
@@ -315,32 +322,62 @@ impl Engine {
         let scan = self.bind(scan)?;
         let state = self.ctx.state();
         let schema = scan.schema().clone();
-        let exprs = predicates
+        type Group = (Option<Arc<dyn PhysicalExpr>>, Vec<Arc<dyn PhysicalExpr>>);
+        let compiled: Vec<Group> = groups
             .iter()
-            .map(|p| state.create_physical_expr(p.clone(), &schema))
-            .collect::<Result<Vec<_>>>()?;
-        let exprs = Arc::new(exprs);
+            .map(|(condition, predicates)| {
+                let condition = condition
+                    .as_ref()
+                    .map(|c| state.create_physical_expr(c.clone(), &schema))
+                    .transpose()?;
+                let predicates = predicates
+                    .iter()
+                    .map(|p| state.create_physical_expr(p.clone(), &schema))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((condition, predicates))
+            })
+            .collect::<Result<_>>()?;
+        let compiled = Arc::new(compiled);
         let physical = state.create_physical_plan(&scan).await?;
         let streams =
             datafusion::physical_plan::execute_stream_partitioned(physical, self.ctx.task_ctx())?;
-        let target_rows = self.ctx.state().config().batch_size();
+        let target_rows = state.config().batch_size();
+        type Found = Vec<Vec<Vec<RecordBatch>>>;
+        let empty = |groups: &[Group]| -> Found {
+            groups
+                .iter()
+                .map(|(_, p)| vec![Vec::new(); p.len()])
+                .collect()
+        };
         let mut tasks = Vec::new();
         for mut stream in streams {
-            let exprs = Arc::clone(&exprs);
+            let compiled = Arc::clone(&compiled);
+            let mut out = empty(&compiled);
             tasks.push(tokio::spawn(async move {
-                let mut out: Vec<Vec<RecordBatch>> = vec![Vec::new(); exprs.len()];
-                let mut pending: Vec<RecordBatch> = Vec::new();
-                let mut pending_rows = 0usize;
-                let evaluate = |batch: &RecordBatch, out: &mut Vec<Vec<RecordBatch>>| {
-                    for (i, e) in exprs.iter().enumerate() {
-                        let mask = e.evaluate(batch)?.into_array(batch.num_rows())?;
-                        let kept = filter_record_batch(batch, as_boolean_array(&mask)?)?;
-                        if kept.num_rows() > 0 {
-                            out[i].push(kept);
+                let keep = |batch: &RecordBatch, e: &Arc<dyn PhysicalExpr>| {
+                    let mask = e.evaluate(batch)?.into_array(batch.num_rows())?;
+                    filter_record_batch(batch, as_boolean_array(&mask)?)
+                };
+                let evaluate = |batch: &RecordBatch, out: &mut Found| {
+                    for (g, (condition, predicates)) in compiled.iter().enumerate() {
+                        let rows = match condition {
+                            Some(c) => keep(batch, c)?,
+                            None => batch.clone(),
+                        };
+                        if rows.num_rows() == 0 {
+                            continue;
+                        }
+                        for (i, p) in predicates.iter().enumerate() {
+                            let kept = keep(&rows, p)?;
+                            if kept.num_rows() > 0 {
+                                out[g][i].push(kept);
+                            }
                         }
                     }
                     Ok::<(), DataFusionError>(())
                 };
+                let mut pending: Vec<RecordBatch> = Vec::new();
+                let mut pending_rows = 0usize;
                 while let Some(batch) = stream.next().await {
                     let batch = batch?;
                     pending_rows += batch.num_rows();
@@ -359,13 +396,15 @@ impl Engine {
                 Ok::<_, DataFusionError>(out)
             }));
         }
-        let mut merged: Vec<Vec<RecordBatch>> = vec![Vec::new(); predicates.len()];
+        let mut merged = empty(&compiled);
         for t in tasks {
             let part = t
                 .await
                 .map_err(|e| DataFusionError::Execution(format!("a scan task failed: {e}")))??;
-            for (i, batches) in part.into_iter().enumerate() {
-                merged[i].extend(batches);
+            for (g, group) in part.into_iter().enumerate() {
+                for (i, batches) in group.into_iter().enumerate() {
+                    merged[g][i].extend(batches);
+                }
             }
         }
         Ok(merged)

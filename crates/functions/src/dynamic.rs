@@ -3,11 +3,13 @@
 //!
 //! A dynamic null is SQL null; a JSON `null` reached by a path is SQL null too.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    BooleanArray, DurationNanosecondArray, Float64Array, Int32Array, Int64Array, StringArray,
-    TimestampNanosecondArray,
+    ArrayRef, BooleanArray, DurationNanosecondArray, Float64Array, Int32Array, Int64Array,
+    StringArray, TimestampNanosecondArray,
 };
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, exec_err};
@@ -70,11 +72,56 @@ fn step<'v>(v: &'v Value, key: Option<&str>, index: Option<i64>) -> Option<&'v V
     }
 }
 
-fn json_get(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
-    let rows = Rows::of(&args.args, args.number_rows);
-    let json = StrArg::new(&args.args[0])?;
-    let steps: Vec<Step> = args.args[1..]
-        .iter()
+/// A JSON text column's rows, parsed (`None` when null or not JSON).
+type ParsedRows = Rc<Vec<Option<Value>>>;
+
+thread_local! {
+    /// The JSON column parsed last on this thread, and its rows (see [`parsed_rows`]).
+    static PARSED: RefCell<Option<(ArrayRef, ParsedRows)>> = const { RefCell::new(None) };
+}
+
+/// The rows of a JSON text column, parsed. Many expressions over one batch read fields of the
+/// same column (every Sigma rule over Windows EventData, a KQL query reading several
+/// `EventData.X`): its rows are parsed once per batch and thread, not once per field read. The
+/// cache holds the array itself, so no other array can take its address while it is cached.
+fn parsed_rows(array: &ArrayRef, json: &StrArg) -> ParsedRows {
+    PARSED.with(|cell| {
+        if let Some((cached, rows)) = cell.borrow().as_ref()
+            && Arc::ptr_eq(cached, array)
+        {
+            return Rc::clone(rows);
+        }
+        let rows: Rc<Vec<Option<Value>>> = Rc::new(
+            (0..array.len())
+                .map(|i| json.get(i).and_then(parse))
+                .collect(),
+        );
+        *cell.borrow_mut() = Some((Arc::clone(array), Rc::clone(&rows)));
+        rows
+    })
+}
+
+/// Calls `f` with each row's parsed JSON (`None` when null or not JSON).
+fn with_roots<T>(
+    arg: &ColumnarValue,
+    n: usize,
+    mut f: impl FnMut(usize, Option<&Value>) -> Option<T>,
+) -> Result<Vec<Option<T>>> {
+    let json = StrArg::new(arg)?;
+    Ok(match arg {
+        ColumnarValue::Array(array) if array.len() == n => {
+            let rows = parsed_rows(array, &json);
+            (0..n).map(|i| f(i, rows[i].as_ref())).collect()
+        }
+        _ => {
+            let root = json.get(0).and_then(parse);
+            (0..n).map(|i| f(i, root.as_ref())).collect()
+        }
+    })
+}
+
+fn steps_of(args: &[ColumnarValue]) -> Result<Vec<Step>> {
+    args.iter()
         .map(|a| {
             Ok(if a.data_type().is_integer() {
                 Step::Index(I64Arg::new(a)?)
@@ -82,20 +129,68 @@ fn json_get(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
                 Step::Key(StrArg::new(a)?)
             })
         })
-        .collect::<Result<_>>()?;
-    let out: StringArray = (0..rows.n)
-        .map(|i| {
-            let root = parse(json.get(i)?)?;
-            let mut cur = &root;
-            for s in &steps {
-                cur = match s {
-                    Step::Key(k) => step(cur, Some(k.get(i)?), None)?,
-                    Step::Index(x) => step(cur, None, Some(x.get(i)?))?,
-                };
-            }
-            dynamic_text(cur)
-        })
-        .collect();
+        .collect()
+}
+
+fn walk<'v>(root: &'v Value, steps: &[Step], i: usize) -> Option<&'v Value> {
+    let mut cur = root;
+    for s in steps {
+        cur = match s {
+            Step::Key(k) => step(cur, Some(k.get(i)?), None)?,
+            Step::Index(x) => step(cur, None, Some(x.get(i)?))?,
+        };
+    }
+    Some(cur)
+}
+
+/// `kql_json_text(json, key_or_index, ...)`: the value at the path as text (a JSON string's
+/// text, anything else its compact JSON), null when the path is not there or holds null. What
+/// Sigma's field access into a dynamic column needs: unlike `tostring()`, absent stays null.
+fn json_text(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let rows = Rows::of(&args.args, args.number_rows);
+    let steps = steps_of(&args.args[1..])?;
+    let out: StringArray = with_roots(&args.args[0], rows.n, |i, root| {
+        match walk(root?, &steps, i)? {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    })?
+    .into_iter()
+    .collect();
+    rows.finish(Arc::new(out))
+}
+
+pub(crate) fn kql_json_text() -> Spec {
+    Spec {
+        name: "kql_json_text",
+        coerce: |n, t| {
+            arity(n, t, 2, usize::MAX)?;
+            Ok(t.iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    if i > 0 && t.is_integer() {
+                        DataType::Int64
+                    } else {
+                        DataType::Utf8
+                    }
+                })
+                .collect())
+        },
+        ret: ret_utf8,
+        ret_field: None,
+        invoke: json_text,
+    }
+}
+
+fn json_get(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let rows = Rows::of(&args.args, args.number_rows);
+    let steps = steps_of(&args.args[1..])?;
+    let out: StringArray = with_roots(&args.args[0], rows.n, |i, root| {
+        walk(root?, &steps, i).and_then(dynamic_text)
+    })?
+    .into_iter()
+    .collect();
     rows.finish(Arc::new(out))
 }
 
@@ -426,6 +521,42 @@ mod tests {
 
     const DOC: &str =
         r#"{"a":{"b":[10,{"c":"x"},null]},"File Path":"C:\\x","n":1.5,"s":"42","t":true}"#;
+
+    #[test]
+    fn json_text_keeps_absent_null_and_reuses_the_parsed_rows() {
+        let col = s(&[
+            Some(DOC),
+            None,
+            Some("not json"),
+            Some(r#"{"File Path":null}"#),
+        ]);
+        let text = |key: &str| call_str(kql_json_text(), &[col.clone(), lit(key)]);
+        assert_eq!(
+            text("File Path"),
+            vec![Some("C:\\x".to_string()), None, None, None]
+        );
+        assert_eq!(text("n"), vec![Some("1.5".to_string()), None, None, None]);
+        assert_eq!(text("t"), vec![Some("true".to_string()), None, None, None]);
+        assert_eq!(text("missing"), vec![None, None, None, None]);
+        assert_eq!(
+            call_str(
+                kql_json_text(),
+                &[col.clone(), lit("a"), lit("b"), int(1), lit("c")]
+            ),
+            vec![Some("x".to_string()), None, None, None]
+        );
+        // The same array again, after another one: the cache follows the array, not the call.
+        let other = s(&[Some(r#"{"File Path":"D:\\y"}"#)]);
+        assert_eq!(
+            call_str(kql_json_text(), &[other, lit("File Path")]),
+            vec![Some("D:\\y".to_string())]
+        );
+        assert_eq!(text("File Path")[0], Some("C:\\x".to_string()));
+        assert_eq!(
+            call_str(kql_json_get(), &[col.clone(), lit("s")]),
+            vec![Some("\"42\"".to_string()), None, None, None]
+        );
+    }
 
     #[test]
     fn path_access() {

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn::{
     date_part, ends_with, lower, regexp_like, starts_with, strpos,
 };
@@ -248,7 +247,7 @@ impl Compiler<'_> {
                 _ => return unsupported("exists: the value must be true or false"),
             });
         }
-        let values = self.expand_values(&item.values, &mods)?;
+        let values = rewrite_values(&item.values, &mods, self.placeholders)?;
         let Some(name) = &item.field.name else {
             return self.keywords(&values, &mods);
         };
@@ -324,53 +323,6 @@ impl Compiler<'_> {
             parts.push(self::any(any));
         }
         Ok(if mods.all { all(parts) } else { any(parts) })
-    }
-
-    /// The values after the modifiers that rewrite them (expand, windash, the encodings).
-    fn expand_values(&self, values: &[SigmaValue], mods: &Mods) -> Compiled<Vec<SigmaValue>> {
-        let mut out = Vec::new();
-        for v in values {
-            let SigmaValue::String(s) = v else {
-                if mods.expand || mods.windash || !mods.encodings.is_empty() {
-                    return unsupported(format!(
-                        "value {v:?}: expand, windash and the encoding modifiers apply to strings"
-                    ));
-                }
-                out.push(v.clone());
-                continue;
-            };
-            let mut texts = vec![s.original.clone()];
-            if mods.expand {
-                texts = texts
-                    .iter()
-                    .map(|t| expand(t, self.placeholders))
-                    .collect::<Compiled<Vec<_>>>()?
-                    .concat();
-            }
-            if mods.windash {
-                texts = texts.iter().flat_map(|t| windash(t)).collect();
-            }
-            if mods.encodings.is_empty() {
-                out.extend(
-                    texts
-                        .iter()
-                        .map(|t| SigmaValue::String(SigmaString::new(t))),
-                );
-                continue;
-            }
-            for t in texts {
-                let parsed = SigmaString::new(&t);
-                let Some(plain) = parsed.as_plain() else {
-                    return unsupported(format!(
-                        "value {t:?}: the encoding modifiers need a value without wildcards"
-                    ));
-                };
-                for encoded in encode(&plain, &mods.encodings)? {
-                    out.push(SigmaValue::String(SigmaString::from_raw(&encoded)));
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// One value against a field.
@@ -555,8 +507,28 @@ impl Compiler<'_> {
             p.push('%');
         }
         let text = as_text(field);
-        if cased && kind == Kind::Exact && s.is_plain() {
-            return Ok(text.eq(lit(s.as_plain().unwrap_or_default())));
+        if let Some(plain) = s.as_plain() {
+            // No wildcard: a substring or equality test with a prepared needle (a LIKE pattern
+            // becomes a regular expression compiled again for every batch).
+            if plain.is_empty() {
+                // The functions read a missing value as "": keep absent fields out.
+                return Ok(match kind {
+                    Kind::Exact => text.eq(lit("")),
+                    _ => text.is_not_null(),
+                });
+            }
+            let function = match (kind, cased) {
+                (Kind::Exact, true) => return Ok(text.eq(lit(plain))),
+                (Kind::Exact, false) => "kql_equals_ci",
+                (Kind::Contains, true) => "kql_contains_cs",
+                (Kind::Contains, false) => "kql_contains",
+                (Kind::StartsWith, true) => "kql_startswith_cs",
+                (Kind::StartsWith, false) => "kql_startswith",
+                (Kind::EndsWith, true) => "kql_endswith_cs",
+                (Kind::EndsWith, false) => "kql_endswith",
+            };
+            let udf = spoor_functions::scalar(function).expect("a spoor function");
+            return Ok(udf.call(vec![text, lit(plain)]));
         }
         Ok(Expr::Like(Like::new(
             false,
@@ -587,7 +559,8 @@ impl Compiler<'_> {
                     .find(|c| c.name.eq_ignore_ascii_case(n))
             })
         };
-        if let Some(c) = column(&mapped) {
+        // Tables that flatten nested names write `id.orig_h` as `id_orig_h` (Zeek).
+        if let Some(c) = column(&mapped).or_else(|| column(&mapped.replace('.', "_"))) {
             return Some(FieldRef {
                 expr: col_expr(&c.name),
                 ty: c.ty,
@@ -609,17 +582,11 @@ impl Compiler<'_> {
 
 /// A field inside a dynamic (JSON text) column, as text; null when the path is not there.
 fn json_field(column: &str, path: Vec<&str>) -> FieldRef {
-    let get = spoor_functions::scalar("kql_json_get").expect("a spoor function");
-    let to_string = spoor_functions::scalar("kql_dyn_to_string").expect("a spoor function");
+    let text = spoor_functions::scalar("kql_json_text").expect("a spoor function");
     let mut args = vec![col_expr(column)];
     args.extend(path.into_iter().map(|p| lit(p.to_string())));
-    let value = get.call(args);
-    let expr =
-        datafusion::logical_expr::when(value.clone().is_null(), lit(ScalarValue::Utf8(None)))
-            .otherwise(to_string.call(vec![value]))
-            .expect("a CASE with one branch");
     FieldRef {
-        expr,
+        expr: text.call(args),
         ty: KqlType::String,
     }
 }
@@ -696,7 +663,7 @@ fn last_line(s: &str) -> String {
 
 /// How a string value is matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Exact,
     Contains,
     StartsWith,
@@ -705,7 +672,7 @@ enum Kind {
 
 /// The encodings applied to a value, in the rule's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub(crate) enum Encoding {
     Utf16Le,
     Utf16Be,
     /// UTF-16 little-endian with a byte order mark.
@@ -716,27 +683,27 @@ enum Encoding {
 
 /// An item's modifiers, read once.
 #[derive(Debug, Clone)]
-struct Mods {
-    kind: Kind,
-    all: bool,
-    cased: bool,
-    exists: Option<bool>,
-    neq: bool,
-    re: bool,
-    re_i: bool,
-    re_m: bool,
-    re_s: bool,
-    cidr: bool,
-    compare: Option<Modifier>,
-    expand: bool,
-    fieldref: bool,
-    windash: bool,
-    encodings: Vec<Encoding>,
-    time_part: Option<&'static str>,
+pub(crate) struct Mods {
+    pub(crate) kind: Kind,
+    pub(crate) all: bool,
+    pub(crate) cased: bool,
+    pub(crate) exists: Option<bool>,
+    pub(crate) neq: bool,
+    pub(crate) re: bool,
+    pub(crate) re_i: bool,
+    pub(crate) re_m: bool,
+    pub(crate) re_s: bool,
+    pub(crate) cidr: bool,
+    pub(crate) compare: Option<Modifier>,
+    pub(crate) expand: bool,
+    pub(crate) fieldref: bool,
+    pub(crate) windash: bool,
+    pub(crate) encodings: Vec<Encoding>,
+    pub(crate) time_part: Option<&'static str>,
 }
 
 impl Mods {
-    fn of(modifiers: &[Modifier]) -> Compiled<Mods> {
+    pub(crate) fn of(modifiers: &[Modifier]) -> Compiled<Mods> {
         let mut m = Mods {
             kind: Kind::Exact,
             all: false,
@@ -810,8 +777,59 @@ impl Mods {
     }
 }
 
+/// The values after the modifiers that rewrite them (expand, windash, the encodings).
+pub(crate) fn rewrite_values(
+    values: &[SigmaValue],
+    mods: &Mods,
+    placeholders: &Placeholders,
+) -> Compiled<Vec<SigmaValue>> {
+    let mut out = Vec::new();
+    for v in values {
+        let SigmaValue::String(s) = v else {
+            if mods.expand || mods.windash || !mods.encodings.is_empty() {
+                return unsupported(format!(
+                    "value {v:?}: expand, windash and the encoding modifiers apply to strings"
+                ));
+            }
+            out.push(v.clone());
+            continue;
+        };
+        let mut texts = vec![s.original.clone()];
+        if mods.expand {
+            texts = texts
+                .iter()
+                .map(|t| expand(t, placeholders))
+                .collect::<Compiled<Vec<_>>>()?
+                .concat();
+        }
+        if mods.windash {
+            texts = texts.iter().flat_map(|t| windash(t)).collect();
+        }
+        if mods.encodings.is_empty() {
+            out.extend(
+                texts
+                    .iter()
+                    .map(|t| SigmaValue::String(SigmaString::new(t))),
+            );
+            continue;
+        }
+        for t in texts {
+            let parsed = SigmaString::new(&t);
+            let Some(plain) = parsed.as_plain() else {
+                return unsupported(format!(
+                    "value {t:?}: the encoding modifiers need a value without wildcards"
+                ));
+            };
+            for encoded in encode(&plain, &mods.encodings)? {
+                out.push(SigmaValue::String(SigmaString::from_raw(&encoded)));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A `*` pattern over search identifiers as an anchored regex.
-fn glob(pattern: &str) -> regex::Regex {
+pub(crate) fn glob(pattern: &str) -> regex::Regex {
     let body: Vec<String> = pattern.split('*').map(regex::escape).collect();
     regex::Regex::new(&format!("^{}$", body.join(".*"))).expect("escaped pattern")
 }

@@ -21,6 +21,7 @@
 
 pub mod compile;
 pub mod mapping;
+pub mod reference;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -63,16 +64,42 @@ pub struct CompiledRule {
     pub targets: Vec<CompiledTarget>,
     /// Tables of the rule's log source that cannot run it, and why.
     pub skipped: Vec<(String, String)>,
+    /// The parsed rule (for the reference evaluator and reports).
+    pub rule: Arc<SigmaRule>,
+    /// The filters applied to it.
+    pub filters: usize,
 }
 
 /// A rule's plan over one table.
 #[derive(Debug, Clone)]
 pub struct CompiledTarget {
     pub table: String,
-    /// `Filter(predicate)` over the table's scan.
-    pub plan: LogicalPlan,
-    /// The rule's predicate over the table's columns (for running many rules in one scan).
-    pub predicate: Expr,
+    /// The conditions that pick the log source's events out of the table (`EventID = 1`),
+    /// shared by every rule of the log source.
+    pub source: Option<Expr>,
+    /// The rule's own predicate (detection and filters), to be read with `source`.
+    pub detection: Expr,
+    /// The mapping entry that placed the rule on this table.
+    pub mapping: mapping::Target,
+}
+
+impl CompiledTarget {
+    /// The rule as a plan of its own: `Filter(source AND detection)` over the table's scan.
+    /// (A rule set does not need it: [`group_by_source`] shares one scan between rules.)
+    pub fn plan(&self) -> Result<LogicalPlan, String> {
+        let def = catalog()
+            .table(&self.table)
+            .ok_or_else(|| format!("the catalog has no table {}", self.table))?;
+        let predicate = match &self.source {
+            Some(s) => s.clone().and(self.detection.clone()),
+            None => self.detection.clone(),
+        };
+        let table = Arc::new(LogicalTableSource::new(def.schema()));
+        LogicalPlanBuilder::scan(TableReference::bare(def.name.as_str()), table, None)
+            .and_then(|b| b.filter(predicate))
+            .and_then(|b| b.build())
+            .map_err(|e| format!("planning failed: {}", e.strip_backtrace()))
+    }
 }
 
 /// A rule (or a document of a rule file) that did not load, and why.
@@ -274,10 +301,11 @@ pub fn compile_rule(
             continue;
         }
         match compile_target(rule, filters, target, ctx) {
-            Ok((plan, predicate)) => compiled.push(CompiledTarget {
+            Ok((source, detection)) => compiled.push(CompiledTarget {
                 table: target.table.clone(),
-                plan,
-                predicate,
+                source,
+                detection,
+                mapping: target.clone(),
             }),
             Err(CompileError::MissingFields(fields)) => {
                 let mut fields = fields;
@@ -308,6 +336,8 @@ pub fn compile_rule(
         tags: rule.tags.clone(),
         targets: compiled,
         skipped,
+        rule: Arc::new(rule.clone()),
+        filters: filters.len(),
     })
 }
 
@@ -316,7 +346,7 @@ fn compile_target(
     filters: &[&FilterRule],
     target: &mapping::Target,
     ctx: &Context,
-) -> Result<(LogicalPlan, Expr), CompileError> {
+) -> Result<(Option<Expr>, Expr), CompileError> {
     let Some(def) = catalog().table(&target.table) else {
         return Err(CompileError::Unsupported(format!(
             "the mapping names table {}, which the catalog does not have",
@@ -329,22 +359,72 @@ fn compile_target(
         table: ctx.mappings.table(&target.table),
         placeholders: &ctx.placeholders,
     };
-    let mut predicate = compiler.detections(&rule.detection.named, &rule.detection.conditions)?;
-    if let Some(source) = compiler.target_conditions()? {
-        predicate = source.and(predicate);
-    }
+    let mut detection = compiler.detections(&rule.detection.named, &rule.detection.conditions)?;
     for f in filters {
-        predicate =
-            predicate.and(compiler.detections(&f.detection.named, &f.detection.conditions)?);
+        detection =
+            detection.and(compiler.detections(&f.detection.named, &f.detection.conditions)?);
     }
-    let source = Arc::new(LogicalTableSource::new(def.schema()));
-    let plan = LogicalPlanBuilder::scan(TableReference::bare(def.name.as_str()), source, None)
-        .and_then(|b| b.filter(predicate.clone()))
-        .and_then(|b| b.build())
-        .map_err(|e| {
-            CompileError::Unsupported(format!("planning failed: {}", e.strip_backtrace()))
-        })?;
-    Ok((plan, predicate))
+    let source = compiler.target_conditions()?;
+    // Type-check now: a rule whose expression does not type-check is that rule's error, not a
+    // failure of the scan that runs it with every other rule of its table.
+    let schema = df_schema(def);
+    for e in source.iter().chain(std::iter::once(&detection)) {
+        use datafusion::logical_expr::ExprSchemable;
+        match e.get_type(&schema) {
+            Ok(datafusion::arrow::datatypes::DataType::Boolean) => {}
+            Ok(other) => {
+                return Err(CompileError::Unsupported(format!(
+                    "the compiled condition is {other}, not a boolean"
+                )));
+            }
+            Err(err) => {
+                return Err(CompileError::Unsupported(format!(
+                    "the compiled condition does not type-check: {}",
+                    err.strip_backtrace()
+                )));
+            }
+        }
+    }
+    Ok((source, detection))
+}
+
+/// A table's schema as DataFusion plans with it, built once per table.
+fn df_schema(def: &spoor_catalog::TableDef) -> Arc<datafusion::common::DFSchema> {
+    use std::sync::{Mutex, OnceLock};
+    static SCHEMAS: OnceLock<Mutex<HashMap<String, Arc<datafusion::common::DFSchema>>>> =
+        OnceLock::new();
+    let mut schemas = SCHEMAS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("the schema cache");
+    Arc::clone(schemas.entry(def.name.clone()).or_insert_with(|| {
+        Arc::new(
+            datafusion::common::DFSchema::try_from_qualified_schema(
+                TableReference::bare(def.name.as_str()),
+                &def.schema(),
+            )
+            .expect("a catalog schema"),
+        )
+    }))
+}
+
+/// A log source condition and the `(rule, target)` pairs that share it.
+pub type SourceGroup = (Option<Expr>, Vec<(usize, usize)>);
+
+/// The `(rule, target)` pairs of one table grouped by their log source conditions, in first
+/// appearance order: each group's condition is evaluated once for all its rules.
+pub fn group_by_source(rules: &[CompiledRule], pairs: &[(usize, usize)]) -> Vec<SourceGroup> {
+    let mut groups: Vec<SourceGroup> = Vec::new();
+    let mut index: HashMap<Option<Expr>, usize> = HashMap::new();
+    for &(ri, ti) in pairs {
+        let source = rules[ri].targets[ti].source.clone();
+        let g = *index.entry(source.clone()).or_insert_with(|| {
+            groups.push((source, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push((ri, ti));
+    }
+    groups
 }
 
 /// A placeholder file: YAML `name: [value, ...]` (a single value may stand alone).

@@ -189,16 +189,25 @@ async fn run_rules(engine: &spoor_engine::Engine, loaded: &Loaded) -> Result<Hit
         }
     }
     for (table, which) in by_table {
-        let predicates: Vec<_> = which
+        let groups = spoor_sigma::group_by_source(&loaded.rules, &which);
+        let exprs: Vec<_> = groups
             .iter()
-            .map(|&(ri, ti)| loaded.rules[ri].targets[ti].predicate.clone())
+            .map(|(source, members)| {
+                let detections = members
+                    .iter()
+                    .map(|&(ri, ti)| loaded.rules[ri].targets[ti].detection.clone())
+                    .collect();
+                (source.clone(), detections)
+            })
             .collect();
         let results = engine
-            .filter_many(table, &predicates)
+            .filter_many(table, &exprs)
             .await
             .map_err(|e| format!("{table}: {}", e.strip_backtrace()))?;
-        for ((ri, ti), batches) in which.into_iter().zip(results) {
-            hits[ri][ti] = batches;
+        for ((_, members), found) in groups.into_iter().zip(results) {
+            for ((ri, ti), batches) in members.into_iter().zip(found) {
+                hits[ri][ti] = batches;
+            }
         }
     }
     Ok(hits)
