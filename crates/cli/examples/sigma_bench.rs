@@ -48,17 +48,7 @@ fn main() {
     let mut rows_by_table = BTreeMap::new();
     let mut events = 0usize;
     for table in by_table.keys() {
-        let def = spoor_catalog::catalog().table(table).unwrap();
-        let scan = datafusion::logical_expr::LogicalPlanBuilder::scan(
-            datafusion::common::TableReference::bare(*table),
-            std::sync::Arc::new(datafusion::logical_expr::LogicalTableSource::new(
-                def.schema(),
-            )),
-            None,
-        )
-        .unwrap()
-        .build()
-        .unwrap();
+        let scan = spoor_engine::scan_plan(table).expect("a catalog table");
         let batches = rt.block_on(engine.execute(scan)).expect("scan");
         events += batches.iter().map(|b| b.num_rows()).sum::<usize>();
         rows_by_table.insert(*table, batches);

@@ -10,27 +10,7 @@ mod support;
 
 use spoor_engine::{Engine, EngineOptions};
 use spoor_kql::PlanOptions;
-use support::{repo_root, run_kql};
-
-fn shared(var: &str, default: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(default));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{} is missing and CI is set: the corpus tests cannot run",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "skipped: {} is missing (set {var} to point at it)",
-        dir.display()
-    );
-    None
-}
+use support::{repo_root, run_kql, shared};
 
 fn corpus() -> Option<PathBuf> {
     shared("SPOOR_CORPUS", "../shared/corpus")

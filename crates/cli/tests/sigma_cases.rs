@@ -15,7 +15,6 @@
 
 use std::path::Path;
 
-#[allow(dead_code)]
 mod support;
 
 use spoor_engine::{Engine, EngineOptions};
@@ -56,11 +55,7 @@ fn run_case(path: &Path) -> String {
         },
     )
     .expect("engine");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let mut out = String::new();
     for rule in &loaded.rules {
         out.push_str(&format!("rule: {}\n", rule.title));

@@ -9,31 +9,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-#[allow(dead_code)] // the KQL helpers are for the other test files
 mod support;
 
 use spoor_engine::{Engine, EngineOptions};
-use support::repo_root;
+use support::{runtime, shared};
 
 fn sigma_corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("SPOOR_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/corpus"))
-        .join("sigma");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{} is missing and CI is set: the corpus tests cannot run",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "skipped: {} is missing (set SPOOR_CORPUS to point at it)",
-        dir.display()
-    );
-    None
+    shared("SPOOR_CORPUS", "../shared/corpus").map(|c| c.join("sigma"))
 }
 
 const RULE_SETS: [&str; 3] = ["rules", "rules-emerging-threats", "rules-threat-hunting"];
@@ -164,11 +146,7 @@ fn sigmahq_regression_data_fires_with_its_match_counts() {
         .iter()
         .filter_map(|f| f.title.as_deref().map(|t| (t, f.reason.as_str())))
         .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let cases = cases(&sigma);
     let mut misses = Vec::new();
     let mut counted_above = Vec::new();
@@ -280,11 +258,7 @@ fn compiled_rules_agree_with_the_reference_evaluator_on_the_regression_data() {
         .iter()
         .filter_map(|r| r.id.as_deref().map(|id| (id, r)))
         .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let mut compared = 0;
     let mut disagreements = Vec::new();
     for case in cases(&sigma) {
@@ -308,16 +282,7 @@ fn compiled_rules_agree_with_the_reference_evaluator_on_the_regression_data() {
                 .iter()
                 .map(|b| b.num_rows())
                 .sum();
-            let scan = datafusion::logical_expr::LogicalPlanBuilder::scan(
-                datafusion::common::TableReference::bare(t.table.as_str()),
-                std::sync::Arc::new(datafusion::logical_expr::LogicalTableSource::new(
-                    def.schema(),
-                )),
-                None,
-            )
-            .unwrap()
-            .build()
-            .unwrap();
+            let scan = spoor_engine::scan_plan(&t.table).unwrap();
             let reference = spoor_sigma::reference::Reference {
                 def,
                 target: &t.mapping,

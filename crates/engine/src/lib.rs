@@ -30,6 +30,23 @@ use spoor_sources::{EvidenceFile, Inventory, SourceError};
 
 pub use evidence::{BadRecordLog, EvidenceTable, TableBadRecord};
 
+/// A scan of a catalog table (every column), as front-ends plan it; [`Engine::execute`] binds
+/// it to the evidence.
+pub fn scan_plan(table: &str) -> Result<LogicalPlan> {
+    let def = catalog()
+        .table(table)
+        .ok_or_else(|| DataFusionError::Plan(format!("unknown table {table}")))?;
+    let source = provider_as_source(Arc::new(datafusion::datasource::empty::EmptyTable::new(
+        def.schema(),
+    )));
+    datafusion::logical_expr::LogicalPlanBuilder::scan(
+        datafusion::common::TableReference::bare(table),
+        source,
+        None,
+    )?
+    .build()
+}
+
 /// How the engine runs.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -307,19 +324,7 @@ impl Engine {
         use datafusion::physical_expr::PhysicalExpr;
         use futures::StreamExt;
 
-        let def = catalog()
-            .table(table)
-            .ok_or_else(|| DataFusionError::Plan(format!("unknown table {table}")))?;
-        let source = datafusion::datasource::provider_as_source(Arc::new(
-            datafusion::datasource::empty::EmptyTable::new(def.schema()),
-        ));
-        let scan = datafusion::logical_expr::LogicalPlanBuilder::scan(
-            datafusion::common::TableReference::bare(table),
-            source,
-            None,
-        )?
-        .build()?;
-        let scan = self.bind(scan)?;
+        let scan = self.bind(scan_plan(table)?)?;
         let state = self.ctx.state();
         let schema = scan.schema().clone();
         type Group = (Option<Arc<dyn PhysicalExpr>>, Vec<Arc<dyn PhysicalExpr>>);

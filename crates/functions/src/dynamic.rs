@@ -120,6 +120,22 @@ fn with_roots<T>(
     })
 }
 
+/// The argument types of a path function: the JSON text, then at least `min - 1` steps, each a
+/// key (text) or an index (integer).
+fn path_args(name: &str, t: &[DataType], min: usize) -> Result<Vec<DataType>> {
+    arity(name, t, min, usize::MAX)?;
+    Ok(t.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if i > 0 && t.is_integer() {
+                DataType::Int64
+            } else {
+                DataType::Utf8
+            }
+        })
+        .collect())
+}
+
 fn steps_of(args: &[ColumnarValue]) -> Result<Vec<Step>> {
     args.iter()
         .map(|a| {
@@ -164,19 +180,7 @@ fn json_text(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
 pub(crate) fn kql_json_text() -> Spec {
     Spec {
         name: "kql_json_text",
-        coerce: |n, t| {
-            arity(n, t, 2, usize::MAX)?;
-            Ok(t.iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    if i > 0 && t.is_integer() {
-                        DataType::Int64
-                    } else {
-                        DataType::Utf8
-                    }
-                })
-                .collect())
-        },
+        coerce: |n, t| path_args(n, t, 2),
         ret: ret_utf8,
         ret_field: None,
         invoke: json_text,
@@ -197,19 +201,7 @@ fn json_get(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
 pub(crate) fn kql_json_get() -> Spec {
     Spec {
         name: "kql_json_get",
-        coerce: |n, t| {
-            arity(n, t, 1, usize::MAX)?;
-            Ok(t.iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    if i > 0 && t.is_integer() {
-                        DataType::Int64
-                    } else {
-                        DataType::Utf8
-                    }
-                })
-                .collect())
-        },
+        coerce: |n, t| path_args(n, t, 1),
         ret: ret_utf8,
         ret_field: None,
         invoke: json_get,

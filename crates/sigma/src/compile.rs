@@ -387,17 +387,7 @@ impl Compiler<'_> {
             let SigmaValue::String(s) = v else {
                 return unsupported("re: the value must be a regular expression");
             };
-            let mut flags = String::new();
-            for (on, f) in [(mods.re_i, 'i'), (mods.re_m, 'm'), (mods.re_s, 's')] {
-                if on {
-                    flags.push(f);
-                }
-            }
-            let pattern = if flags.is_empty() {
-                s.original.clone()
-            } else {
-                format!("(?{flags}){}", s.original)
-            };
+            let pattern = mods.regex(&s.original);
             if let Err(e) = regex::Regex::new(&pattern) {
                 return unsupported(format!(
                     "re: {:?} is not a regular expression spoor's engine reads ({})",
@@ -703,6 +693,20 @@ pub(crate) struct Mods {
 }
 
 impl Mods {
+    /// A `re` value with the rule's i, m and s flags written into it.
+    pub(crate) fn regex(&self, pattern: &str) -> String {
+        let flags: String = [(self.re_i, 'i'), (self.re_m, 'm'), (self.re_s, 's')]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, f)| *f)
+            .collect();
+        if flags.is_empty() {
+            pattern.to_string()
+        } else {
+            format!("(?{flags}){pattern}")
+        }
+    }
+
     pub(crate) fn of(modifiers: &[Modifier]) -> Compiled<Mods> {
         let mut m = Mods {
             kind: Kind::Exact,

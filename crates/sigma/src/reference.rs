@@ -342,18 +342,8 @@ fn value_matches(actual: &str, v: &SigmaValue, mods: &Mods) -> bool {
         SigmaValue::Bool(b) => actual.eq_ignore_ascii_case(&b.to_string()),
         SigmaValue::String(s) => {
             if mods.re {
-                let mut flags = String::new();
-                for (on, f) in [(mods.re_i, 'i'), (mods.re_m, 'm'), (mods.re_s, 's')] {
-                    if on {
-                        flags.push(f);
-                    }
-                }
-                let p = if flags.is_empty() {
-                    s.original.clone()
-                } else {
-                    format!("(?{flags}){}", s.original)
-                };
-                return regex::Regex::new(&p).is_ok_and(|re| re.is_match(actual));
+                return regex::Regex::new(&mods.regex(&s.original))
+                    .is_ok_and(|re| re.is_match(actual));
             }
             if mods.cidr {
                 return cidr_contains(s.original.trim(), actual.trim());

@@ -1,5 +1,6 @@
-//! What the integration tests share: the repository root and running a KQL query over evidence
-//! the way `spoor query` does.
+//! What the integration tests share: the repository root, the shared data folders, and running
+//! a KQL query over evidence the way `spoor query` does. Each test file uses a part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,38 @@ pub fn repo_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .expect("repository root")
+}
+
+/// A folder of the shared data (`$var`, else `default` beside the repository), or `None` when it
+/// is missing outside CI (the test says it was skipped); under CI (`CI` set) a missing folder
+/// fails the test.
+pub fn shared(var: &str, default: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(default));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{} is missing and CI is set: the corpus tests cannot run",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "skipped: {} is missing (set {var} to point at it)",
+        dir.display()
+    );
+    None
+}
+
+/// The runtime the tests run plans on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Runs `text` over `evidence` with `now` pinned: the result, or the rendered error.
@@ -65,12 +98,7 @@ pub fn run_kql_with(
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let batches = rt
+    let batches = runtime()
         .block_on(engine.execute(planned.plan))
         .map_err(|e| format!("runtime error: {}", e.strip_backtrace()))?;
     Ok((
