@@ -140,6 +140,16 @@ pub enum Format {
     Csv,
 }
 
+impl From<Format> for spoor_output::OutputFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Table => spoor_output::OutputFormat::Table,
+            Format::Json => spoor_output::OutputFormat::Json,
+            Format::Csv => spoor_output::OutputFormat::Csv,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The query text (or use -f / --jsonl); with `--lang sigma`, rule files and folders.

@@ -531,16 +531,7 @@ impl Compiler<'_> {
 
     /// The column (or JSON path) a Sigma field name reads; `None` when the table has none.
     fn field(&self, name: &str) -> Option<FieldRef> {
-        let lookup = |map: &HashMap<String, String>| -> Option<String> {
-            map.get(name).cloned().or_else(|| {
-                map.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.clone())
-            })
-        };
-        let mapped = lookup(&self.target.fields)
-            .or_else(|| self.table.and_then(|t| lookup(&t.fields)))
-            .unwrap_or_else(|| name.to_string());
+        let mapped = self.target.column_name(self.table, name);
         let column = |n: &str| {
             self.def.column(n).or_else(|| {
                 self.def

@@ -53,6 +53,23 @@ pub struct Target {
     pub fallback: bool,
 }
 
+impl Target {
+    /// The name a Sigma field has in this target's table: the log source's own mapping, then
+    /// the table's, else the field's own name (keys compared exactly, then ignoring ASCII case).
+    pub fn column_name(&self, table: Option<&TableFields>, name: &str) -> String {
+        let lookup = |map: &HashMap<String, String>| -> Option<String> {
+            map.get(name).cloned().or_else(|| {
+                map.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        lookup(&self.fields)
+            .or_else(|| table.and_then(|t| lookup(&t.fields)))
+            .unwrap_or_else(|| name.to_string())
+    }
+}
+
 /// Sigma's names for a table's columns.
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]

@@ -201,16 +201,7 @@ impl Reference<'_> {
 
     /// The value of a Sigma field in the event: `None` when the event does not have it.
     fn field(&self, name: &str, e: &mut Event) -> Option<String> {
-        let lookup = |map: &HashMap<String, String>| {
-            map.get(name).cloned().or_else(|| {
-                map.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.clone())
-            })
-        };
-        let mapped = lookup(&self.target.fields)
-            .or_else(|| self.table.and_then(|t| lookup(&t.fields)))
-            .unwrap_or_else(|| name.to_string());
+        let mapped = self.target.column_name(self.table, name);
         if let Some(v) = e
             .column(&mapped)
             .or_else(|| e.column(&mapped.replace('.', "_")))

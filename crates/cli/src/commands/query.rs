@@ -75,11 +75,7 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     })?;
     report_skipped(&engine);
     let result = ResultSet::new(columns, batches, planned.types);
-    let format = match args.format {
-        Format::Table => OutputFormat::Table,
-        Format::Json => OutputFormat::Json,
-        Format::Csv => OutputFormat::Csv,
-    };
+    let format = OutputFormat::from(args.format);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     spoor_output::write(&mut out, &result, format).map_err(anyhow::Error::from)?;

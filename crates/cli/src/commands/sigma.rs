@@ -148,11 +148,7 @@ pub fn query(args: QueryArgs) -> Result<ExitCode, Failure> {
     let hits = with_progress(&engine, args.quiet, run_rules(&engine, &loaded))?
         .map_err(|e| Failure::Query(format!("error: the rules failed while running: {e}")))?;
     report_skipped(&engine);
-    let format = match args.format {
-        Format::Table => OutputFormat::Table,
-        Format::Json => OutputFormat::Json,
-        Format::Csv => OutputFormat::Csv,
-    };
+    let format = OutputFormat::from(args.format);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if loaded.rules.len() == 1 {
