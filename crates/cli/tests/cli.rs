@@ -353,3 +353,107 @@ fn source_format_forces_one_format_and_names_the_choices_when_unknown() {
         "{err}"
     );
 }
+
+#[test]
+fn sigma_check_lists_each_rule_that_does_not_load_and_exits_1() {
+    let out = spoor(&["check", "--lang", "sigma", "crates/cli/tests/sigma"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("no table for log source product: okta, service: okta"),
+        "{text}"
+    );
+    assert!(
+        text.contains("placeholder %admins% has no values"),
+        "{text}"
+    );
+    let tally = text
+        .lines()
+        .find(|l| l.contains(" rules: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(tally.contains("do not"), "{tally}");
+    // JSON: one object per rule, loaded or not.
+    let out = spoor(&[
+        "check",
+        "--lang",
+        "sigma",
+        "--format",
+        "json",
+        "--sigma-placeholders",
+        "crates/cli/tests/fixtures/sigma-placeholders.yml",
+        "crates/cli/tests/sigma/placeholders.yml",
+    ]);
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["loaded"], true);
+    assert_eq!(rows[0]["tables"][0], "Sysmon");
+}
+
+#[test]
+fn sigma_query_prints_a_rules_rows_or_a_folders_summary() {
+    let out = spoor(&[
+        "query",
+        "--lang",
+        "sigma",
+        "-q",
+        "--format",
+        "json",
+        "-f",
+        "crates/cli/tests/sigma/placeholders.yml",
+        "--sigma-placeholders",
+        "crates/cli/tests/fixtures/sigma/no-such-file.yml",
+        "crates/cli/tests/fixtures/sigma",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a missing placeholder file is a usage error"
+    );
+    let rule = "title: whoami\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\whoami.exe'}\n  condition: sel\n";
+    let out = spoor(&[
+        "query",
+        "--lang",
+        "sigma",
+        "-q",
+        "--format",
+        "json",
+        rule,
+        "crates/cli/tests/fixtures/sigma",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json_lines(&out);
+    let records: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.get("EventRecordID")
+                .or_else(|| r.get("EventRecordId"))
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{records:?}");
+    let out = spoor(&[
+        "query",
+        "--lang",
+        "sigma",
+        "-q",
+        "--format",
+        "json",
+        "-f",
+        "crates/cli/tests/sigma",
+        "crates/cli/tests/fixtures/sigma",
+    ]);
+    // Some rules of the folder do not load (exit 1), the others run and are summarised.
+    assert_eq!(out.status.code(), Some(1));
+    let fired = json_lines(&out);
+    assert!(
+        fired
+            .iter()
+            .any(|r| r["title"] == "windash matches an en dash flag" && r["hits"] == 1),
+        "{fired:?}"
+    );
+}
