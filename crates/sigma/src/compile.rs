@@ -346,7 +346,7 @@ impl Compiler<'_> {
                 Kind::StartsWith => starts_with(a, b),
                 Kind::EndsWith => ends_with(a, b),
             };
-            return Ok(negate_if(e, mods.neq));
+            return Ok(negate_if(field, e, mods.neq));
         }
         if let Some(op) = mods.compare {
             let n = match v {
@@ -381,7 +381,7 @@ impl Compiler<'_> {
                 other => return unsupported(format!("{part}: {other:?} is not a number")),
             };
             let e = self.time_part(field, part)?.eq(lit(n as f64));
-            return Ok(negate_if(e, mods.neq));
+            return Ok(negate_if(field, e, mods.neq));
         }
         if mods.re {
             let SigmaValue::String(s) = v else {
@@ -396,7 +396,7 @@ impl Compiler<'_> {
                 ));
             }
             let e = regexp_like(as_text(field), lit(pattern), None);
-            return Ok(negate_if(e, mods.neq));
+            return Ok(negate_if(field, e, mods.neq));
         }
         if mods.cidr {
             let SigmaValue::String(s) = v else {
@@ -413,10 +413,10 @@ impl Compiler<'_> {
             }
             let udf = spoor_functions::scalar(function).expect("a spoor function");
             let e = udf.call(vec![as_text(field), lit(net.to_string())]);
-            return Ok(negate_if(e, mods.neq));
+            return Ok(negate_if(field, e, mods.neq));
         }
         let e = self.equals(field, v, mods.kind, mods.cased)?;
-        Ok(negate_if(e, mods.neq))
+        Ok(negate_if(field, e, mods.neq))
     }
 
     fn time_part(&self, field: &FieldRef, part: &'static str) -> Compiled<Expr> {
@@ -630,8 +630,14 @@ fn balanced(mut parts: Vec<Expr>, join: fn(Expr, Expr) -> Expr) -> Option<Expr> 
     parts.pop()
 }
 
-fn negate_if(e: Expr, neq: bool) -> Expr {
-    if neq { e.is_not_true() } else { e }
+/// `neq`: the field is there and the value does not match (an event without the field is not
+/// one whose field differs, as SQL's `<>` reads it).
+fn negate_if(field: &FieldRef, e: Expr, neq: bool) -> Expr {
+    if neq {
+        field.expr.clone().is_not_null().and(e.is_not_true())
+    } else {
+        e
+    }
 }
 
 fn last_line(s: &str) -> String {
