@@ -220,6 +220,15 @@ fn write_rows(
     for (table, why) in &rule.skipped {
         eprintln!("note: {}: not run on {table}: {why}", rule.title);
     }
+    let matched: usize = hits.iter().flatten().flatten().map(|b| b.num_rows()).sum();
+    if matched == 0 {
+        let tables: Vec<&str> = rule.targets.iter().map(|t| t.table.as_str()).collect();
+        eprintln!(
+            "note: {}: no event matched (it ran on {} where the evidence fills them)",
+            rule.title,
+            tables.join(", ")
+        );
+    }
     for (target, batches) in rule
         .targets
         .iter()
