@@ -59,16 +59,10 @@ fn main() {
     let t = Instant::now();
     let mut compiled_hits = 0usize;
     for (table, which) in &by_table {
-        let groups: Vec<_> = spoor_sigma::group_by_source(&loaded.rules, which)
-            .into_iter()
-            .map(|(source, members)| {
-                let detections = members
-                    .iter()
-                    .map(|&(ri, ti)| loaded.rules[ri].targets[ti].detection.clone())
-                    .collect();
-                (source, detections)
-            })
-            .collect();
+        let groups = spoor_sigma::scan_predicates(
+            &loaded.rules,
+            &spoor_sigma::group_by_source(&loaded.rules, which),
+        );
         let out = rt
             .block_on(engine.filter_many(table, &groups))
             .expect("rules");

@@ -79,21 +79,18 @@ impl Compiler<'_> {
         named: &HashMap<String, Detection>,
         conditions: &[ConditionExpr],
     ) -> Compiled<Expr> {
-        let mut out: Option<Expr> = None;
-        for c in conditions {
-            let e = self.condition(c, named)?;
-            // Several conditions (a deprecated list) are alternatives.
-            out = Some(match out {
-                None => e,
-                Some(o) => o.or(e),
-            });
-        }
-        out.ok_or_else(|| CompileError::Unsupported("the detection has no condition".into()))
+        // Several conditions (a deprecated list) are alternatives.
+        let parts = conditions
+            .iter()
+            .map(|c| self.condition(c, named))
+            .collect::<Compiled<_>>()?;
+        balanced(parts, Expr::or)
+            .ok_or_else(|| CompileError::Unsupported("the detection has no condition".into()))
     }
 
     /// The conditions that pick the target's events out of its table (`where` in the mapping).
     pub fn target_conditions(&self) -> Compiled<Option<Expr>> {
-        let mut out: Option<Expr> = None;
+        let mut columns = Vec::new();
         for (column, values) in &self.target.conditions.0 {
             let Some(c) = self.def.column(column) else {
                 return unsupported(format!(
@@ -105,7 +102,7 @@ impl Compiler<'_> {
                 expr: col_expr(&c.name),
                 ty: c.ty,
             };
-            let mut any: Option<Expr> = None;
+            let mut any_value = Vec::with_capacity(values.len());
             for v in values {
                 let v = match v {
                     yaml_serde::Value::Number(n) if n.is_i64() => {
@@ -116,42 +113,23 @@ impl Compiler<'_> {
                         &yaml_serde::to_string(other).unwrap_or_default(),
                     )),
                 };
-                let e = self.equals(&field, &v, Kind::Exact, false)?;
-                any = Some(match any {
-                    None => e,
-                    Some(a) => a.or(e),
-                });
+                any_value.push(self.equals(&field, &v, Kind::Exact, false)?);
             }
-            if let Some(any) = any {
-                out = Some(match out {
-                    None => any,
-                    Some(o) => o.and(any),
-                });
-            }
+            columns.extend(balanced(any_value, Expr::or));
         }
-        Ok(out)
+        Ok(balanced(columns, Expr::and))
     }
 
     fn condition(&self, c: &ConditionExpr, named: &HashMap<String, Detection>) -> Compiled<Expr> {
         Ok(match c {
-            ConditionExpr::And(parts) => {
-                let mut it = parts.iter();
-                let first = it.next().map(|p| self.condition(p, named)).transpose()?;
-                let mut acc = first.unwrap_or_else(|| lit(true));
-                for p in it {
-                    acc = acc.and(self.condition(p, named)?);
-                }
-                acc
-            }
-            ConditionExpr::Or(parts) => {
-                let mut it = parts.iter();
-                let first = it.next().map(|p| self.condition(p, named)).transpose()?;
-                let mut acc = first.unwrap_or_else(|| lit(false));
-                for p in it {
-                    acc = acc.or(self.condition(p, named)?);
-                }
-                acc
-            }
+            ConditionExpr::And(parts) => all(parts
+                .iter()
+                .map(|p| self.condition(p, named))
+                .collect::<Compiled<_>>()?),
+            ConditionExpr::Or(parts) => any(parts
+                .iter()
+                .map(|p| self.condition(p, named))
+                .collect::<Compiled<_>>()?),
             ConditionExpr::Not(inner) => self.condition(inner, named)?.is_not_true(),
             ConditionExpr::Identifier(name) => match named.get(name) {
                 Some(d) => self.detection(d)?,

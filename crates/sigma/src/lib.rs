@@ -427,6 +427,24 @@ pub fn group_by_source(rules: &[CompiledRule], pairs: &[(usize, usize)]) -> Vec<
     groups
 }
 
+/// What [`group_by_source`]'s groups ask of a scan: each group's condition and its members'
+/// detections, in the same order (the shape `Engine::filter_many` takes).
+pub fn scan_predicates(
+    rules: &[CompiledRule],
+    groups: &[SourceGroup],
+) -> Vec<(Option<Expr>, Vec<Expr>)> {
+    groups
+        .iter()
+        .map(|(source, members)| {
+            let detections = members
+                .iter()
+                .map(|&(ri, ti)| rules[ri].targets[ti].detection.clone())
+                .collect();
+            (source.clone(), detections)
+        })
+        .collect()
+}
+
 /// A placeholder file: YAML `name: [value, ...]` (a single value may stand alone).
 pub fn parse_placeholders(text: &str) -> Result<Placeholders, String> {
     let map: HashMap<String, yaml_serde::Value> =

@@ -186,16 +186,7 @@ async fn run_rules(engine: &spoor_engine::Engine, loaded: &Loaded) -> Result<Hit
     }
     for (table, which) in by_table {
         let groups = spoor_sigma::group_by_source(&loaded.rules, &which);
-        let exprs: Vec<_> = groups
-            .iter()
-            .map(|(source, members)| {
-                let detections = members
-                    .iter()
-                    .map(|&(ri, ti)| loaded.rules[ri].targets[ti].detection.clone())
-                    .collect();
-                (source.clone(), detections)
-            })
-            .collect();
+        let exprs = spoor_sigma::scan_predicates(&loaded.rules, &groups);
         let results = engine
             .filter_many(table, &exprs)
             .await
