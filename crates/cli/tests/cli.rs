@@ -390,6 +390,56 @@ fn sigma_check_lists_each_rule_that_does_not_load_and_exits_1() {
 }
 
 #[test]
+fn sigma_query_prints_a_correlations_results_and_hides_the_rules_it_reads() {
+    let rules = "title: failed\nname: failed\nlogsource: {product: windows, service: security}\n\
+                 detection: {sel: {EventID: 4625}, condition: sel}\n---\n\
+                 title: many failures\ncorrelation: {type: event_count, rules: [failed], \
+                 group-by: [TargetUserName], timespan: 5m, condition: {gte: 3}}\n";
+    let out = spoor(&[
+        "query",
+        "--lang",
+        "sigma",
+        "-q",
+        "--format",
+        "json",
+        rules,
+        "crates/cli/tests/fixtures/sigma-correlation",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rows = json_lines(&out);
+    let users: Vec<&str> = rows
+        .iter()
+        .map(|r| r["TargetUserName"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["bob", "dave"]);
+    assert_eq!(rows[0]["event_count"], 3.0);
+    assert_eq!(rows[0]["first"], "2024-03-02T10:00:00Z");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 rule(s) only feed correlations"), "{err}");
+    // With `generate: true` the rule reports too: two items, so a summary.
+    let generated = rules.replace("many failures\n", "many failures\ngenerate: true\n");
+    let out = spoor(&[
+        "query",
+        "--lang",
+        "sigma",
+        "-q",
+        "--format",
+        "json",
+        &generated,
+        "crates/cli/tests/fixtures/sigma-correlation",
+    ]);
+    let rows = json_lines(&out);
+    let fired: Vec<(&str, u64)> = rows
+        .iter()
+        .map(|r| (r["table"].as_str().unwrap(), r["hits"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        fired,
+        [("SecurityEvent", 11), ("correlation: event_count", 2)]
+    );
+}
+
+#[test]
 fn sigma_query_prints_a_rules_rows_or_a_folders_summary() {
     let out = spoor(&[
         "query",

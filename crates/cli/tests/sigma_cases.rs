@@ -11,7 +11,8 @@
 //! ```
 //!
 //! The snapshot lists, per rule, each table it ran on with the matching rows (sorted), the
-//! tables it could not run on and why, then the rules that did not load and why.
+//! tables it could not run on and why; then each correlation's results (in group order); then
+//! the rules that did not load and why.
 
 use std::path::Path;
 
@@ -57,13 +58,16 @@ fn run_case(path: &Path) -> String {
     .expect("engine");
     let rt = support::runtime();
     let mut out = String::new();
+    let mut hits = Vec::new();
     for rule in &loaded.rules {
         out.push_str(&format!("rule: {}\n", rule.title));
+        let mut per_target = Vec::new();
         for target in &rule.targets {
             let def = spoor_catalog::catalog().table(&target.table).unwrap();
             let batches = rt
                 .block_on(engine.execute(target.plan().unwrap()))
                 .unwrap_or_else(|e| panic!("{}: {}", rule.title, e.strip_backtrace()));
+            per_target.push(batches.clone());
             let columns: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
             let types = def.columns.iter().map(|c| c.ty).collect();
             let result = spoor_output::ResultSet::new(columns, batches, types);
@@ -88,6 +92,22 @@ fn run_case(path: &Path) -> String {
         }
         for (table, why) in &rule.skipped {
             out.push_str(&format!("  not on {table}: {why}\n"));
+        }
+        hits.push(per_target);
+    }
+    let correlated = spoor_sigma::run_correlations(&loaded, &hits).expect("correlations run");
+    for (c, results) in loaded.correlations.iter().zip(correlated) {
+        out.push_str(&format!(
+            "correlation: {} ({} over {}): {} results\n",
+            c.title,
+            c.kind.as_str(),
+            c.timespan,
+            results.len()
+        ));
+        let (columns, types, batch) = c.results_batch(&results);
+        let result = spoor_output::ResultSet::new(columns, vec![batch], types);
+        for r in result.json_rows() {
+            out.push_str(&format!("    {}\n", serde_json::Value::Object(r)));
         }
     }
     for f in &loaded.failures {

@@ -507,6 +507,12 @@ impl Compiler<'_> {
         )))
     }
 
+    /// A Sigma field as text (what a correlation groups by and counts); `None` when the table
+    /// has no such field.
+    pub(crate) fn field_text(&self, name: &str) -> Option<Expr> {
+        self.field(name).map(|f| as_text(&f))
+    }
+
     /// The column (or JSON path) a Sigma field name reads; `None` when the table has none.
     fn field(&self, name: &str) -> Option<FieldRef> {
         let mapped = self.target.column_name(self.table, name);

@@ -9,6 +9,7 @@
 //!   the rule can run on: `Filter(log source conditions AND detection AND filters)` over the
 //!   table's scan. A table that lacks a field the rule needs is left out (never a silently
 //!   weaker rule); a rule left with no table does not load, with the reason.
+//! - [`correlate`] runs correlation rules over the rows their rules matched ([`run_correlations`]).
 //!
 //! ```
 //! let yaml = "title: whoami\nlogsource: {product: windows, category: process_creation}\n\
@@ -20,6 +21,7 @@
 //! ```
 
 pub mod compile;
+pub mod correlate;
 pub mod mapping;
 pub mod reference;
 
@@ -29,10 +31,14 @@ use std::sync::Arc;
 
 use datafusion::common::TableReference;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, LogicalTableSource};
-use rsigma_parser::{FilterRule, FilterRuleTarget, SigmaCollection, SigmaRule};
+use rsigma_parser::{
+    CorrelationCondition, CorrelationRule, CorrelationType, FilterRule, FilterRuleTarget,
+    SigmaCollection, SigmaRule, WindowMode,
+};
 use spoor_catalog::catalog;
 
 pub use compile::{CompileError, Placeholders};
+pub use correlate::{CompiledCorrelation, CorrelationHit};
 pub use mapping::Mappings;
 
 /// What compiling needs besides the rules.
@@ -124,9 +130,38 @@ impl std::fmt::Display for LoadFailure {
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub rules: Vec<CompiledRule>,
+    /// Correlation rules, each after the correlations it refers to.
+    pub correlations: Vec<CompiledCorrelation>,
     pub failures: Vec<LoadFailure>,
     /// Filters read (applied to the rules they name).
     pub filters: usize,
+}
+
+impl Loaded {
+    /// Rules and correlations that loaded.
+    pub fn loaded(&self) -> usize {
+        self.rules.len() + self.correlations.len()
+    }
+
+    /// Whether each rule reports its own matches: not when correlations refer to it and none
+    /// of them says `generate: true` (the specification's default is the correlation alone).
+    pub fn standalone_rules(&self) -> Vec<bool> {
+        let mut referred = vec![false; self.rules.len()];
+        let mut generated = vec![false; self.rules.len()];
+        for c in &self.correlations {
+            for input in &c.inputs {
+                if let correlate::InputSource::Rule { rule, .. } = input.source {
+                    referred[rule] = true;
+                    generated[rule] |= c.generate;
+                }
+            }
+        }
+        referred
+            .iter()
+            .zip(&generated)
+            .map(|(r, g)| !r || *g)
+            .collect()
+    }
 }
 
 /// Loads one rule file's text (its filters apply to its own rules).
@@ -184,6 +219,35 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) {
 struct Parsed {
     origin: String,
     collection: SigmaCollection,
+    /// The title of each correlation document and whether it gives a condition.
+    correlation_conditions: Vec<(String, bool)>,
+}
+
+impl Parsed {
+    /// Whether the YAML of a correlation gave a condition. (The parser reads an absent
+    /// condition of the temporal types as `gte: 1`; the specification means every rule.)
+    fn has_condition(&self, c: &CorrelationRule) -> bool {
+        self.correlation_conditions
+            .iter()
+            .find(|(title, _)| *title == c.title)
+            .is_none_or(|(_, has)| *has)
+    }
+}
+
+fn correlation_conditions(text: &str) -> Vec<(String, bool)> {
+    use serde::Deserialize;
+    let mut out = Vec::new();
+    for doc in yaml_serde::Deserializer::from_str(text) {
+        // The parser has reported a document that is not YAML; the stream ends there.
+        let Ok(value) = yaml_serde::Value::deserialize(doc) else {
+            break;
+        };
+        if let Some(correlation) = value.get("correlation") {
+            let title = value.get("title").and_then(|t| t.as_str()).unwrap_or("");
+            out.push((title.to_string(), correlation.get("condition").is_some()));
+        }
+    }
+    out
 }
 
 fn read_collection(
@@ -201,18 +265,9 @@ fn read_collection(
                     reason: e.clone(),
                 });
             }
-            for c in &collection.correlations {
-                failures.push(LoadFailure {
-                    origin: origin.to_string(),
-                    title: Some(c.title.clone()),
-                    reason: format!(
-                        "correlation rules ({}) are not supported yet",
-                        c.correlation_type.as_str()
-                    ),
-                });
-            }
             parsed.push(Parsed {
                 origin: origin.to_string(),
+                correlation_conditions: correlation_conditions(text),
                 collection,
             });
         }
@@ -247,11 +302,361 @@ fn compile_all(parsed: Vec<Parsed>, mut failures: Vec<LoadFailure>, ctx: &Contex
             }
         }
     }
+    let correlations = link_correlations(&parsed, &rules, ctx, &mut failures);
     Loaded {
         rules,
+        correlations,
         failures,
         filters: filters.len(),
     }
+}
+
+/// How far linking a correlation has come (to find cycles).
+#[derive(Clone)]
+enum Link {
+    Pending,
+    Visiting,
+    Done(Result<usize, String>),
+}
+
+/// Links every correlation to the rules and correlations it names, inner correlations first;
+/// one that cannot be linked is a load failure with the reason.
+fn link_correlations(
+    parsed: &[Parsed],
+    rules: &[CompiledRule],
+    ctx: &Context,
+    failures: &mut Vec<LoadFailure>,
+) -> Vec<CompiledCorrelation> {
+    let docs: Vec<(&Parsed, &CorrelationRule)> = parsed
+        .iter()
+        .flat_map(|p| p.collection.correlations.iter().map(move |c| (p, c)))
+        .collect();
+    let mut linker = Linker {
+        docs: &docs,
+        rules,
+        ctx,
+        state: vec![Link::Pending; docs.len()],
+        out: Vec::new(),
+    };
+    for (d, (parsed, c)) in docs.iter().enumerate() {
+        if let Err(reason) = linker.link(d) {
+            failures.push(LoadFailure {
+                origin: parsed.origin.clone(),
+                title: Some(c.title.clone()),
+                reason,
+            });
+        }
+    }
+    linker.out
+}
+
+struct Linker<'a> {
+    docs: &'a [(&'a Parsed, &'a CorrelationRule)],
+    rules: &'a [CompiledRule],
+    ctx: &'a Context,
+    state: Vec<Link>,
+    out: Vec<CompiledCorrelation>,
+}
+
+impl Linker<'_> {
+    fn link(&mut self, d: usize) -> Result<usize, String> {
+        match &self.state[d] {
+            Link::Done(r) => return r.clone(),
+            Link::Visiting => {
+                return Err("its correlations refer to each other in a cycle".into());
+            }
+            Link::Pending => {}
+        }
+        self.state[d] = Link::Visiting;
+        let result = self.compile(d);
+        self.state[d] = Link::Done(result.clone());
+        result
+    }
+
+    fn compile(&mut self, d: usize) -> Result<usize, String> {
+        use correlate::{Condition, Input, InputSource};
+        let (parsed, c) = self.docs[d];
+        if c.window != WindowMode::Sliding {
+            return Err(format!(
+                "window: {} is an rsigma extension; spoor evaluates Sigma's sliding windows",
+                c.window.as_str()
+            ));
+        }
+        let (condition, field, percentile) = match &c.condition {
+            CorrelationCondition::Threshold {
+                predicates,
+                field,
+                percentile,
+            } => {
+                let temporal = matches!(
+                    c.correlation_type,
+                    CorrelationType::Temporal | CorrelationType::TemporalOrdered
+                );
+                let predicates = if temporal && !parsed.has_condition(c) {
+                    vec![(rsigma_parser::ConditionOperator::Gte, c.rules.len() as f64)]
+                } else {
+                    predicates.iter().map(|(op, v)| (*op, *v as f64)).collect()
+                };
+                (
+                    Condition::Threshold(predicates),
+                    field.clone().unwrap_or_default(),
+                    *percentile,
+                )
+            }
+            CorrelationCondition::Extended(expr) => {
+                if c.correlation_type != CorrelationType::Temporal {
+                    return Err(format!(
+                        "an expression condition is for temporal correlations, not {}",
+                        c.correlation_type.as_str()
+                    ));
+                }
+                correlate::check_expression(expr, &c.rules)?;
+                (Condition::Expression(expr.clone()), Vec::new(), None)
+            }
+        };
+        let measures_values = matches!(
+            c.correlation_type,
+            CorrelationType::ValueCount
+                | CorrelationType::ValueSum
+                | CorrelationType::ValueAvg
+                | CorrelationType::ValuePercentile
+                | CorrelationType::ValueMedian
+        );
+        if measures_values && field.is_empty() {
+            return Err(format!(
+                "a {} correlation needs the field it measures (condition: field: NAME)",
+                c.correlation_type.as_str()
+            ));
+        }
+        if measures_values && c.correlation_type != CorrelationType::ValueCount && field.len() > 1 {
+            return Err(format!(
+                "a {} correlation measures one field, not {}",
+                c.correlation_type.as_str(),
+                field.join(", ")
+            ));
+        }
+        let field = if measures_values { field } else { Vec::new() };
+        if c.rules.is_empty() {
+            return Err("the correlation names no rules".into());
+        }
+        let mut inputs = Vec::new();
+        for reference in &c.rules {
+            let source = if let Some(rule) = self.rules.iter().position(|r| {
+                r.id.as_deref() == Some(reference) || r.rule.name.as_deref() == Some(reference)
+            }) {
+                self.rule_input(c, reference, rule, &field)?
+            } else if let Some(inner) = self.docs.iter().position(|(_, o)| {
+                o.id.as_deref() == Some(reference) || o.name.as_deref() == Some(reference)
+            }) {
+                let index = self
+                    .link(inner)
+                    .map_err(|why| format!("it refers to correlation {reference}: {why}"))?;
+                let inner = &self.out[index];
+                let positions =
+                    |names: &[String]| -> Result<Vec<usize>, String> {
+                        names
+                            .iter()
+                            .map(|name| {
+                                let name = alias(c, name, reference, &[])?;
+                                inner.group_by.iter().position(|g| *g == name).ok_or_else(|| {
+                                format!(
+                                    "correlation {reference} does not group by {name}, so its \
+                                     results have no such field"
+                                )
+                            })
+                            })
+                            .collect()
+                    };
+                InputSource::Correlation {
+                    correlation: index,
+                    group_positions: positions(&c.group_by)?,
+                    value_positions: positions(&field)?,
+                }
+            } else {
+                return Err(format!(
+                    "it refers to {reference}, which is not the id or name of a loaded rule \
+                     (load the rule's file with it, or see why that rule did not load)"
+                ));
+            };
+            inputs.push(Input {
+                reference: reference.clone(),
+                source,
+            });
+        }
+        self.out.push(CompiledCorrelation {
+            origin: parsed.origin.clone(),
+            id: c.id.clone(),
+            name: c.name.clone(),
+            title: c.title.clone(),
+            level: c.level.as_ref().map(|l| format!("{l:?}").to_lowercase()),
+            tags: c.tags.clone(),
+            kind: c.correlation_type,
+            inputs,
+            group_by: c.group_by.clone(),
+            timespan: c.timespan.original.clone(),
+            timespan_ns: (c.timespan.seconds as i64).saturating_mul(1_000_000_000),
+            condition,
+            percentile: match c.correlation_type {
+                CorrelationType::ValueMedian => 50.0,
+                _ => percentile.unwrap_or(50) as f64,
+            },
+            value_field_names: field,
+            generate: c.generate,
+        });
+        Ok(self.out.len() - 1)
+    }
+
+    /// How a detection rule's matched rows become a correlation's events, per target.
+    fn rule_input(
+        &self,
+        c: &CorrelationRule,
+        reference: &str,
+        rule: usize,
+        field: &[String],
+    ) -> Result<correlate::InputSource, String> {
+        let compiled = &self.rules[rule];
+        let names_of_rule: Vec<&str> = [compiled.id.as_deref(), compiled.rule.name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let group_names = c
+            .group_by
+            .iter()
+            .map(|g| alias(c, g, reference, &names_of_rule))
+            .collect::<Result<Vec<_>, _>>()?;
+        let value_names = field
+            .iter()
+            .map(|g| alias(c, g, reference, &names_of_rule))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut targets = Vec::new();
+        let mut missing = Vec::new();
+        for t in &compiled.targets {
+            let def = catalog()
+                .table(&t.table)
+                .expect("a compiled target names a catalog table");
+            let compiler = compile::Compiler {
+                def,
+                target: &t.mapping,
+                table: self.ctx.mappings.table(&t.table),
+                placeholders: &self.ctx.placeholders,
+            };
+            let time = def
+                .column("TimeGenerated")
+                .or_else(|| {
+                    def.columns
+                        .iter()
+                        .find(|c| c.ty == spoor_catalog::KqlType::DateTime)
+                })
+                .map(|c| {
+                    datafusion::logical_expr::col(datafusion::common::Column::from_name(&c.name))
+                });
+            let mut lacking: Vec<String> = Vec::new();
+            let mut read = |names: &[String]| -> Vec<Expr> {
+                names
+                    .iter()
+                    .filter_map(|n| {
+                        let e = compiler.field_text(n);
+                        if e.is_none() {
+                            lacking.push(n.clone());
+                        }
+                        e
+                    })
+                    .collect()
+            };
+            let group = read(&group_names);
+            let value = read(&value_names);
+            if time.is_none() {
+                lacking.push("a time column".into());
+            }
+            match time {
+                Some(time) if lacking.is_empty() => {
+                    targets.push(Some(correlate::Projection { time, group, value }))
+                }
+                _ => {
+                    missing.push(format!("{}: no {}", t.table, lacking.join(", ")));
+                    targets.push(None);
+                }
+            }
+        }
+        if targets.iter().all(Option::is_none) {
+            return Err(format!(
+                "rule {reference} runs on no table that has the fields the correlation reads ({})",
+                missing.join("; ")
+            ));
+        }
+        Ok(correlate::InputSource::Rule { rule, targets })
+    }
+}
+
+/// The field a group-by (or value) name reads in the events of one referenced rule: an alias's
+/// field for that rule, else the name itself.
+fn alias(
+    c: &CorrelationRule,
+    name: &str,
+    reference: &str,
+    other_names: &[&str],
+) -> Result<String, String> {
+    let Some(a) = c.aliases.iter().find(|a| a.alias == name) else {
+        return Ok(name.to_string());
+    };
+    std::iter::once(reference)
+        .chain(other_names.iter().copied())
+        .find_map(|r| a.mapping.get(r).cloned())
+        .ok_or_else(|| format!("alias {name} gives no field for rule {reference}"))
+}
+
+/// Every correlation's results over the rows its rules matched (`hits[rule][target]`, as the
+/// rules' targets order them).
+pub fn run_correlations(
+    loaded: &Loaded,
+    hits: &[Vec<Vec<datafusion::arrow::record_batch::RecordBatch>>],
+) -> Result<Vec<Vec<CorrelationHit>>, String> {
+    use correlate::{Event, InputSource};
+    let mut results: Vec<Vec<CorrelationHit>> = Vec::with_capacity(loaded.correlations.len());
+    for c in &loaded.correlations {
+        let mut events = Vec::new();
+        for (i, input) in c.inputs.iter().enumerate() {
+            match &input.source {
+                InputSource::Rule { rule, targets } => {
+                    for (ti, projection) in targets.iter().enumerate() {
+                        let Some(projection) = projection else {
+                            continue;
+                        };
+                        let table = &loaded.rules[*rule].targets[ti].table;
+                        let def = catalog().table(table).expect("a catalog table");
+                        correlate::rule_events(
+                            i,
+                            projection,
+                            &df_schema(def),
+                            &hits[*rule][ti],
+                            &mut events,
+                        )
+                        .map_err(|e| format!("{}: reading {table}: {e}", c.title))?;
+                    }
+                }
+                InputSource::Correlation {
+                    correlation,
+                    group_positions,
+                    value_positions,
+                } => {
+                    for h in &results[*correlation] {
+                        let pick = |p: &[usize]| -> Vec<String> {
+                            p.iter().map(|&p| h.group[p].clone()).collect()
+                        };
+                        events.push(Event {
+                            time: h.last,
+                            input: i,
+                            group: pick(group_positions),
+                            value: (!value_positions.is_empty())
+                                .then(|| pick(value_positions).join("\u{1f}")),
+                        });
+                    }
+                }
+            }
+        }
+        results.push(correlate::correlate(c, events));
+    }
+    Ok(results)
 }
 
 /// Whether a filter names this rule (by id or name) and shares its log source.

@@ -56,7 +56,7 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     let loaded = spoor_sigma::load_paths(&paths, &ctx);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let total = loaded.rules.len() + loaded.failures.len();
+    let total = loaded.loaded() + loaded.failures.len();
     match args.format {
         CheckFormat::Json => {
             for r in &loaded.rules {
@@ -68,6 +68,12 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
                     .collect();
                 let row = json!({"origin": r.origin, "title": r.title, "id": r.id,
                     "loaded": true, "tables": tables, "skipped_tables": skipped});
+                writeln!(out, "{row}").map_err(anyhow::Error::from)?;
+            }
+            for c in &loaded.correlations {
+                let rules: Vec<&str> = c.inputs.iter().map(|i| i.reference.as_str()).collect();
+                let row = json!({"origin": c.origin, "title": c.title, "id": c.id,
+                    "loaded": true, "correlation": c.kind.as_str(), "rules": rules});
                 writeln!(out, "{row}").map_err(anyhow::Error::from)?;
             }
             for f in &loaded.failures {
@@ -83,12 +89,12 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             let pct = if total == 0 {
                 0.0
             } else {
-                100.0 * loaded.rules.len() as f64 / total as f64
+                100.0 * loaded.loaded() as f64 / total as f64
             };
             writeln!(
                 out,
                 "{total} rules: {} load ({pct:.1}%), {} do not; {} filters",
-                loaded.rules.len(),
+                loaded.loaded(),
                 loaded.failures.len(),
                 loaded.filters
             )
@@ -135,7 +141,7 @@ pub fn query(args: QueryArgs) -> Result<ExitCode, Failure> {
     for f in &loaded.failures {
         eprintln!("error: {f}");
     }
-    if loaded.rules.is_empty() {
+    if loaded.loaded() == 0 {
         return Err(Failure::Query(format!(
             "error: {origin}: no Sigma rule could be loaded"
         )));
@@ -148,13 +154,25 @@ pub fn query(args: QueryArgs) -> Result<ExitCode, Failure> {
     let hits = with_progress(&engine, args.quiet, run_rules(&engine, &loaded))?
         .map_err(|e| Failure::Query(format!("error: the rules failed while running: {e}")))?;
     report_skipped(&engine);
+    let correlated = spoor_sigma::run_correlations(&loaded, &hits).map_err(|e| {
+        Failure::Query(format!("error: the correlations failed while running: {e}"))
+    })?;
+    let standalone = loaded.standalone_rules();
+    let hidden = standalone.iter().filter(|s| !**s).count();
+    if hidden > 0 {
+        eprintln!(
+            "note: {hidden} rule(s) only feed correlations (generate: false) and are not \
+             reported on their own"
+        );
+    }
     let format = OutputFormat::from(args.format);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    if loaded.rules.len() == 1 {
-        write_rows(&mut out, &loaded, hits, format)?;
-    } else {
-        write_summary(&mut out, &loaded, &hits, args.format)?;
+    let reported_rules: Vec<usize> = (0..loaded.rules.len()).filter(|&r| standalone[r]).collect();
+    match (reported_rules.as_slice(), loaded.correlations.len()) {
+        ([rule], 0) => write_rows(&mut out, &loaded, *rule, hits, format)?,
+        ([], 1) => write_correlation_rows(&mut out, &loaded, &correlated, format)?,
+        _ => write_summary(&mut out, &loaded, &hits, &correlated, args.format)?,
     }
     out.flush().map_err(anyhow::Error::from)?;
     Ok(if loaded.failures.is_empty() {
@@ -200,18 +218,56 @@ async fn run_rules(engine: &spoor_engine::Engine, loaded: &Loaded) -> Result<Hit
     Ok(hits)
 }
 
+/// One correlation (the last loaded: the others feed it): its results.
+fn write_correlation_rows(
+    out: &mut impl Write,
+    loaded: &Loaded,
+    correlated: &[Vec<spoor_sigma::CorrelationHit>],
+    format: OutputFormat,
+) -> Result<(), Failure> {
+    let (c, hits) = loaded
+        .correlations
+        .iter()
+        .zip(correlated)
+        .next_back()
+        .expect("one correlation");
+    if hits.is_empty() {
+        eprintln!("note: {}: the correlation did not fire", c.title);
+    }
+    let (columns, types, batch) = c.results_batch(hits);
+    if matches!(format, OutputFormat::Table) {
+        writeln!(
+            out,
+            "{} ({} over {}): {} results",
+            c.title,
+            c.kind.as_str(),
+            c.timespan,
+            hits.len()
+        )
+        .map_err(anyhow::Error::from)?;
+    }
+    let result = ResultSet::new(columns, vec![batch], types);
+    spoor_output::write(out, &result, format).map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
 /// One rule: its rows, per table.
 fn write_rows(
     out: &mut impl Write,
     loaded: &Loaded,
+    rule_index: usize,
     hits: Hits,
     format: OutputFormat,
 ) -> Result<(), Failure> {
-    let rule = &loaded.rules[0];
+    let rule = &loaded.rules[rule_index];
     for (table, why) in &rule.skipped {
         eprintln!("note: {}: not run on {table}: {why}", rule.title);
     }
-    let matched: usize = hits.iter().flatten().flatten().map(|b| b.num_rows()).sum();
+    let matched: usize = hits[rule_index]
+        .iter()
+        .flatten()
+        .map(|b| b.num_rows())
+        .sum();
     if matched == 0 {
         let tables: Vec<&str> = rule.targets.iter().map(|t| t.table.as_str()).collect();
         eprintln!(
@@ -223,7 +279,7 @@ fn write_rows(
     for (target, batches) in rule
         .targets
         .iter()
-        .zip(hits.into_iter().next().unwrap_or_default())
+        .zip(hits.into_iter().nth(rule_index).unwrap_or_default())
     {
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         if rows == 0 {
@@ -244,74 +300,106 @@ fn write_rows(
     Ok(())
 }
 
-/// Several rules: those that fired, most hits first.
+/// Several rules: those that fired (and correlations that did), most hits first.
 fn write_summary(
     out: &mut impl Write,
     loaded: &Loaded,
     hits: &Hits,
+    correlated: &[Vec<spoor_sigma::CorrelationHit>],
     format: Format,
 ) -> Result<(), Failure> {
-    let mut fired: Vec<(usize, &str, usize)> = Vec::new();
+    /// A rule's hits on one table, or a correlation's results.
+    struct Fired<'a> {
+        hits: usize,
+        /// The table, or `correlation: <type>`.
+        table: String,
+        title: &'a str,
+        id: Option<&'a str>,
+        level: Option<&'a str>,
+        tags: &'a [String],
+        origin: &'a str,
+    }
+    let standalone = loaded.standalone_rules();
+    let mut fired: Vec<Fired> = Vec::new();
     for (ri, rule) in loaded.rules.iter().enumerate() {
+        if !standalone[ri] {
+            continue;
+        }
         for (ti, t) in rule.targets.iter().enumerate() {
             let n: usize = hits[ri][ti].iter().map(|b| b.num_rows()).sum();
             if n > 0 {
-                fired.push((ri, t.table.as_str(), n));
+                fired.push(Fired {
+                    hits: n,
+                    table: t.table.clone(),
+                    title: &rule.title,
+                    id: rule.id.as_deref(),
+                    level: rule.level.as_deref(),
+                    tags: &rule.tags,
+                    origin: &rule.origin,
+                });
             }
         }
     }
-    fired.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    for (c, results) in loaded.correlations.iter().zip(correlated) {
+        if !results.is_empty() {
+            fired.push(Fired {
+                hits: results.len(),
+                table: format!("correlation: {}", c.kind.as_str()),
+                title: &c.title,
+                id: c.id.as_deref(),
+                level: c.level.as_deref(),
+                tags: &c.tags,
+                origin: &c.origin,
+            });
+        }
+    }
+    // Most hits first; ties in load order (the sort is stable).
+    fired.sort_by_key(|f| std::cmp::Reverse(f.hits));
     let w =
         |out: &mut dyn Write, line: String| writeln!(out, "{line}").map_err(anyhow::Error::from);
     match format {
         Format::Json => {
-            for (ri, table, n) in &fired {
-                let r = &loaded.rules[*ri];
-                let row = json!({"title": r.title, "id": r.id, "level": r.level,
-                    "tags": r.tags, "table": table, "hits": n, "origin": r.origin});
+            for f in &fired {
+                let row = json!({"title": f.title, "id": f.id, "level": f.level,
+                    "tags": f.tags, "table": f.table, "hits": f.hits, "origin": f.origin});
                 w(out, row.to_string())?;
             }
         }
         Format::Csv => {
             w(out, "hits,table,level,title,id".into())?;
-            for (ri, table, n) in &fired {
-                let r = &loaded.rules[*ri];
-                let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            for f in &fired {
                 w(
                     out,
                     format!(
-                        "{n},{table},{},{},{}",
-                        r.level.as_deref().unwrap_or(""),
-                        quote(&r.title),
-                        r.id.as_deref().unwrap_or("")
+                        "{},{},{},{},{}",
+                        f.hits,
+                        quote(&f.table),
+                        f.level.unwrap_or(""),
+                        quote(f.title),
+                        f.id.unwrap_or("")
                     ),
                 )?;
             }
         }
         Format::Table => {
-            for (ri, table, n) in &fired {
-                let r = &loaded.rules[*ri];
+            let width = fired.iter().map(|f| f.table.len()).max().unwrap_or(0);
+            for f in &fired {
                 w(
                     out,
                     format!(
-                        "{n:>7}  {table:<16} {:<13} {}",
-                        r.level.as_deref().unwrap_or("-"),
-                        r.title
+                        "{:>7}  {:<width$} {:<13} {}",
+                        f.hits,
+                        f.table,
+                        f.level.unwrap_or("-"),
+                        f.title
                     ),
                 )?;
             }
-            w(
-                out,
-                format!(
-                    "{} of {} rules fired",
-                    fired
-                        .iter()
-                        .map(|f| f.0)
-                        .collect::<std::collections::HashSet<_>>()
-                        .len(),
-                    loaded.rules.len()
-                ),
-            )?;
+            let distinct: std::collections::HashSet<(&str, &str)> =
+                fired.iter().map(|f| (f.origin, f.title)).collect();
+            let reported = standalone.iter().filter(|s| **s).count() + loaded.correlations.len();
+            w(out, format!("{} of {reported} rules fired", distinct.len()))?;
         }
     }
     Ok(())
