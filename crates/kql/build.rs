@@ -14,11 +14,13 @@ fn main() {
     let mut out = String::from(
         "/// (file name, contents) of every built-in function.\npub static BUILTIN_FUNCTIONS: &[(&str, &str)] = &[\n",
     );
+    // Paths relative to the crate, resolved when the crate compiles: an absolute path written
+    // here would outlive a move of the checkout (another clone sharing the target directory
+    // reuses this output without running the script again).
     for n in &names {
-        let abs = fs::canonicalize(dir.join(n)).unwrap();
+        let file = format!("/functions/{n}");
         out.push_str(&format!(
-            "    ({n:?}, include_str!({:?})),\n",
-            abs.display().to_string()
+            "    ({n:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {file:?}))),\n"
         ));
     }
     out.push_str("];\n");

@@ -515,6 +515,14 @@ impl Compiler<'_> {
 
     /// The column (or JSON path) a Sigma field name reads; `None` when the table has none.
     fn field(&self, name: &str) -> Option<FieldRef> {
+        if self
+            .target
+            .absent
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(name))
+        {
+            return None;
+        }
         let mapped = self.target.column_name(self.table, name);
         let column = |n: &str| {
             self.def.column(n).or_else(|| {
@@ -539,9 +547,14 @@ impl Compiler<'_> {
             return Some(json_field(&c.name, rest.split('.').collect()));
         }
         // The table's bag of other fields (Windows EventData).
-        let bag = self.table.and_then(|t| t.dynamic.as_deref())?;
-        let c = column(bag)?;
-        Some(json_field(&c.name, vec![mapped.as_str()]))
+        let table = self.table?;
+        let c = column(table.dynamic.as_deref()?)?;
+        let path = if table.nested {
+            mapped.split('.').collect()
+        } else {
+            vec![mapped.as_str()]
+        };
+        Some(json_field(&c.name, path))
     }
 }
 

@@ -47,6 +47,10 @@ pub struct Target {
     /// Sigma field name → column name, for this log source only.
     #[serde(default)]
     pub fields: HashMap<String, String>,
+    /// Sigma fields these events do not carry in a form spoor can read (a rule naming one does
+    /// not run on this target, though the table's dynamic column would take any name).
+    #[serde(default)]
+    pub absent: Vec<String>,
     /// Used only when none of the targets before it can run the rule (the same events, read
     /// from a table that has more of their fields).
     #[serde(default)]
@@ -80,6 +84,10 @@ pub struct TableFields {
     /// A dynamic (JSON) column that holds the fields no column has (Windows EventData).
     #[serde(default)]
     pub dynamic: Option<String>,
+    /// Whether a dotted field name is a path into `dynamic` (`actor.alternateId` in a JSON
+    /// event) rather than one key (EventData names have no dots).
+    #[serde(default)]
+    pub nested: bool,
     /// The columns a keyword (a value without a field) is searched in; every text column when
     /// not given.
     #[serde(default)]
@@ -148,6 +156,7 @@ impl Mappings {
             entry.fields = merged;
             if fields.dynamic.is_some() {
                 entry.dynamic = fields.dynamic;
+                entry.nested = fields.nested;
             }
             if fields.keywords.is_some() {
                 entry.keywords = fields.keywords;

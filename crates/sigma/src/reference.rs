@@ -72,6 +72,21 @@ fn text_of(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// The value at a path of keys (a number indexes an array), as the engine's JSON functions
+/// walk it.
+fn path<'v, 'p>(
+    mut v: &'v serde_json::Value,
+    steps: impl Iterator<Item = &'p str>,
+) -> Option<&'v serde_json::Value> {
+    for step in steps {
+        v = match v {
+            serde_json::Value::Array(items) => items.get(step.parse::<usize>().ok()?)?,
+            other => other.get(step)?,
+        };
+    }
+    Some(v)
+}
+
 /// Evaluates rules against one table's events.
 pub struct Reference<'a> {
     pub def: &'a spoor_catalog::TableDef,
@@ -211,14 +226,15 @@ impl Reference<'_> {
         if let Some((head, rest)) = mapped.split_once('.')
             && e.column(head).is_some()
         {
-            let mut v = e.json(head)?;
-            for step in rest.split('.') {
-                v = v.get(step)?;
-            }
-            return text_of(v);
+            return text_of(path(e.json(head)?, rest.split('.'))?);
         }
-        let bag = self.table.and_then(|t| t.dynamic.clone())?;
-        text_of(e.json(&bag)?.get(&mapped)?)
+        let table = self.table?;
+        let bag = e.json(table.dynamic.as_deref()?)?;
+        if table.nested {
+            text_of(path(bag, mapped.split('.'))?)
+        } else {
+            text_of(bag.get(&mapped)?)
+        }
     }
 
     fn item(&self, item: &DetectionItem, e: &mut Event) -> Result<bool, String> {

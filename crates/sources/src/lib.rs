@@ -238,6 +238,7 @@ pub static FORMATS: &[&dyn Format] = &[
     &events::guardduty::GUARD_DUTY,
     &events::cloudwatch::CLOUDWATCH,
     &events::azure::AZURE_DIAGNOSTIC_RECORDS,
+    &events::products::PRODUCTS,
     // Zeek before la-export: a JSON conn log has enough of Zeek_conn's columns to pass for an
     // export of that table.
     &zeek::Zeek,

@@ -154,6 +154,36 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 Compression::None
             ),
             (
+                "product-json/entra-risk-detections.jsonl".to_string(),
+                "product-json",
+                Compression::None
+            ),
+            (
+                "product-json/gcp-audit.json".to_string(),
+                "product-json",
+                Compression::None
+            ),
+            (
+                "product-json/github-audit.json".to_string(),
+                "product-json",
+                Compression::None
+            ),
+            (
+                "product-json/m365-management.json".to_string(),
+                "product-json",
+                Compression::None
+            ),
+            (
+                "product-json/okta-system-log.jsonl".to_string(),
+                "product-json",
+                Compression::None
+            ),
+            (
+                "product-json/opencanary.log".to_string(),
+                "product-json",
+                Compression::None
+            ),
+            (
                 "s3-access/2024-08-02-10-15-00-3E57427F3EXAMPLE".to_string(),
                 "s3-access",
                 Compression::None
@@ -957,6 +987,33 @@ fn json_event_fixtures_decode_with_their_damage_reported() {
         r.first_column[1].as_deref(),
         Some("Stealth:IAMUser/CloudTrailLoggingDisabled")
     );
+
+    // Products read whole: the product from the event's fields; a damaged line is reported.
+    let okta = find(f, "product-json/okta-system-log.jsonl");
+    let r = read_all(okta, "JsonEvents", &["Product", "Event"]);
+    assert_eq!(r.rows, 3);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(3));
+    assert_eq!(r.first_column[0].as_deref(), Some("okta"));
+    for (file, product, rows) in [
+        ("product-json/gcp-audit.json", "gcp_audit", 2),
+        ("product-json/github-audit.json", "github_audit", 2),
+        ("product-json/m365-management.json", "m365_management", 2),
+        ("product-json/opencanary.log", "opencanary", 2),
+        (
+            "product-json/entra-risk-detections.jsonl",
+            "entra_risk_detection",
+            2,
+        ),
+    ] {
+        let r = read_all(find(f, file), "JsonEvents", &["Product"]);
+        assert_eq!((r.rows, r.bad.len()), (rows, 0), "{file}: {:?}", r.bad);
+        assert!(
+            r.first_column.iter().all(|p| p.as_deref() == Some(product)),
+            "{file}: {:?}",
+            r.first_column
+        );
+    }
 
     let cw = find(f, "cloudwatch-logs/logs-insights-results.json");
     let r = read_all(cw, "CloudWatchLogs", &["@logStream"]);

@@ -22,6 +22,7 @@ pub mod azure;
 pub mod cloudwatch;
 pub mod guardduty;
 pub mod kube;
+pub mod products;
 pub mod suricata;
 
 use std::borrow::Cow;
@@ -188,7 +189,7 @@ impl<'a> Doc<'a> {
 }
 
 /// Where a column's value comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Src {
     /// The first of these paths that holds a value (not null).
     Paths(Vec<Cow<'static, str>>),
@@ -196,6 +197,10 @@ pub(crate) enum Src {
     Const(&'static str),
     /// Always null: the format has no such field.
     Null,
+    /// The whole record, as JSON text.
+    Event,
+    /// A text the format works out from the event (the product an event came from).
+    Derived(fn(&Doc<'_>) -> Option<&'static str>),
 }
 
 impl Src {
@@ -335,6 +340,8 @@ impl RowDecoder for EventDecoder {
                     .map_or(Scalar::Null, |v| scalar(v, *ty)),
                 Src::Const(c) => Scalar::Str(Cow::Borrowed(c)),
                 Src::Null => Scalar::Null,
+                Src::Event => Scalar::Str(compact(text)),
+                Src::Derived(f) => f(&doc).map_or(Scalar::Null, |v| Scalar::Str(Cow::Borrowed(v))),
             });
         }
         batcher.push(&values);
