@@ -360,7 +360,7 @@ fn sigma_check_lists_each_rule_that_does_not_load_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("no table for log source product: okta, service: okta"),
+        text.contains("no table for log source product: acme_vpn, service: audit"),
         "{text}"
     );
     assert!(

@@ -28,6 +28,7 @@ use spoor_catalog::TableDef;
 
 pub mod access_log;
 pub mod alb_access;
+pub mod auditd;
 mod batch;
 pub mod cef;
 pub mod cloudtrail;
@@ -246,6 +247,7 @@ pub static FORMATS: &[&dyn Format] = &[
     &s3_access::S3Access,
     &alb_access::AlbAccess,
     &access_log::AccessLog,
+    &auditd::Auditd,
     // CEF before syslog: a CEF line with a syslog header is CEF.
     &cef::Cef,
     &syslog::Syslog,

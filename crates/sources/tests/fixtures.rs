@@ -85,6 +85,7 @@ fn discover_claims_by_content_and_keeps_the_rest() {
                 "alb-access",
                 Compression::Gzip
             ),
+            ("auditd/audit.log".to_string(), "auditd", Compression::None),
             (
                 "azure-diagnostics/PT1H.json".to_string(),
                 "azure-diagnostics",
@@ -987,6 +988,14 @@ fn json_event_fixtures_decode_with_their_damage_reported() {
         r.first_column[1].as_deref(),
         Some("Stealth:IAMUser/CloudTrailLoggingDisabled")
     );
+
+    let audit = find(f, "auditd/audit.log");
+    let r = read_all(audit, "LinuxAuditLog", &["RecordType", "a2", "name"]);
+    assert_eq!(r.rows, 7);
+    assert_eq!(r.bad.len(), 1, "{:?}", r.bad);
+    assert_eq!(r.bad[0].0, Position::Line(7));
+    assert!(r.bad[0].1.contains("is not a time"), "{:?}", r.bad);
+    assert_eq!(r.first_column[2].as_deref(), Some("EXECVE"));
 
     // Products read whole: the product from the event's fields; a damaged line is reported.
     let okta = find(f, "product-json/okta-system-log.jsonl");
