@@ -180,7 +180,7 @@ fn pairs<'a>(mut s: &'a str, kind: &str, out: &mut Vec<(&'a str, Cow<'a, str>)>)
 
 /// Hex text decoded (NULs as spaces); None when it is not hex.
 fn unhex(s: &str) -> Option<String> {
-    if s.len() < 2 || s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if s.len() < 2 || !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let bytes: Vec<u8> = (0..s.len())
