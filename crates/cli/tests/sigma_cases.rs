@@ -85,6 +85,39 @@ fn run_case(path: &Path) -> String {
                 })
                 .collect();
             rows.sort();
+            // The row-at-a-time reference evaluator must find as many (filters are the
+            // compiler's alone).
+            if rule.filters == 0 {
+                let reference = spoor_sigma::reference::Reference {
+                    def,
+                    target: &target.mapping,
+                    table: ctx.mappings.table(&target.table),
+                    placeholders: &ctx.placeholders,
+                };
+                let scan = spoor_engine::scan_plan(&target.table).unwrap();
+                let mut by_reference = Ok(0);
+                for batch in rt.block_on(engine.execute(scan)).unwrap() {
+                    for row in 0..batch.num_rows() {
+                        let mut event = spoor_sigma::reference::Event::from_batch(&batch, row);
+                        by_reference =
+                            match (by_reference, reference.matches(&rule.rule, &mut event)) {
+                                (Ok(n), Ok(hit)) => Ok(n + usize::from(hit)),
+                                (Err(e), _) | (_, Err(e)) => Err(e),
+                            };
+                    }
+                }
+                match by_reference {
+                    Ok(n) => assert_eq!(
+                        n,
+                        rows.len(),
+                        "{}: the reference evaluator finds {n} rows on {}, the plan {}",
+                        rule.title,
+                        target.table,
+                        rows.len()
+                    ),
+                    Err(e) => out.push_str(&format!("  (reference evaluator: {e})\n")),
+                }
+            }
             out.push_str(&format!("  {}: {} rows\n", target.table, rows.len()));
             for r in rows {
                 out.push_str(&format!("    {r}\n"));

@@ -20,20 +20,20 @@ fn sigma_corpus() -> Option<PathBuf> {
 
 const RULE_SETS: [&str; 3] = ["rules", "rules-emerging-threats", "rules-threat-hunting"];
 
-/// The share of SigmaHQ's rules that load may not fall below this (it is 91.0% on the
-/// 2026-12-06 corpus; the specification's aim is 99%).
-const LOAD_RATE_FLOOR: f64 = 0.90;
+/// The share of SigmaHQ's rules that load may not fall below the aim (99.1% load on
+/// the 2026-12-06 corpus).
+const LOAD_RATE_FLOOR: f64 = 0.99;
 
 #[test]
 fn sigmahq_rule_sets_load() {
     let Some(sigma) = sigma_corpus() else { return };
     let paths: Vec<PathBuf> = RULE_SETS.iter().map(|s| sigma.join(s)).collect();
     let loaded = spoor_sigma::load_paths(&paths, &spoor_sigma::Context::default());
-    let total = loaded.rules.len() + loaded.failures.len();
-    let rate = loaded.rules.len() as f64 / total as f64;
+    let total = loaded.loaded() + loaded.failures.len();
+    let rate = loaded.loaded() as f64 / total as f64;
     println!(
         "{total} rules: {} load ({:.1}%), {} do not",
-        loaded.rules.len(),
+        loaded.loaded(),
         100.0 * rate,
         loaded.failures.len()
     );

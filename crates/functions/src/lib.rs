@@ -46,6 +46,7 @@ mod string_ops;
 mod strings;
 mod take_any;
 mod text;
+pub mod text_fields;
 mod udf;
 mod xml;
 
@@ -112,6 +113,8 @@ fn scalar_specs() -> Vec<udf::Spec> {
         ipv4::kql_ipv4_is_match(),
         ipv4::kql_ipv4_is_in_range(),
         ipv6::kql_ipv6_is_in_range(),
+        text_fields::kql_kv_text(),
+        text_fields::kql_url_part(),
         ipv4::kql_ipv4_compare(),
         ipv4::kql_parse_ipv4(),
         ipv4::kql_has_any_ipv4(),

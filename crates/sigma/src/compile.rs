@@ -539,12 +539,30 @@ impl Compiler<'_> {
                 ty: c.ty,
             });
         }
+        // Part of a URL column: `url_extension(RequestURL)`.
+        if let Some((part, name)) = crate::mapping::url_part(&mapped) {
+            let c = column(name)?;
+            let udf = spoor_functions::scalar("kql_url_part").expect("a spoor function");
+            return Some(FieldRef {
+                expr: udf.call(vec![col_expr(&c.name), lit(part)]),
+                ty: KqlType::String,
+            });
+        }
         // A dotted path into a dynamic column: `requestParameters.bucketName`.
         if let Some((head, rest)) = mapped.split_once('.')
             && let Some(c) = column(head)
             && matches!(c.ty, KqlType::Dynamic | KqlType::String)
         {
             return Some(json_field(&c.name, rest.split('.').collect()));
+        }
+        // A text of key=value pairs.
+        if let Some(pairs) = &self.target.pairs {
+            let c = column(pairs)?;
+            let udf = spoor_functions::scalar("kql_kv_text").expect("a spoor function");
+            return Some(FieldRef {
+                expr: udf.call(vec![col_expr(&c.name), lit(mapped)]),
+                ty: KqlType::String,
+            });
         }
         // The table's bag of other fields (Windows EventData).
         let table = self.table?;

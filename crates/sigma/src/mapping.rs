@@ -47,6 +47,10 @@ pub struct Target {
     /// Sigma field name → column name, for this log source only.
     #[serde(default)]
     pub fields: HashMap<String, String>,
+    /// A text column of `key=value` pairs (FortiGate's syslog messages, sudo's `USER=...`):
+    /// fields no column has are read from it.
+    #[serde(default)]
+    pub pairs: Option<String>,
     /// Sigma fields these events do not carry in a form spoor can read (a rule naming one does
     /// not run on this target, though the table's dynamic column would take any name).
     #[serde(default)]
@@ -72,6 +76,20 @@ impl Target {
             .or_else(|| table.and_then(|t| lookup(&t.fields)))
             .unwrap_or_else(|| name.to_string())
     }
+}
+
+/// A part of a column a mapped name may stand for: `url_extension(RequestURL)` is the
+/// extension of the URL's path (Sigma's `c-uri-extension`); also `url_path` and `url_query`.
+pub fn url_part(mapped: &str) -> Option<(&'static str, &str)> {
+    let (function, rest) = mapped.split_once('(')?;
+    let column = rest.strip_suffix(')')?;
+    let part = match function {
+        "url_path" => "path",
+        "url_query" => "query",
+        "url_extension" => "extension",
+        _ => return None,
+    };
+    Some((part, column))
 }
 
 /// Sigma's names for a table's columns.
@@ -194,6 +212,20 @@ impl Mappings {
             .rev()
             .max_by_key(|(keys, _)| *keys)
             .map(|(_, e)| e.targets.as_slice())
+    }
+
+    /// A part of a column a mapped name may stand for: `url_extension(RequestURL)` is the
+    /// extension of the URL's path (Sigma's `c-uri-extension`); also `url_path` and `url_query`.
+    pub fn url_part(mapped: &str) -> Option<(&'static str, &str)> {
+        let (function, rest) = mapped.split_once('(')?;
+        let column = rest.strip_suffix(')')?;
+        let part = match function {
+            "url_path" => "path",
+            "url_query" => "query",
+            "url_extension" => "extension",
+            _ => return None,
+        };
+        Some((part, column))
     }
 
     /// Sigma's names for a table's columns.

@@ -223,10 +223,18 @@ impl Reference<'_> {
         {
             return v.map(str::to_string);
         }
+        if let Some((part, name)) = crate::mapping::url_part(&mapped) {
+            let url = e.column(name)??;
+            return spoor_functions::text_fields::url_part(url, part).map(str::to_string);
+        }
         if let Some((head, rest)) = mapped.split_once('.')
             && e.column(head).is_some()
         {
             return text_of(path(e.json(head)?, rest.split('.'))?);
+        }
+        if let Some(pairs) = &self.target.pairs {
+            let text = e.column(pairs)??;
+            return spoor_functions::text_fields::kv_value(text, &mapped).map(str::to_string);
         }
         let table = self.table?;
         let bag = e.json(table.dynamic.as_deref()?)?;
