@@ -277,22 +277,44 @@ mod tests {
                     assert!(def.index_of(column).is_some(), "{}.{column}", t.table);
                 }
                 for column in t.fields.values() {
-                    // A name the table has no column for must be a field of its dynamic bag.
+                    // A name the table has no column for must be a field of its dynamic bag
+                    // or of its key=value text.
                     let bag = m.table(&t.table).and_then(|f| f.dynamic.as_ref());
                     assert!(
-                        def.index_of(column).is_some() || bag.is_some(),
+                        reads_a_column(def, column) || bag.is_some() || t.pairs.is_some(),
                         "{}.{column}",
                         t.table
                     );
+                }
+                if let Some(pairs) = &t.pairs {
+                    assert!(def.index_of(pairs).is_some(), "{}.{pairs}", t.table);
                 }
             }
         }
         for (table, f) in &m.tables {
             let def = catalog.table(table).unwrap_or_else(|| panic!("{table}"));
-            for column in f.fields.values().chain(f.dynamic.iter()) {
+            for column in f.fields.values() {
+                assert!(reads_a_column(def, column), "{table}.{column}");
+            }
+            for column in f.dynamic.iter().chain(f.keywords.iter().flatten()) {
                 assert!(def.index_of(column).is_some(), "{table}.{column}");
             }
         }
+    }
+
+    /// A column, part of a URL column (`url_path(uri)`), or a path into a dynamic column
+    /// (`objectRef.apiGroup`).
+    fn reads_a_column(def: &spoor_catalog::TableDef, mapped: &str) -> bool {
+        if def.index_of(mapped).is_some() {
+            return true;
+        }
+        if let Some((_, column)) = url_part(mapped) {
+            return def.index_of(column).is_some();
+        }
+        mapped.split_once('.').is_some_and(|(head, _)| {
+            def.column(head)
+                .is_some_and(|c| c.ty == spoor_catalog::KqlType::Dynamic)
+        })
     }
 
     #[test]
@@ -314,7 +336,10 @@ mod tests {
             (t[0].table.as_str(), t[0].conditions.0.len()),
             ("WindowsEvent", 0)
         );
-        assert!(m.targets(&ls(Some("okta"), None, Some("okta"))).is_none());
+        assert!(
+            m.targets(&ls(Some("acme_vpn"), None, Some("audit")))
+                .is_none()
+        );
     }
 
     #[test]
