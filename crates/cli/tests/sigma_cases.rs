@@ -128,6 +128,32 @@ fn run_case(path: &Path) -> String {
         }
         hits.push(per_target);
     }
+    // A rule set runs through one shared scan per table (shared string tests, narrowed
+    // predicates): it must keep the same rows as each rule's own plan.
+    let mut by_table: std::collections::BTreeMap<&str, Vec<(usize, usize)>> = Default::default();
+    for (ri, rule) in loaded.rules.iter().enumerate() {
+        for (ti, t) in rule.targets.iter().enumerate() {
+            by_table.entry(t.table.as_str()).or_default().push((ri, ti));
+        }
+    }
+    for (table, pairs) in by_table {
+        let groups = spoor_sigma::group_by_source(&loaded.rules, &pairs);
+        let exprs = spoor_sigma::scan_predicates(&loaded.rules, &groups);
+        let found = rt
+            .block_on(engine.filter_many(table, &exprs))
+            .unwrap_or_else(|e| panic!("{table}: {}", e.strip_backtrace()));
+        for ((_, members), batches) in groups.iter().zip(found) {
+            for (&(ri, ti), kept) in members.iter().zip(batches) {
+                let shared: usize = kept.iter().map(|b| b.num_rows()).sum();
+                let alone: usize = hits[ri][ti].iter().map(|b| b.num_rows()).sum();
+                assert_eq!(
+                    shared, alone,
+                    "{} on {table}: the shared scan keeps {shared} rows, the rule's plan {alone}",
+                    loaded.rules[ri].title
+                );
+            }
+        }
+    }
     let correlated = spoor_sigma::run_correlations(&loaded, &hits).expect("correlations run");
     for (c, results) in loaded.correlations.iter().zip(correlated) {
         out.push_str(&format!(

@@ -7,6 +7,7 @@
 
 mod evidence;
 mod external;
+mod shared_tests;
 
 /// The batches plans produce (so that callers need not name arrow themselves).
 pub use datafusion::arrow::record_batch::RecordBatch;
@@ -306,9 +307,11 @@ impl Engine {
     /// over one table share one scan (a rule set of thousands reads the evidence once per table,
     /// not once per rule). Predicates come in groups that share a condition (the rules of one
     /// log source: `EventID = 1`): the condition filters each batch once, and the group's
-    /// predicates run on the rows it kept. Everything is compiled to physical expressions once
-    /// and evaluated in each partition's task; small batches (one per short file) are gathered
-    /// first so that each predicate, and each pattern it compiles, runs on few large batches.
+    /// predicates run on the rows it kept. Their literal string tests are answered by one
+    /// multi-pattern search per field ([`shared_tests`]), and each predicate reads only its own
+    /// columns. Everything is compiled to physical expressions once and evaluated in each
+    /// partition's task; small batches (one per short file) are gathered first so that each
+    /// predicate, and each pattern it compiles, runs on few large batches.
     ///
     /// The result is `[group][predicate]` → the matching rows.
     pub async fn filter_many(
@@ -321,13 +324,20 @@ impl Engine {
     ) -> Result<Vec<Vec<Vec<RecordBatch>>>> {
         use datafusion::arrow::compute::{concat_batches, filter_record_batch};
         use datafusion::common::cast::as_boolean_array;
-        use datafusion::physical_expr::PhysicalExpr;
+        use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+        use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
         use futures::StreamExt;
 
         let scan = self.bind(scan_plan(table)?)?;
         let state = self.ctx.state();
         let schema = scan.schema().clone();
-        type Group = (Option<Arc<dyn PhysicalExpr>>, Vec<Arc<dyn PhysicalExpr>>);
+        /// A group's condition, its shared string tests, and its predicates (over the test
+        /// columns when there are shared tests).
+        type Group = (
+            Option<Arc<dyn PhysicalExpr>>,
+            Option<shared_tests::SharedTests>,
+            Vec<shared_tests::Narrow>,
+        );
         let compiled: Vec<Group> = groups
             .iter()
             .map(|(condition, predicates)| {
@@ -335,11 +345,32 @@ impl Engine {
                     .as_ref()
                     .map(|c| state.create_physical_expr(c.clone(), &schema))
                     .transpose()?;
+                let props = state.execution_props();
+                let context = PhysicalPlanningContext::default();
+                let empty = RecordBatch::new_empty(Arc::new(schema.as_arrow().clone()));
                 let predicates = predicates
                     .iter()
-                    .map(|p| state.create_physical_expr(p.clone(), &schema))
+                    .map(|p| {
+                        // A predicate whose types already agree (a front-end's compiled rules
+                        // do) is planned as it is: DataFusion's type coercion asks the type of
+                        // every subtree again at every level, which costs more than the scan
+                        // for a rule set of thousands. One that does not build, or does not
+                        // run on an empty batch (a comparison of two types), is coerced.
+                        create_physical_expr(p, &schema, props, &context)
+                            .and_then(|e| e.evaluate(&empty).map(|_| e))
+                            .or_else(|_| state.create_physical_expr(p.clone(), &schema))
+                    })
                     .collect::<Result<Vec<_>>>()?;
-                Ok((condition, predicates))
+                let (shared, predicates) =
+                    shared_tests::SharedTests::share(predicates, schema.as_arrow())?;
+                let over = shared
+                    .as_ref()
+                    .map_or(schema.as_arrow(), shared_tests::SharedTests::schema);
+                let predicates = predicates
+                    .into_iter()
+                    .map(|p| shared_tests::Narrow::new(p, over))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((condition, shared, predicates))
             })
             .collect::<Result<_>>()?;
         let compiled = Arc::new(compiled);
@@ -351,7 +382,7 @@ impl Engine {
         let empty = |groups: &[Group]| -> Found {
             groups
                 .iter()
-                .map(|(_, p)| vec![Vec::new(); p.len()])
+                .map(|(_, _, p)| vec![Vec::new(); p.len()])
                 .collect()
         };
         let mut tasks = Vec::new();
@@ -359,22 +390,36 @@ impl Engine {
             let compiled = Arc::clone(&compiled);
             let mut out = empty(&compiled);
             tasks.push(tokio::spawn(async move {
+                // The rows of `batch` where `e`, evaluated on `over` (the batch itself, or the
+                // batch with its shared test columns), holds.
+                // (Most predicates keep no row of a batch: a wide table is then not filtered
+                // column by column into empty arrays.)
+                let keep_where = |batch: &RecordBatch, mask: datafusion::arrow::array::ArrayRef| {
+                    let mask = as_boolean_array(&mask)?;
+                    if mask.true_count() == 0 {
+                        return Ok(None);
+                    }
+                    filter_record_batch(batch, mask).map(Some)
+                };
                 let keep = |batch: &RecordBatch, e: &Arc<dyn PhysicalExpr>| {
-                    let mask = e.evaluate(batch)?.into_array(batch.num_rows())?;
-                    filter_record_batch(batch, as_boolean_array(&mask)?)
+                    keep_where(batch, e.evaluate(batch)?.into_array(batch.num_rows())?)
                 };
                 let evaluate = |batch: &RecordBatch, out: &mut Found| {
-                    for (g, (condition, predicates)) in compiled.iter().enumerate() {
+                    for (g, (condition, shared, predicates)) in compiled.iter().enumerate() {
                         let rows = match condition {
-                            Some(c) => keep(batch, c)?,
+                            Some(c) => match keep(batch, c)? {
+                                Some(rows) => rows,
+                                None => continue,
+                            },
                             None => batch.clone(),
                         };
-                        if rows.num_rows() == 0 {
-                            continue;
-                        }
+                        // The rows with the shared string tests' columns after their own.
+                        let over = match shared {
+                            Some(s) => s.columns(&rows)?,
+                            None => rows.clone(),
+                        };
                         for (i, p) in predicates.iter().enumerate() {
-                            let kept = keep(&rows, p)?;
-                            if kept.num_rows() > 0 {
+                            if let Some(kept) = keep_where(&rows, p.evaluate(&over)?)? {
                                 out[g][i].push(kept);
                             }
                         }

@@ -416,10 +416,10 @@ impl Compiler<'_> {
         match v {
             SigmaValue::Null => Ok(field.expr.clone().is_null()),
             SigmaValue::Integer(i) if numeric && kind == Kind::Exact => {
-                Ok(field.expr.clone().eq(lit(*i)))
+                Ok(number_eq(field, *i as f64, Some(*i)))
             }
             SigmaValue::Float(f) if numeric && kind == Kind::Exact => {
-                Ok(field.expr.clone().eq(lit(*f)))
+                Ok(number_eq(field, *f, None))
             }
             SigmaValue::Bool(b) if field.ty == KqlType::Bool && kind == Kind::Exact => {
                 Ok(field.expr.clone().eq(lit(*b)))
@@ -437,7 +437,7 @@ impl Compiler<'_> {
                 if numeric && kind == Kind::Exact && s.is_plain() {
                     // `EventID: '4688'` on an int column compares numbers.
                     if let Some(n) = s.as_plain().and_then(|p| p.trim().parse::<i64>().ok()) {
-                        return Ok(field.expr.clone().eq(lit(n)));
+                        return Ok(number_eq(field, n as f64, Some(n)));
                     }
                 }
                 self.pattern(field, s, kind, cased)
@@ -573,6 +573,17 @@ impl Compiler<'_> {
             vec![mapped.as_str()]
         };
         Some(json_field(&c.name, path))
+    }
+}
+
+/// A numeric column equal to a number, with both sides of one type (the plan needs no type
+/// coercion: whole numbers compare as Int64 unless the column holds reals).
+fn number_eq(field: &FieldRef, value: f64, whole: Option<i64>) -> Expr {
+    match whole {
+        Some(i) if field.ty != KqlType::Real => {
+            cast(field.expr.clone(), DataType::Int64).eq(lit(i))
+        }
+        _ => cast(field.expr.clone(), DataType::Float64).eq(lit(value)),
     }
 }
 
