@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -273,7 +273,10 @@ fn search(tests: Vec<Needle>, case: Case) -> Result<Search> {
         });
         outputs[p].push((op, column));
     }
+    // A contiguous NFA: built in a fraction of a DFA's time (an automaton serves a few batches),
+    // searched nearly as fast.
     let automaton = AhoCorasickBuilder::new()
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
         .ascii_case_insensitive(case == Case::Ascii)
         .match_kind(MatchKind::Standard)
         .build(&patterns)

@@ -147,8 +147,7 @@ impl Compiler<'_> {
                     // `them`: every search identifier except those starting with an underscore.
                     SelectorPattern::Them => named.keys().filter(|n| !n.starts_with('_')).collect(),
                     SelectorPattern::Pattern(p) => {
-                        let re = glob(p);
-                        named.keys().filter(|n| re.is_match(n)).collect()
+                        named.keys().filter(|n| glob_match(p, n)).collect()
                     }
                 };
                 names.sort();
@@ -366,7 +365,8 @@ impl Compiler<'_> {
                 return unsupported("re: the value must be a regular expression");
             };
             let pattern = mods.regex(&s.original);
-            if let Err(e) = regex::Regex::new(&pattern) {
+            // Parsed, not compiled: the engine compiles it when it runs.
+            if let Err(e) = regex_syntax::Parser::new().parse(&pattern) {
                 return unsupported(format!(
                     "re: {:?} is not a regular expression spoor's engine reads ({})",
                     s.original,
@@ -855,10 +855,25 @@ pub(crate) fn rewrite_values(
     Ok(out)
 }
 
-/// A `*` pattern over search identifiers as an anchored regex.
-pub(crate) fn glob(pattern: &str) -> regex::Regex {
-    let body: Vec<String> = pattern.split('*').map(regex::escape).collect();
-    regex::Regex::new(&format!("^{}$", body.join(".*"))).expect("escaped pattern")
+/// Whether a search identifier matches a condition's `*` pattern (`selection_*`).
+pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        // No `*`: the whole name.
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// `%name%` placeholders replaced by each of their values (every combination).
@@ -990,6 +1005,25 @@ fn valid_cidr(s: &str) -> bool {
         (Ok(std::net::IpAddr::V4(_)), Ok(b)) => b <= 32,
         (Ok(std::net::IpAddr::V6(_)), Ok(b)) => b <= 128,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::glob_match;
+
+    #[test]
+    fn selector_patterns_match_as_globs() {
+        assert!(glob_match("selection_*", "selection_img"));
+        assert!(glob_match("selection_*", "selection_"));
+        assert!(!glob_match("selection_*", "selection"));
+        assert!(glob_match("*_cli", "sel_cli"));
+        assert!(glob_match("a*b*c", "a-x-b-y-c"));
+        assert!(!glob_match("a*b*c", "a-c-b"));
+        assert!(glob_match("filter", "filter"));
+        assert!(!glob_match("filter", "filter_x"));
+        assert!(glob_match("*", "anything"));
+        assert!(!glob_match("ab*ba", "aba"));
     }
 }
 

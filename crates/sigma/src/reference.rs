@@ -15,7 +15,7 @@ use rsigma_parser::{
     SigmaString, SigmaValue, SpecialChar, StringPart,
 };
 
-use crate::compile::{Kind, Mods, Placeholders, glob, rewrite_values};
+use crate::compile::{Kind, Mods, Placeholders, glob_match, rewrite_values};
 use crate::mapping::{TableFields, Target};
 
 /// One event: its columns as text (null when absent), and the fields of its dynamic bag.
@@ -158,8 +158,7 @@ impl Reference<'_> {
                 let names: Vec<&String> = match pattern {
                     SelectorPattern::Them => named.keys().filter(|n| !n.starts_with('_')).collect(),
                     SelectorPattern::Pattern(p) => {
-                        let re = glob(p);
-                        named.keys().filter(|n| re.is_match(n)).collect()
+                        named.keys().filter(|n| glob_match(p, n)).collect()
                     }
                 };
                 let mut count = 0u64;
