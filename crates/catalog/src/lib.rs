@@ -187,6 +187,12 @@ impl TableDef {
     pub fn column(&self, column: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == column)
     }
+
+    /// The table's time: TimeGenerated, else its first datetime column (eventTime).
+    pub fn time_column(&self) -> Option<&Column> {
+        self.column("TimeGenerated")
+            .or_else(|| self.columns.iter().find(|c| c.ty == KqlType::DateTime))
+    }
 }
 
 /// What was wrong with a table definition file.

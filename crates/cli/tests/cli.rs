@@ -18,6 +18,13 @@ fn spoor(args: &[&str]) -> Output {
         .expect("spoor runs")
 }
 
+/// `spoor query --lang sigma -q --format json ARGS...`.
+fn sigma_query_json(args: &[&str]) -> Output {
+    let mut all = vec!["query", "--lang", "sigma", "-q", "--format", "json"];
+    all.extend_from_slice(args);
+    spoor(&all)
+}
+
 fn json_lines(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -395,16 +402,7 @@ fn sigma_query_prints_a_correlations_results_and_hides_the_rules_it_reads() {
                  detection: {sel: {EventID: 4625}, condition: sel}\n---\n\
                  title: many failures\ncorrelation: {type: event_count, rules: [failed], \
                  group-by: [TargetUserName], timespan: 5m, condition: {gte: 3}}\n";
-    let out = spoor(&[
-        "query",
-        "--lang",
-        "sigma",
-        "-q",
-        "--format",
-        "json",
-        rules,
-        "crates/cli/tests/fixtures/sigma-correlation",
-    ]);
+    let out = sigma_query_json(&[rules, "crates/cli/tests/fixtures/sigma-correlation"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let rows = json_lines(&out);
     let users: Vec<&str> = rows
@@ -418,16 +416,7 @@ fn sigma_query_prints_a_correlations_results_and_hides_the_rules_it_reads() {
     assert!(err.contains("1 rule(s) only feed correlations"), "{err}");
     // With `generate: true` the rule reports too: two items, so a summary.
     let generated = rules.replace("many failures\n", "many failures\ngenerate: true\n");
-    let out = spoor(&[
-        "query",
-        "--lang",
-        "sigma",
-        "-q",
-        "--format",
-        "json",
-        &generated,
-        "crates/cli/tests/fixtures/sigma-correlation",
-    ]);
+    let out = sigma_query_json(&[&generated, "crates/cli/tests/fixtures/sigma-correlation"]);
     let rows = json_lines(&out);
     let fired: Vec<(&str, u64)> = rows
         .iter()
@@ -441,13 +430,7 @@ fn sigma_query_prints_a_correlations_results_and_hides_the_rules_it_reads() {
 
 #[test]
 fn sigma_query_prints_a_rules_rows_or_a_folders_summary() {
-    let out = spoor(&[
-        "query",
-        "--lang",
-        "sigma",
-        "-q",
-        "--format",
-        "json",
+    let out = sigma_query_json(&[
         "-f",
         "crates/cli/tests/sigma/placeholders.yml",
         "--sigma-placeholders",
@@ -460,16 +443,7 @@ fn sigma_query_prints_a_rules_rows_or_a_folders_summary() {
         "a missing placeholder file is a usage error"
     );
     let rule = "title: whoami\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: {Image|endswith: '\\whoami.exe'}\n  condition: sel\n";
-    let out = spoor(&[
-        "query",
-        "--lang",
-        "sigma",
-        "-q",
-        "--format",
-        "json",
-        rule,
-        "crates/cli/tests/fixtures/sigma",
-    ]);
+    let out = sigma_query_json(&[rule, "crates/cli/tests/fixtures/sigma"]);
     assert!(
         out.status.success(),
         "{}",
@@ -486,13 +460,7 @@ fn sigma_query_prints_a_rules_rows_or_a_folders_summary() {
         })
         .collect();
     assert_eq!(rows.len(), 2, "{records:?}");
-    let out = spoor(&[
-        "query",
-        "--lang",
-        "sigma",
-        "-q",
-        "--format",
-        "json",
+    let out = sigma_query_json(&[
         "-f",
         "crates/cli/tests/sigma",
         "crates/cli/tests/fixtures/sigma",

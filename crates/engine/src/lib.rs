@@ -338,6 +338,9 @@ impl Engine {
             Option<shared_tests::SharedTests>,
             Vec<shared_tests::Narrow>,
         );
+        let props = state.execution_props();
+        let context = PhysicalPlanningContext::default();
+        let empty = RecordBatch::new_empty(Arc::new(schema.as_arrow().clone()));
         let compiled: Vec<Group> = groups
             .iter()
             .map(|(condition, predicates)| {
@@ -345,9 +348,6 @@ impl Engine {
                     .as_ref()
                     .map(|c| state.create_physical_expr(c.clone(), &schema))
                     .transpose()?;
-                let props = state.execution_props();
-                let context = PhysicalPlanningContext::default();
-                let empty = RecordBatch::new_empty(Arc::new(schema.as_arrow().clone()));
                 let predicates = predicates
                     .iter()
                     .map(|p| {
@@ -471,12 +471,7 @@ impl Engine {
                 .ctx
                 .table(datafusion::common::TableReference::bare(name.as_str()))
                 .await?;
-            // The table's time: TimeGenerated, or else its first datetime column (eventTime).
-            let time = def.column("TimeGenerated").or_else(|| {
-                def.columns
-                    .iter()
-                    .find(|c| c.ty == spoor_catalog::KqlType::DateTime)
-            });
+            let time = def.time_column();
             let aggs = if let Some(time) = time {
                 vec![
                     count(lit(1)).alias("rows"),

@@ -534,22 +534,10 @@ impl Linker<'_> {
             let def = catalog()
                 .table(&t.table)
                 .expect("a compiled target names a catalog table");
-            let compiler = compile::Compiler {
-                def,
-                target: &t.mapping,
-                table: self.ctx.mappings.table(&t.table),
-                placeholders: &self.ctx.placeholders,
-            };
-            let time = def
-                .column("TimeGenerated")
-                .or_else(|| {
-                    def.columns
-                        .iter()
-                        .find(|c| c.ty == spoor_catalog::KqlType::DateTime)
-                })
-                .map(|c| {
-                    datafusion::logical_expr::col(datafusion::common::Column::from_name(&c.name))
-                });
+            let compiler = compiler(def, &t.mapping, self.ctx);
+            let time = def.time_column().map(|c| {
+                datafusion::logical_expr::col(datafusion::common::Column::from_name(&c.name))
+            });
             let mut lacking: Vec<String> = Vec::new();
             let mut read = |names: &[String]| -> Vec<Expr> {
                 names
@@ -758,12 +746,7 @@ fn compile_target(
             target.table
         )));
     };
-    let compiler = compile::Compiler {
-        def,
-        target,
-        table: ctx.mappings.table(&target.table),
-        placeholders: &ctx.placeholders,
-    };
+    let compiler = compiler(def, target, ctx);
     let mut detection = compiler.detections(&rule.detection.named, &rule.detection.conditions)?;
     for f in filters {
         detection =
@@ -791,6 +774,20 @@ fn compile_target(
         }
     }
     Ok((source, detection))
+}
+
+/// The compiler of a mapping target's table, with the context's names and placeholders.
+fn compiler<'a>(
+    def: &'a spoor_catalog::TableDef,
+    target: &'a mapping::Target,
+    ctx: &'a Context,
+) -> compile::Compiler<'a> {
+    compile::Compiler {
+        def,
+        target,
+        table: ctx.mappings.table(&target.table),
+        placeholders: &ctx.placeholders,
+    }
 }
 
 /// A table's schema as DataFusion plans with it, built once per table.
