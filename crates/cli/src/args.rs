@@ -54,6 +54,163 @@ pub enum Command {
     ///   spoor sources --format json
     #[command(verbatim_doc_comment)]
     Sources(SourcesArgs),
+    /// Hunt: run the detection pack over evidence and report the findings by ATT&CK tactic.
+    ///
+    /// Loads every evidence file, runs the built-in pack (plus --rules and --sigma rules),
+    /// and prints the findings, most severe first, grouped by tactic, each with the rows that
+    /// triggered it. The timeline, the HTML report and the ATT&CK Navigator layer are
+    /// written on request.
+    ///
+    /// Examples:
+    ///   spoor hunt ./evidence
+    ///   spoor hunt --now 2023-08-10T00:00:00Z --format json ./evidence
+    ///   spoor hunt --sigma sigma/rules --timeline timeline.csv --attack-layer layer.json ./evidence
+    ///   spoor hunt --tuning tuning.yml --param IP=203.0.113.7 ./evidence
+    #[command(verbatim_doc_comment)]
+    Hunt(HuntArgs),
+    /// The detection pack: list, show, lint and test rules.
+    ///
+    /// Examples:
+    ///   spoor rules list
+    ///   spoor rules show aws-cloudtrail-stop-logging
+    ///   spoor rules lint ./my-rules
+    ///   spoor rules test
+    #[command(verbatim_doc_comment)]
+    Rules(RulesArgs),
+    /// The MITRE ATT&CK table spoor names techniques and tactics with.
+    ///
+    /// Examples:
+    ///   spoor attack show T1562.008
+    ///   spoor attack update enterprise-attack.json
+    #[command(verbatim_doc_comment)]
+    Attack(AttackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// Evidence files or folders.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// More detection rules: YAML files or folders of the pack's format. Repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Leave the built-in pack out (run only --rules and --sigma).
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Sigma rules to run as well: files or folders (SigmaHQ's rules load as they are).
+    /// Repeatable.
+    #[arg(long = "sigma", value_name = "DIR")]
+    pub sigma: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sigma_options: SigmaOptions,
+    /// A tuning file of exclusions per rule (YAML: `exclusions: [{rule, reason, where}]`).
+    /// Repeatable.
+    #[arg(long = "tuning", value_name = "FILE")]
+    pub tuning: Vec<PathBuf>,
+    /// A value for a rule parameter, e.g. --param IP=203.0.113.7 (every rule that declares
+    /// the name takes it). Repeatable.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Pin `now` (ISO 8601): rules that look back (`ago(1d)`) measure from it. Evidence is
+    /// usually old; the default is the latest event's time.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// `table` prints the summary for people; `json` one finding per line: {"rule_id",
+    /// "title", "severity", "score", "tactics", "techniques", "hits", "first", "last", "sample"}.
+    #[arg(long, value_enum, default_value_t = TablesFormat::Table)]
+    pub format: TablesFormat,
+    /// Rows shown per finding (the count is always given).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub sample: usize,
+    /// Leave out findings below this severity.
+    #[arg(long, value_name = "LEVEL", value_parser = ["informational", "low", "medium", "high", "critical"])]
+    pub min_severity: Option<String>,
+    /// Write every hit, in time order, to this CSV file (a forensic timeline).
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+    /// Write a self-contained HTML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write an ATT&CK Navigator layer of the techniques found to this file.
+    #[arg(long = "attack-layer", value_name = "FILE")]
+    pub attack_layer: Option<PathBuf>,
+    /// Read every file as this log format instead of recognising it by its content.
+    #[arg(long = "source-format", value_name = "NAME")]
+    pub source_format: Option<String>,
+    /// Hide the progress indicator.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+/// Where rules come from: the built-in pack and more folders.
+#[derive(Debug, Args, Default)]
+pub struct PackOptions {
+    /// More rules: YAML files or folders of the pack's format. Repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Leave the built-in pack out.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules: id, severity, techniques, tables, title.
+    List {
+        #[command(flatten)]
+        pack: PackOptions,
+        /// `table` for people; `json` one rule per line.
+        #[arg(long, value_enum, default_value_t = TablesFormat::Table)]
+        format: TablesFormat,
+    },
+    /// Show one rule: its file, with the ATT&CK names of its techniques.
+    Show {
+        /// The rule's id.
+        id: String,
+        #[command(flatten)]
+        pack: PackOptions,
+    },
+    /// Check rules beyond their YAML shape: ATT&CK ids, tables, that queries plan, tests.
+    ///
+    /// With no path, the built-in pack is checked.
+    Lint {
+        /// Rule files or folders (default: the built-in pack).
+        paths: Vec<PathBuf>,
+    },
+    /// Run every rule's tests and print a pass/fail table.
+    Test {
+        /// Only these rules (ids); default: all.
+        ids: Vec<String>,
+        #[command(flatten)]
+        pack: PackOptions,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AttackArgs {
+    #[command(subcommand)]
+    pub command: AttackCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttackCommand {
+    /// Rebuild the ATT&CK table from a STIX catalog: a bundle file (enterprise-attack.json) or
+    /// a folder of bundles. Written where spoor reads it before its built-in table.
+    Update {
+        /// The STIX bundle file or folder.
+        source: PathBuf,
+        /// Write the table here instead (the project's script writes the built-in table).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Show a technique or tactic (or, with no id, the tactics and the table's source).
+    Show { id: Option<String> },
 }
 
 #[derive(Debug, Args)]

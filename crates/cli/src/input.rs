@@ -60,6 +60,16 @@ struct Progress {
     bar: ProgressBar,
 }
 
+/// The spinner shown now, if any, so that long work can say what it is doing.
+static CURRENT_PROGRESS: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Replaces the message of the progress indicator shown now (nothing when there is none).
+pub fn progress_message(message: &str) {
+    if let Some(bar) = CURRENT_PROGRESS.lock().ok().and_then(|b| b.clone()) {
+        bar.set_message(message.to_string());
+    }
+}
+
 impl Progress {
     fn start(message: &str, quiet: bool) -> Progress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
@@ -77,10 +87,16 @@ impl Progress {
                 }
             });
         }
+        if let Ok(mut current) = CURRENT_PROGRESS.lock() {
+            *current = Some(bar.clone());
+        }
         Progress { bar }
     }
 
     fn finish(&self) {
+        if let Ok(mut current) = CURRENT_PROGRESS.lock() {
+            *current = None;
+        }
         self.bar.finish_and_clear();
     }
 }

@@ -42,6 +42,9 @@ fn main() -> ExitCode {
         args::Command::Check(a) => commands::check::run(a),
         args::Command::Tables(a) => commands::tables::run(a),
         args::Command::Sources(a) => commands::sources::run(a),
+        args::Command::Hunt(a) => commands::hunt::run(a),
+        args::Command::Rules(a) => commands::rules::run(a),
+        args::Command::Attack(a) => commands::attack::run(a),
     };
     match result {
         Ok(code) => code,

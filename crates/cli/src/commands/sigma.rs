@@ -14,7 +14,7 @@ use crate::input::{externaldata_map, open_engine, read_query_file, report_skippe
 use crate::{EXIT_QUERY_ERROR, Failure};
 
 /// The mappings and placeholders the options name, over spoor's own.
-fn context(options: &SigmaOptions) -> Result<Context, Failure> {
+pub(crate) fn context(options: &SigmaOptions) -> Result<Context, Failure> {
     let mut ctx = Context::default();
     for path in &options.mappings {
         let text = read_query_file(path)?;
@@ -151,8 +151,12 @@ pub fn query(args: QueryArgs) -> Result<ExitCode, Failure> {
         externaldata_map(&args.externaldata_map, &args.externaldata_dir)?,
         args.source_format.as_deref(),
     )?;
-    let hits = with_progress(&engine, args.quiet, run_rules(&engine, &loaded))?
-        .map_err(|e| Failure::Query(format!("error: the rules failed while running: {e}")))?;
+    let hits = with_progress(
+        &engine,
+        args.quiet,
+        spoor_detections::sigma_scan::run_sigma_rules(&engine, &loaded),
+    )?
+    .map_err(|e| Failure::Query(format!("error: the rules failed while running: {e}")))?;
     report_skipped(&engine);
     let correlated = spoor_sigma::run_correlations(&loaded, &hits).map_err(|e| {
         Failure::Query(format!("error: the correlations failed while running: {e}"))
@@ -182,41 +186,7 @@ pub fn query(args: QueryArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// The rows each rule's target matched: `hits[rule][target]`.
-type Hits = Vec<Vec<Vec<spoor_engine::RecordBatch>>>;
-
-/// Runs every rule: one scan per table the evidence fills, all the rules over it evaluated on
-/// each batch.
-async fn run_rules(engine: &spoor_engine::Engine, loaded: &Loaded) -> Result<Hits, String> {
-    let with_data = engine.tables_with_data();
-    let mut hits: Hits = loaded
-        .rules
-        .iter()
-        .map(|r| vec![Vec::new(); r.targets.len()])
-        .collect();
-    let mut by_table: std::collections::BTreeMap<&str, Vec<(usize, usize)>> = Default::default();
-    for (ri, rule) in loaded.rules.iter().enumerate() {
-        for (ti, t) in rule.targets.iter().enumerate() {
-            if with_data.contains(&t.table) {
-                by_table.entry(t.table.as_str()).or_default().push((ri, ti));
-            }
-        }
-    }
-    for (table, which) in by_table {
-        let groups = spoor_sigma::group_by_source(&loaded.rules, &which);
-        let exprs = spoor_sigma::scan_predicates(&loaded.rules, &groups);
-        let results = engine
-            .filter_many(table, &exprs)
-            .await
-            .map_err(|e| format!("{table}: {}", e.strip_backtrace()))?;
-        for ((_, members), found) in groups.into_iter().zip(results) {
-            for ((ri, ti), batches) in members.into_iter().zip(found) {
-                hits[ri][ti] = batches;
-            }
-        }
-    }
-    Ok(hits)
-}
+type Hits = spoor_detections::sigma_scan::SigmaHits;
 
 /// One correlation (the last loaded: the others feed it): its results.
 fn write_correlation_rows(

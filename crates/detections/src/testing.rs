@@ -1,0 +1,149 @@
+//! Rule tests: each test's events are written to a scratch folder, read by an engine like any
+//! evidence, and the rule runs on them; the number of result rows, and any expected values,
+//! must match.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::finding::compact_rows;
+use crate::model::{Detection, TestCase};
+use crate::run::{RunOptions, run_detection, yaml_text};
+
+/// One test's outcome.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    pub rule_id: String,
+    pub test: String,
+    /// Why it failed; `None` when it passed.
+    pub failure: Option<String>,
+    /// Result rows the rule gave.
+    pub hits: usize,
+}
+
+/// Writes a test's events into `dir`: rows as Log Analytics JSON lines (each with its `Type`),
+/// evidence text as a file of its own.
+pub fn write_events(test: &TestCase, dir: &Path) -> Result<(), String> {
+    if !test.rows.is_empty() {
+        let table = test
+            .table
+            .as_deref()
+            .ok_or("rows need `table`: the table they are rows of")?;
+        let mut text = String::new();
+        for row in &test.rows {
+            let mut obj = serde_json::Map::new();
+            obj.insert("Type".into(), Value::String(table.to_string()));
+            for (k, v) in row {
+                let v = serde_json::to_value(v).map_err(|e| format!("column {k}: {e}"))?;
+                obj.insert(k.clone(), v);
+            }
+            text.push_str(&Value::Object(obj).to_string());
+            text.push('\n');
+        }
+        std::fs::write(dir.join("rows.jsonl"), text).map_err(|e| e.to_string())?;
+    }
+    if let Some(evidence) = &test.evidence {
+        let name = test.file_name.as_deref().unwrap_or("evidence.log");
+        if name.contains('/') || name.contains('\\') || name == "rows.jsonl" {
+            return Err(format!("file_name {name:?}: a plain file name, please"));
+        }
+        std::fs::write(dir.join(name), evidence).map_err(|e| e.to_string())?;
+    }
+    if test.rows.is_empty() && test.evidence.is_none() {
+        return Err("the test has no events: give `rows` (with `table`) or `evidence`".into());
+    }
+    Ok(())
+}
+
+/// Runs one test of a rule.
+pub async fn run_test(d: &Detection, test: &TestCase) -> TestOutcome {
+    let outcome = |failure: Option<String>, hits: usize| TestOutcome {
+        rule_id: d.id.clone(),
+        test: test.name.clone(),
+        failure,
+        hits,
+    };
+    match run_test_inner(d, test).await {
+        Ok((hits, None)) => outcome(None, hits),
+        Ok((hits, Some(why))) => outcome(Some(why), hits),
+        Err(e) => outcome(Some(e), 0),
+    }
+}
+
+async fn run_test_inner(d: &Detection, test: &TestCase) -> Result<(usize, Option<String>), String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a scratch folder: {e}"))?;
+    write_events(test, dir.path())?;
+    let engine = spoor_engine::Engine::open(&[dir.path().to_path_buf()], Default::default())
+        .map_err(|e| e.strip_backtrace())?;
+    if !engine.inventory().unclaimed.is_empty() {
+        return Err("spoor did not recognise the test's evidence as any log format".into());
+    }
+    let now_ns = match &test.now {
+        Some(t) => spoor_functions::datetime::parse_kql_datetime(t.trim())
+            .ok_or_else(|| format!("now {t:?} is not a datetime"))?,
+        None => latest_time(&engine).await? + 3_600_000_000_000,
+    };
+    let params: BTreeMap<String, String> = test
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), yaml_text(v)))
+        .collect();
+    let result = run_detection(&engine, d, &RunOptions { now_ns, params }, &[]).await?;
+    let bad = engine.distinct_bad_records();
+    if let Some(b) = bad.first() {
+        return Err(format!("the test's events have a bad record: {b}"));
+    }
+    let hits = result.rows();
+    if hits != test.hits {
+        return Ok((
+            hits,
+            Some(format!("expected {} result row(s), got {hits}", test.hits)),
+        ));
+    }
+    let rows: Vec<serde_json::Map<String, Value>> = result
+        .sets
+        .iter()
+        .flat_map(|(_, s)| compact_rows(s))
+        .collect();
+    for (i, want) in test.expect.iter().enumerate() {
+        let found = rows.iter().any(|row| {
+            want.iter()
+                .all(|(k, v)| row.get(k).map(value_text).as_deref() == Some(yaml_text(v).as_str()))
+        });
+        if !found {
+            let want: Vec<String> = want
+                .iter()
+                .map(|(k, v)| format!("{k}={}", yaml_text(v)))
+                .collect();
+            return Ok((
+                hits,
+                Some(format!(
+                    "expect[{i}]: no result row has {}",
+                    want.join(", ")
+                )),
+            ));
+        }
+    }
+    Ok((hits, None))
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The latest time of any table's rows (for a test's default `now`).
+async fn latest_time(engine: &spoor_engine::Engine) -> Result<i64, String> {
+    let summaries = engine
+        .summarize_tables()
+        .await
+        .map_err(|e| e.strip_backtrace())?;
+    Ok(summaries
+        .iter()
+        .filter_map(|s| s.last_ns)
+        .max()
+        .unwrap_or(0))
+}
