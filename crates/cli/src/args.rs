@@ -267,6 +267,12 @@ pub struct QueryArgs {
     /// it. Evidence is usually old; the default is the current time.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+    /// Bind a name before the query runs, as `let NAME = VALUE;` would: numbers and true/false
+    /// stay as they are, KQL literals (`datetime(...)`, `dynamic([...])`, `"quoted"`) are
+    /// used as written, anything else is a string. Repeatable.
+    ///   spoor query --param IP=203.0.113.7 'DeviceNetworkEvents | where RemoteIP == IP' ./evidence
+    #[arg(long = "param", value_name = "NAME=VALUE", verbatim_doc_comment)]
+    pub params: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

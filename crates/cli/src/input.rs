@@ -155,13 +155,23 @@ pub fn with_progress<T>(
     quiet: bool,
     work: impl std::future::Future<Output = T>,
 ) -> Result<T, Failure> {
-    let progress = Progress::start(
+    with_progress_text(
         &format!(
             "reading {} evidence file(s)",
             engine.inventory().files.len()
         ),
         quiet,
-    );
+        work,
+    )
+}
+
+/// Runs `work` on a runtime, with a progress indicator showing `message` meanwhile.
+pub fn with_progress_text<T>(
+    message: &str,
+    quiet: bool,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Failure> {
+    let progress = Progress::start(message, quiet);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -115,6 +115,33 @@ impl Finding {
         }
     }
 
+    /// Each (technique, tactic) cell of the ATT&CK matrix the finding lands in: a technique
+    /// under the tactics of it that the finding claims, or under all its tactics when the
+    /// finding claims none of them.
+    pub fn matrix_cells(&self, attack: &AttackTable) -> Vec<(String, String)> {
+        let mut cells = Vec::new();
+        for technique in &self.techniques {
+            let tactics: Vec<String> = match attack.technique(technique) {
+                Some(t) => {
+                    let claimed: Vec<String> = t
+                        .tactics
+                        .iter()
+                        .filter(|x| self.tactics.contains(x))
+                        .cloned()
+                        .collect();
+                    if claimed.is_empty() {
+                        t.tactics.clone()
+                    } else {
+                        claimed
+                    }
+                }
+                None => self.tactics.clone(),
+            };
+            cells.extend(tactics.into_iter().map(|t| (technique.clone(), t)));
+        }
+        cells
+    }
+
     /// The number of result rows.
     pub fn hits(&self) -> usize {
         self.results.iter().map(|(_, s)| s.rows()).sum()

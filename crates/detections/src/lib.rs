@@ -67,6 +67,29 @@ pub struct HuntPlan<'a> {
     pub attack: &'a AttackTable,
 }
 
+impl HuntPlan<'_> {
+    /// The tables the hunt reads, with the number of rules (or Sigma scans) reading each.
+    pub fn tables_read(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut out: std::collections::BTreeMap<String, usize> = Default::default();
+        for r in self.pack {
+            for t in &r.detection.tables {
+                *out.entry(t.clone()).or_default() += 1;
+            }
+        }
+        if let Some(loaded) = self.sigma {
+            let tables: std::collections::BTreeSet<&str> = loaded
+                .rules
+                .iter()
+                .flat_map(|r| r.targets.iter().map(|t| t.table.as_str()))
+                .collect();
+            for t in tables {
+                *out.entry(t.to_string()).or_default() += 1;
+            }
+        }
+        out
+    }
+}
+
 /// What a hunt found.
 #[derive(Default)]
 pub struct HuntOutcome {

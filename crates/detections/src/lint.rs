@@ -69,11 +69,15 @@ pub fn lint_rule(d: &Detection, attack: &AttackTable, report: &mut dyn FnMut(&st
     let mut technique_tactics = BTreeSet::new();
     for (i, t) in d.techniques.iter().enumerate() {
         match attack.technique(t) {
-            Some(tech) if tech.id == *t => technique_tactics.extend(tech.tactics.iter().cloned()),
-            Some(tech) => report(
-                &format!("techniques[{i}]"),
-                format!("write {t} as {}", tech.id),
-            ),
+            Some(tech) => {
+                technique_tactics.extend(tech.tactics.iter().cloned());
+                if tech.id != *t {
+                    report(
+                        &format!("techniques[{i}]"),
+                        format!("write {t} as {}", tech.id),
+                    );
+                }
+            }
             None => report(
                 &format!("techniques[{i}]"),
                 format!("{t} is not an ATT&CK technique (see `spoor attack show`)"),
@@ -279,14 +283,14 @@ fn plan_text(
 ) -> Result<LogicalPlan, String> {
     match d.query.language {
         Language::Kql => {
-            let text = kql_text(d, params, exclusions);
+            let text = kql_text(d, exclusions);
             let options = spoor_kql::PlanOptions {
                 now_ns: 0,
                 tables_with_data: Default::default(),
                 workspace: spoor_kql::workspace::Workspace::builtin(),
                 probe: None,
             };
-            spoor_kql::compile(&text, &options)
+            spoor_kql::compile_with_params(&text, params, &options)
                 .map(|p| p.plan)
                 .map_err(|ds| {
                     ds.iter()

@@ -140,13 +140,10 @@ pub fn parameter_literals(
         .collect()
 }
 
-/// The KQL text that runs: parameters as `let` statements, the rule's text, then one `where
-/// not (...)` per exclusion.
-pub fn kql_text(d: &Detection, params: &[(String, String)], exclusions: &[String]) -> String {
+/// The KQL text that runs: the rule's text, then one `where not (...)` per exclusion (the
+/// parameters are bound before it by [`spoor_kql::compile_with_params`]).
+pub fn kql_text(d: &Detection, exclusions: &[String]) -> String {
     let mut text = String::new();
-    for (name, lit) in params {
-        text.push_str(&format!("let {name} = {lit};\n"));
-    }
     text.push_str(d.query.text.as_deref().unwrap_or_default().trim_end());
     for e in exclusions {
         text.push_str(&format!("\n| where not ({e})"));
@@ -266,19 +263,20 @@ pub async fn run_detection(
     let params = parameter_literals(d, &options.params)?;
     match d.query.language {
         Language::Kql => {
-            let text = kql_text(d, &params, exclusions);
+            let text = kql_text(d, exclusions);
             let plan_options = spoor_kql::PlanOptions {
                 now_ns: options.now_ns,
                 tables_with_data: engine.tables_with_data(),
                 workspace: spoor_kql::workspace::Workspace::builtin(),
                 probe: Some(probe_of(engine)),
             };
-            let planned = spoor_kql::compile(&text, &plan_options).map_err(|ds| {
-                ds.iter()
-                    .map(|diag| diag.render(&text, &d.id))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })?;
+            let planned =
+                spoor_kql::compile_with_params(&text, &params, &plan_options).map_err(|ds| {
+                    ds.iter()
+                        .map(|diag| diag.render(&text, &d.id))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })?;
             let columns = column_names(&planned.plan);
             let batches = engine
                 .execute(planned.plan)

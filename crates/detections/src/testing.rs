@@ -30,9 +30,17 @@ pub fn write_events(test: &TestCase, dir: &Path) -> Result<(), String> {
             .table
             .as_deref()
             .ok_or("rows need `table`: the table they are rows of")?;
+        let def = spoor_catalog::catalog()
+            .table(table)
+            .ok_or_else(|| format!("table {table} is not in the catalog"))?;
         let mut text = String::new();
         for row in &test.rows {
             let mut obj = serde_json::Map::new();
+            // Every column of the table, null when the test leaves it out: the file is then
+            // recognised as rows of the table however few columns the test gives.
+            for c in &def.columns {
+                obj.insert(c.name.clone(), Value::Null);
+            }
             obj.insert("Type".into(), Value::String(table.to_string()));
             for (k, v) in row {
                 let v = serde_json::to_value(v).map_err(|e| format!("column {k}: {e}"))?;
@@ -79,6 +87,23 @@ async fn run_test_inner(d: &Detection, test: &TestCase) -> Result<(usize, Option
     if !engine.inventory().unclaimed.is_empty() {
         return Err("spoor did not recognise the test's evidence as any log format".into());
     }
+    if let Some(table) = test.table.as_deref().filter(|_| !test.rows.is_empty()) {
+        let read: u64 = engine
+            .summarize_tables()
+            .await
+            .map_err(|e| e.strip_backtrace())?
+            .iter()
+            .filter(|s| s.table == table)
+            .map(|s| s.rows)
+            .sum();
+        // Evidence text may add rows of the same table; the rows must all be there.
+        if read < test.rows.len() as u64 {
+            return Err(format!(
+                "spoor read {read} of the test's {} rows into {table}",
+                test.rows.len()
+            ));
+        }
+    }
     let now_ns = match &test.now {
         Some(t) => spoor_functions::datetime::parse_kql_datetime(t.trim())
             .ok_or_else(|| format!("now {t:?} is not a datetime"))?,
@@ -109,7 +134,7 @@ async fn run_test_inner(d: &Detection, test: &TestCase) -> Result<(usize, Option
     for (i, want) in test.expect.iter().enumerate() {
         let found = rows.iter().any(|row| {
             want.iter()
-                .all(|(k, v)| row.get(k).map(value_text).as_deref() == Some(yaml_text(v).as_str()))
+                .all(|(k, v)| row.get(k).is_some_and(|got| same_value(got, v)))
         });
         if !found {
             let want: Vec<String> = want
@@ -128,10 +153,17 @@ async fn run_test_inner(d: &Detection, test: &TestCase) -> Result<(usize, Option
     Ok((hits, None))
 }
 
-fn value_text(v: &Value) -> String {
-    match v {
+/// A result value against an expected one: as numbers when both are numbers (`1536` is
+/// `1536.0`), else as text.
+fn same_value(got: &Value, want: &yaml_serde::Value) -> bool {
+    let want_text = yaml_text(want);
+    let got_text = match got {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    };
+    match (got_text.parse::<f64>(), want_text.parse::<f64>()) {
+        (Ok(a), Ok(b)) if got.is_number() => a == b,
+        _ => got_text == want_text,
     }
 }
 

@@ -4,7 +4,7 @@
 //! exclusions:
 //!   - rule: aws-cloudtrail-stop-logging       # a pack rule's id or a Sigma rule's id
 //!     reason: the nightly trail-rotation job stops and restarts logging
-//!     where: UserIdentityArn endswith ":role/trail-rotation"
+//!     where: UserIdentityArn has ":assumed-role/trail-rotation/"
 //! ```
 //!
 //! `where` is a predicate in the rule's language (KQL for KQL and Sigma rules, SQL for SQL

@@ -460,6 +460,40 @@ impl Engine {
         Ok(merged)
     }
 
+    /// Reads each of `tables` that the evidence fills once, and serves later plans from
+    /// memory: a hunt runs dozens of plans over the same tables, and decoding the evidence
+    /// again for each would cost more than the queries. Bad records are logged by this one
+    /// read. The rows keep the partitions the scan gave them.
+    pub async fn cache_tables(&mut self, tables: &[String]) -> Result<()> {
+        use datafusion::catalog::MemTable;
+        use datafusion::physical_plan::execute_stream_partitioned;
+        use futures::TryStreamExt;
+        let (ctx, files_by_table, binder) = (&self.ctx, &self.files_by_table, &self.binder);
+        let mut providers = binder.providers.clone();
+        for table in tables {
+            if !files_by_table.contains_key(table) {
+                continue;
+            }
+            let plan = binder.bind(scan_plan(table)?)?;
+            let physical = ctx.state().create_physical_plan(&plan).await?;
+            let mut partitions = Vec::new();
+            for stream in execute_stream_partitioned(physical.clone(), ctx.task_ctx())? {
+                partitions.push(stream.try_collect::<Vec<_>>().await?);
+            }
+            let memory: Arc<dyn TableProvider> =
+                Arc::new(MemTable::try_new(physical.schema(), partitions)?);
+            let reference = datafusion::common::TableReference::bare(table.as_str());
+            ctx.deregister_table(reference.clone())?;
+            ctx.register_table(reference, Arc::clone(&memory))?;
+            providers.insert(table.clone(), memory);
+        }
+        self.binder = Arc::new(Binder {
+            providers,
+            externaldata: binder.externaldata.clone(),
+        });
+        Ok(())
+    }
+
     /// Row counts, file counts, bad records and time range of every table the evidence fills.
     pub async fn summarize_tables(&self) -> Result<Vec<TableSummary>> {
         let mut out = Vec::new();

@@ -20,3 +20,33 @@ pub fn compile(source: &str, options: &PlanOptions) -> Result<PlannedQuery, Vec<
     let query = syntax::parse(source)?;
     plan_query(&query, options).map_err(|d| vec![d])
 }
+
+/// [`compile`] with parameters bound before the query's own statements, as if the query began
+/// with `let NAME = LITERAL;` for each (`--param`, a rule's parameters). The query's positions
+/// stay those of its own text. A literal that does not parse is an error naming the parameter.
+pub fn compile_with_params(
+    source: &str,
+    params: &[(String, String)],
+    options: &PlanOptions,
+) -> Result<PlannedQuery, Vec<Diagnostic>> {
+    let mut query = syntax::parse(source)?;
+    let mut prelude = Vec::new();
+    for (name, literal) in params {
+        let text = format!("let {name} = {literal};\nprint 1");
+        let parsed = syntax::parse(&text).map_err(|_| {
+            vec![Diagnostic::new(
+                format!("parameter {name}: {literal} is not a KQL literal"),
+                spoor_core::Span::new(0, 0),
+            )]
+        })?;
+        prelude.extend(
+            parsed
+                .statements
+                .into_iter()
+                .filter(|s| matches!(s.kind, syntax::ast::StatementKind::Let(_))),
+        );
+    }
+    prelude.append(&mut query.statements);
+    query.statements = prelude;
+    plan_query(&query, options).map_err(|d| vec![d])
+}

@@ -11,32 +11,10 @@ pub fn navigator_layer(findings: &[Finding], attack: &AttackTable, name: &str) -
     // (technique, tactic) -> (score, comments)
     let mut cells: BTreeMap<(String, String), (u32, Vec<String>)> = BTreeMap::new();
     for f in findings {
-        for technique in &f.techniques {
-            // The technique's tactics that the finding claims; all of them if it claims none
-            // of the technique's.
-            let tactics: Vec<String> = match attack.technique(technique) {
-                Some(t) => {
-                    let claimed: Vec<String> = t
-                        .tactics
-                        .iter()
-                        .filter(|x| f.tactics.contains(x))
-                        .cloned()
-                        .collect();
-                    if claimed.is_empty() {
-                        t.tactics.clone()
-                    } else {
-                        claimed
-                    }
-                }
-                None => f.tactics.clone(),
-            };
-            for tactic in tactics {
-                let cell = cells
-                    .entry((technique.clone(), tactic))
-                    .or_insert((0, Vec::new()));
-                cell.0 = cell.0.max(f.score);
-                cell.1.push(format!("{} ({} hits)", f.title, f.hits()));
-            }
+        for cell in f.matrix_cells(attack) {
+            let entry = cells.entry(cell).or_insert((0, Vec::new()));
+            entry.0 = entry.0.max(f.score);
+            entry.1.push(format!("{} ({} hits)", f.title, f.hits()));
         }
     }
     let techniques: Vec<Value> = cells

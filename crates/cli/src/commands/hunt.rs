@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use spoor_detections::{AttackTable, Finding, HuntOutcome, HuntPlan, RunOptions, Severity, Tuning};
 
 use crate::args::{HuntArgs, PackOptions, TablesFormat};
-use crate::input::{open_engine, parse_now, report_skipped, with_progress};
+use crate::input::{open_engine, parse_now, report_skipped, with_progress, with_progress_text};
 use crate::{EXIT_QUERY_ERROR, Failure};
 
 pub fn run(args: HuntArgs) -> Result<ExitCode, Failure> {
@@ -69,22 +69,40 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, Failure> {
             eprintln!("warning: the tuning names rule {rule}, which this hunt does not run");
         }
     }
-    let engine = open_engine(
+    let mut engine = open_engine(
         &args.paths,
         Default::default(),
         args.source_format.as_deref(),
     )?;
-    let now_ns = match parse_now(args.now.as_deref())? {
-        Some(ns) => ns,
-        None => latest_event(&engine, args.quiet)?,
-    };
-    let plan = HuntPlan {
+    let mut plan = HuntPlan {
         pack: &pack,
         sigma: sigma.as_ref(),
         tuning: &tuning,
-        options: RunOptions { now_ns, params },
+        options: RunOptions { now_ns: 0, params },
         attack: &attack,
     };
+    // Tables that several rules read are decoded once and kept in memory.
+    let shared: Vec<String> = plan
+        .tables_read()
+        .into_iter()
+        .filter(|(_, readers)| *readers > 1)
+        .map(|(table, _)| table)
+        .collect();
+    let message = format!(
+        "reading {} evidence file(s)",
+        engine.inventory().files.len()
+    );
+    with_progress_text(&message, args.quiet, engine.cache_tables(&shared))?.map_err(|e| {
+        Failure::Query(format!(
+            "error: reading the evidence: {}",
+            e.strip_backtrace()
+        ))
+    })?;
+    plan.options.now_ns = match parse_now(args.now.as_deref())? {
+        Some(ns) => ns,
+        None => latest_event(&engine, args.quiet)?,
+    };
+    let now_ns = plan.options.now_ns;
     let progress = |done: usize, total: usize, rule: &str| {
         crate::input::progress_message(&format!("rule {}/{total}: {rule}", done + 1));
     };
@@ -116,12 +134,19 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, Failure> {
         eprintln!("wrote the ATT&CK Navigator layer to {}", path.display());
     }
     if let Some(path) = &args.report {
-        let _ = path;
-        return Err(Failure::Usage(
-            "--report: the HTML report is not built yet; use --format json, --timeline and \
-             --attack-layer meanwhile"
-                .into(),
-        ));
+        let evidence: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        let context = spoor_report::ReportContext {
+            title: "spoor hunt report",
+            evidence: &evidence,
+            now_ns,
+            rules_run: outcome.pack_rules_run + outcome.sigma_rules_run,
+            rules_without_data: outcome.pack_rules_without_data,
+            errors: &outcome.errors,
+            sample: args.sample.max(10),
+        };
+        let html = spoor_report::html_report(&context, &outcome.findings, &attack);
+        write_file(path, |out| out.write_all(html.as_bytes()))?;
+        eprintln!("wrote the HTML report to {}", path.display());
     }
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

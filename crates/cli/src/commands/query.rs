@@ -52,7 +52,12 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
         workspace: load_workspace(&args.functions, &args.watchlists),
         probe: Some(probe_of(&engine)),
     };
-    let planned = spoor_kql::plan_query(&query, &options).map_err(|d| render(vec![d]))?;
+    let params = query_params(&args.params)?;
+    let planned = if params.is_empty() {
+        spoor_kql::plan_query(&query, &options).map_err(|d| render(vec![d]))?
+    } else {
+        spoor_kql::compile_with_params(&text, &params, &options).map_err(render)?
+    };
     if let Some(what) = &planned.needs_data {
         // Cannot happen with the probe given above; refuse rather than run a checking plan.
         return Err(Failure::Query(format!(
@@ -86,6 +91,43 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--param NAME=VALUE` flags as KQL literals: numbers and booleans as they are, KQL literals
+/// as written, anything else as a string.
+fn query_params(flags: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    flags
+        .iter()
+        .map(|flag| {
+            let (name, value) = flag
+                .split_once('=')
+                .ok_or_else(|| Failure::Usage(format!("--param {flag:?}: expected NAME=VALUE")))?;
+            let name = name.trim();
+            if name.is_empty()
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || name.starts_with(|c: char| c.is_ascii_digit())
+            {
+                return Err(Failure::Usage(format!(
+                    "--param {flag:?}: {name:?} is not a name (letters, digits and _)"
+                )));
+            }
+            let v = value.trim();
+            let literal = if v.parse::<i64>().is_ok()
+                || v.parse::<f64>().is_ok_and(f64::is_finite)
+                || v == "true"
+                || v == "false"
+                || ["datetime(", "dynamic(", "timespan(", "time("]
+                    .iter()
+                    .any(|p| v.starts_with(p) && v.ends_with(')'))
+                || (v.len() >= 2 && v.starts_with('"') && v.ends_with('"'))
+            {
+                v.to_string()
+            } else {
+                serde_json::to_string(value).expect("a string serialises")
+            };
+            Ok((name.to_string(), literal))
+        })
+        .collect()
 }
 
 /// The engine's probe, for the plugins that take their columns from the data.
