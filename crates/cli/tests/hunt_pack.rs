@@ -138,26 +138,28 @@ fn hunt_ids(
     let (pack, _) = spoor_detections::built_in_pack();
     let pack = if with_pack { pack } else { Vec::new() };
     let attack = AttackTable::built_in();
-    let engine = Engine::open(paths, Default::default()).expect("engine");
+    let mut engine = Engine::open(paths, Default::default()).expect("engine");
     let rt = runtime();
-    let now_ns = rt
+    let tuning = Tuning::default();
+    let mut plan = HuntPlan {
+        pack: &pack,
+        sigma,
+        tuning: &tuning,
+        options: RunOptions {
+            now_ns: 0,
+            params: Default::default(),
+        },
+        attack: &attack,
+    };
+    rt.block_on(spoor_detections::cache_shared_tables(&mut engine, &plan))
+        .unwrap();
+    plan.options.now_ns = rt
         .block_on(engine.summarize_tables())
         .unwrap()
         .iter()
         .filter_map(|s| s.last_ns)
         .max()
         .unwrap_or(0);
-    let tuning = Tuning::default();
-    let plan = HuntPlan {
-        pack: &pack,
-        sigma,
-        tuning: &tuning,
-        options: RunOptions {
-            now_ns,
-            params: Default::default(),
-        },
-        attack: &attack,
-    };
     let outcome = rt.block_on(spoor_detections::hunt(&engine, &plan, &|_, _, _| {}));
     assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
     let ids = outcome.findings.iter().map(|f| f.rule_id.clone()).collect();
@@ -204,19 +206,37 @@ fn stratus_detonations_fire_exactly_their_rules() {
         expected.keys().cloned().collect::<Vec<_>>(),
         "the table lists every detonation file"
     );
+    // Two files at a time (each hunt plans ~45 rules, which is slow in a debug build).
+    let fired_by_file: Vec<(String, BTreeSet<String>)> = std::thread::scope(|scope| {
+        let halves: Vec<_> = files
+            .chunks(files.len().div_ceil(2))
+            .map(|chunk| {
+                let dir = &dir;
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|file| (file.clone(), hunt_ids(&[dir.join(file)], None, true).0))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        halves
+            .into_iter()
+            .flat_map(|h| h.join().expect("a hunt thread"))
+            .collect()
+    });
     let mut mismatches = Vec::new();
     let mut table_out = String::new();
-    for file in &files {
-        let (fired, _) = hunt_ids(&[dir.join(file)], None, true);
+    for (file, fired) in &fired_by_file {
         let want = &expected[file];
         table_out.push_str(&format!(
             "{file}\t{}\n",
             fired.iter().cloned().collect::<Vec<_>>().join(",")
         ));
-        if &fired != want {
+        if fired != want {
             mismatches.push(format!(
                 "{file}: expected {want:?}, fired {fired:?} (missing {:?}, extra {:?})",
-                want.difference(&fired).collect::<Vec<_>>(),
+                want.difference(fired).collect::<Vec<_>>(),
                 fired.difference(want).collect::<Vec<_>>()
             ));
         }
@@ -230,8 +250,23 @@ fn stratus_detonations_fire_exactly_their_rules() {
     );
 }
 
-/// evtx-mitre technique folders in which the SigmaHQ rules find the folder's own technique.
-const EVTX_MITRE_FOLDERS: &[(&str, &str)] = &[];
+/// evtx-mitre technique folders in which the SigmaHQ rules find the folder's own technique
+/// (chosen from `bench/hunt_techniques.sh`, which prints every folder: 29 of 64 find theirs).
+const EVTX_MITRE_FOLDERS: &[(&str, &str)] = &[
+    ("TA0002-Execution/T1053.005-Scheduled Task", "T1053.005"),
+    ("TA0003-Persistence/T1197-BITS jobs", "T1197"),
+    ("TA0003-Persistence/T1136-Create account", "T1136.001"),
+    ("TA0005-Defense Evasion/T1070.006-Timestomp", "T1070.006"),
+    (
+        "TA0006-Credential Access/T1558-Steal or Forge Kerberos Tickets",
+        "T1558.003",
+    ),
+    (
+        "TA0008-Lateral Movement/T1021.003-Distributed Component Object Model (DCOM)",
+        "T1021.003",
+    ),
+    ("TA0040-Impact/T1490-Inhibit System Recovery", "T1490"),
+];
 
 #[test]
 fn sigma_rules_find_the_technique_of_chosen_evtx_mitre_folders() {
@@ -508,6 +543,12 @@ fn hunt_writes_the_timeline_and_the_navigator_layer() {
         serde_json::from_str(&std::fs::read_to_string(&layer).unwrap()).unwrap();
     assert_eq!(layer["domain"], "enterprise-attack");
     assert!(layer["techniques"].as_array().unwrap().iter().any(|t| {
-        t["techniqueID"] == "T1562.008" && t["tactic"] == "defense-evasion" && t["score"] == 75
+        t["techniqueID"] == "T1562.008"
+            && t["tactic"] == "defense-evasion"
+            && t["score"].as_u64() >= Some(75)
+            && t["comment"]
+                .as_str()
+                .unwrap()
+                .contains("CloudTrail logging stopped (1 hits)")
     }));
 }

@@ -90,6 +90,21 @@ impl HuntPlan<'_> {
     }
 }
 
+/// Decodes once, into memory, every table that several of the hunt's rules read (a hunt runs
+/// dozens of plans over the same tables).
+pub async fn cache_shared_tables(engine: &mut Engine, plan: &HuntPlan<'_>) -> Result<(), String> {
+    let shared: Vec<String> = plan
+        .tables_read()
+        .into_iter()
+        .filter(|(_, readers)| *readers > 1)
+        .map(|(table, _)| table)
+        .collect();
+    engine
+        .cache_tables(&shared)
+        .await
+        .map_err(|e| e.strip_backtrace())
+}
+
 /// What a hunt found.
 #[derive(Default)]
 pub struct HuntOutcome {

@@ -88,9 +88,9 @@ pub fn html_report(ctx: &ReportContext, findings: &[Finding], attack: &AttackTab
          <title>{}</title><style>{STYLE}</style></head><body>\n",
         esc(ctx.title)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<header><h1>{}</h1><p>evidence: {} &middot; now = {}</p></header><main>\n",
+        "<header><h1>{}</h1><p>evidence: {} &middot; now = {}</p></header><main>",
         esc(ctx.title),
         esc(&ctx.evidence.join(", ")),
         esc(&spoor_output::format_datetime(ctx.now_ns))
@@ -148,12 +148,14 @@ pub fn html_report(ctx: &ReportContext, findings: &[Finding], attack: &AttackTab
     h
 }
 
+/// A technique in a tactic's column: its most severe finding, its hits, the findings' titles.
+type MatrixCell<'a> = (Severity, usize, Vec<&'a str>);
+
 /// The ATT&CK matrix: a column per tactic, the techniques that fired in it, coloured by their
 /// most severe finding.
 fn matrix(h: &mut String, findings: &[Finding], attack: &AttackTable) {
     // tactic -> technique -> (worst severity, hits, finding titles)
-    let mut cells: BTreeMap<String, BTreeMap<String, (Severity, usize, Vec<&str>)>> =
-        BTreeMap::new();
+    let mut cells: BTreeMap<String, BTreeMap<String, MatrixCell>> = BTreeMap::new();
     for f in findings {
         for (technique, tactic) in f.matrix_cells(attack) {
             let Some(tac) = attack.tactic(&tactic) else {

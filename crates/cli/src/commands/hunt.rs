@@ -81,23 +81,16 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, Failure> {
         options: RunOptions { now_ns: 0, params },
         attack: &attack,
     };
-    // Tables that several rules read are decoded once and kept in memory.
-    let shared: Vec<String> = plan
-        .tables_read()
-        .into_iter()
-        .filter(|(_, readers)| *readers > 1)
-        .map(|(table, _)| table)
-        .collect();
     let message = format!(
         "reading {} evidence file(s)",
         engine.inventory().files.len()
     );
-    with_progress_text(&message, args.quiet, engine.cache_tables(&shared))?.map_err(|e| {
-        Failure::Query(format!(
-            "error: reading the evidence: {}",
-            e.strip_backtrace()
-        ))
-    })?;
+    with_progress_text(
+        &message,
+        args.quiet,
+        spoor_detections::cache_shared_tables(&mut engine, &plan),
+    )?
+    .map_err(|e| Failure::Query(format!("error: reading the evidence: {e}")))?;
     plan.options.now_ns = match parse_now(args.now.as_deref())? {
         Some(ns) => ns,
         None => latest_event(&engine, args.quiet)?,
