@@ -552,3 +552,25 @@ fn hunt_writes_the_timeline_and_the_navigator_layer() {
                 .contains("CloudTrail logging stopped (1 hits)")
     }));
 }
+
+#[test]
+fn readme_shows_what_the_main_command_prints() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    assert!(readme.contains("cargo run -q -- hunt examples/evidence"));
+    let after = readme
+        .split_once("What the first command prints")
+        .expect("the README shows the main command's output")
+        .1;
+    let block = after
+        .split_once("```\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .expect("a fenced block")
+        .0;
+    let out = spoor(&["hunt", "examples/evidence"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim_end(),
+        block.trim_end(),
+        "update the README's output of `spoor hunt examples/evidence`"
+    );
+}

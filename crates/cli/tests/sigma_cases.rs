@@ -68,9 +68,7 @@ fn run_case(path: &Path) -> String {
                 .block_on(engine.execute(target.plan().unwrap()))
                 .unwrap_or_else(|e| panic!("{}: {}", rule.title, e.strip_backtrace()));
             per_target.push(batches.clone());
-            let columns: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
-            let types = def.columns.iter().map(|c| c.ty).collect();
-            let result = spoor_output::ResultSet::new(columns, batches, types);
+            let result = spoor_output::ResultSet::of_table(def, batches);
             let mut rows: Vec<String> = result
                 .json_rows()
                 .into_iter()

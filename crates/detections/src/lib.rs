@@ -190,14 +190,7 @@ async fn sigma_findings(
             let def = spoor_catalog::catalog()
                 .table(&target.table)
                 .expect("a compiled rule names a catalog table");
-            sets.push((
-                target.table.clone(),
-                ResultSet::new(
-                    def.columns.iter().map(|c| c.name.clone()).collect(),
-                    batches,
-                    def.columns.iter().map(|c| c.ty).collect(),
-                ),
-            ));
+            sets.push((target.table.clone(), ResultSet::of_table(def, batches)));
         }
         if !sets.is_empty() {
             outcome.findings.push(Finding::from_sigma(

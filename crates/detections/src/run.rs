@@ -337,14 +337,7 @@ pub async fn run_detection(
                     .execute(plan)
                     .await
                     .map_err(|e| e.strip_backtrace())?;
-                sets.push((
-                    target.table.clone(),
-                    ResultSet::new(
-                        def.columns.iter().map(|c| c.name.clone()).collect(),
-                        batches,
-                        def.columns.iter().map(|c| c.ty).collect(),
-                    ),
-                ));
+                sets.push((target.table.clone(), ResultSet::of_table(def, batches)));
             }
             Ok(RuleResult { sets })
         }

@@ -45,6 +45,16 @@ impl ResultSet {
         }
     }
 
+    /// Rows of a catalog table (every column, in the table's order), such as a Sigma rule's
+    /// matches.
+    pub fn of_table(def: &spoor_catalog::TableDef, batches: Vec<RecordBatch>) -> ResultSet {
+        ResultSet::new(
+            def.columns.iter().map(|c| c.name.clone()).collect(),
+            batches,
+            def.columns.iter().map(|c| c.ty).collect(),
+        )
+    }
+
     /// Column names (known even when there are no rows).
     pub fn columns(&self) -> Vec<String> {
         self.columns.clone()

@@ -258,13 +258,11 @@ fn write_rows(
         let def = spoor_catalog::catalog()
             .table(&target.table)
             .expect("a compiled rule names a catalog table");
-        let columns: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
-        let types = def.columns.iter().map(|c| c.ty).collect();
         if matches!(format, OutputFormat::Table) {
             writeln!(out, "{} ({}): {rows} rows", rule.title, target.table)
                 .map_err(anyhow::Error::from)?;
         }
-        let result = ResultSet::new(columns, batches, types);
+        let result = ResultSet::of_table(def, batches);
         spoor_output::write(out, &result, format).map_err(anyhow::Error::from)?;
     }
     Ok(())

@@ -656,8 +656,9 @@ impl Planner {
             }
             "strlen" => {
                 arity(1, 1)?;
+                // An absent string is "" in Kusto: its length is 0.
                 l(cast(
-                    f::character_length(as_string(arg!(0))),
+                    f::character_length(empty_if_null(as_string(arg!(0)))),
                     DataType::Int64,
                 ))
             }
@@ -880,7 +881,21 @@ impl Planner {
             }
             "not" => {
                 arity(1, 1)?;
-                b(Expr::Not(Box::new(to_bool(arg!(0), c.args[0].span)?)))
+                let inner = to_bool(arg!(0), c.args[0].span)?;
+                // `x == "a"` is left plain (null when x is absent) so that decoders can
+                // prefilter on the literal; negated, an absent string is "" as in Kusto, which
+                // is not "a": `not(x == "a")` keeps the rows without x.
+                let negated = match inner {
+                    Expr::BinaryExpr(datafusion::logical_expr::BinaryExpr {
+                        left,
+                        op: Operator::Eq,
+                        right,
+                    }) if is_text_literal(&left) || is_text_literal(&right) => {
+                        binary_expr(empty_if_null(*left), Operator::NotEq, empty_if_null(*right))
+                    }
+                    other => Expr::Not(Box::new(other)),
+                };
+                b(negated)
             }
             "iff" | "iif" => {
                 arity(3, 3)?;
@@ -1611,7 +1626,11 @@ fn string_test(
         (StrOp::StartsWith, true) => call("kql_startswith_cs", vec![text, needle_e]),
         (StrOp::EndsWith, false) => call("kql_endswith", vec![text, needle_e]),
         (StrOp::EndsWith, true) => call("kql_endswith_cs", vec![text, needle_e]),
-        (StrOp::MatchesRegex, _) => f::regexp_like(text, regex_pattern(needle_e), None),
+        // An absent string is "" in Kusto: `x matches regex "^$"` holds for it, `not(...)` of
+        // any other pattern too.
+        (StrOp::MatchesRegex, _) => {
+            f::regexp_like(empty_if_null(text), regex_pattern(needle_e), None)
+        }
         (StrOp::HasPrefix | StrOp::HasSuffix, _) => {
             // A term prefix/suffix: the needle must start (or end) at a term boundary. Only a
             // literal needle can be turned into the regex.
