@@ -137,6 +137,10 @@ pub struct HuntArgs {
     /// Read every file as this log format instead of recognising it by its content.
     #[arg(long = "source-format", value_name = "NAME")]
     pub source_format: Option<String>,
+    /// Do not keep decoded tables in memory: each rule reads the evidence again (slower, for
+    /// evidence larger than memory).
+    #[arg(long)]
+    pub no_cache: bool,
     /// Hide the progress indicator.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -566,6 +566,11 @@ fn readme_shows_what_the_main_command_prints() {
         .and_then(|(_, rest)| rest.split_once("\n```"))
         .expect("a fenced block")
         .0;
+    let (rules, _) = spoor_detections::built_in_pack();
+    assert!(
+        readme.contains(&format!("({} rules in", rules.len())),
+        "the README gives the pack's size"
+    );
     let out = spoor(&["hunt", "examples/evidence"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(

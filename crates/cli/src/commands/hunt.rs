@@ -85,12 +85,14 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, Failure> {
         "reading {} evidence file(s)",
         engine.inventory().files.len()
     );
-    with_progress_text(
-        &message,
-        args.quiet,
-        spoor_detections::cache_shared_tables(&mut engine, &plan),
-    )?
-    .map_err(|e| Failure::Query(format!("error: reading the evidence: {e}")))?;
+    if !args.no_cache {
+        with_progress_text(
+            &message,
+            args.quiet,
+            spoor_detections::cache_shared_tables(&mut engine, &plan),
+        )?
+        .map_err(|e| Failure::Query(format!("error: reading the evidence: {e}")))?;
+    }
     plan.options.now_ns = match parse_now(args.now.as_deref())? {
         Some(ns) => ns,
         None => latest_event(&engine, args.quiet)?,
