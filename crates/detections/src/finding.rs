@@ -148,13 +148,45 @@ impl Finding {
     }
 
     /// Every row with its time (the row's `TimeGenerated`, else its first datetime column)
-    /// and the set it came from.
+    /// and the set it came from (the timeline).
     pub fn timed_rows(&self) -> Vec<(Option<i64>, &str, Map<String, Value>)> {
         let mut out = Vec::new();
         for (name, set) in &self.results {
             let times = row_times(set);
             for (row, time) in compact_rows(set).into_iter().zip(times) {
                 out.push((time, name.as_str(), row));
+            }
+        }
+        out
+    }
+
+    /// Each row's time, without converting the rows (charts over every hit).
+    pub fn row_times(&self) -> Vec<Option<i64>> {
+        self.results
+            .iter()
+            .flat_map(|(_, s)| row_times(s))
+            .collect()
+    }
+
+    /// The first `n` rows as compact JSON objects; only those rows are converted (a Sigma rule
+    /// may have matched a hundred thousand events of two hundred columns).
+    pub fn sample(&self, n: usize) -> Vec<Map<String, Value>> {
+        let mut out = Vec::new();
+        for (_, set) in &self.results {
+            let mut batches = Vec::new();
+            let mut left = n - out.len();
+            for b in &set.batches {
+                if left == 0 {
+                    break;
+                }
+                let take = left.min(b.num_rows());
+                batches.push(b.slice(0, take));
+                left -= take;
+            }
+            let head = ResultSet::new(set.columns.clone(), batches, set.types.clone());
+            out.extend(compact_rows(&head));
+            if out.len() >= n {
+                break;
             }
         }
         out
@@ -188,13 +220,7 @@ impl Finding {
     /// hits, first, last, sample` (at most `sample` rows).
     pub fn to_json(&self, sample: usize) -> Value {
         let (first, last) = self.time_range();
-        let rows: Vec<Value> = self
-            .results
-            .iter()
-            .flat_map(|(_, s)| compact_rows(s))
-            .take(sample)
-            .map(Value::Object)
-            .collect();
+        let rows: Vec<Value> = self.sample(sample).into_iter().map(Value::Object).collect();
         json!({
             "rule_id": self.rule_id,
             "title": self.title,
@@ -288,4 +314,60 @@ fn as_nanos(a: &datafusion::arrow::array::ArrayRef) -> Option<TimestampNanosecon
     a.as_any()
         .downcast_ref::<TimestampNanosecondArray>()
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    fn set(values: &[i64]) -> ResultSet {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("N", DataType::Int64, false),
+            Field::new("Empty", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(values.to_vec())),
+                Arc::new(StringArray::from(vec![Some(""); values.len()])),
+            ],
+        )
+        .unwrap();
+        ResultSet::new(
+            vec!["N".into(), "Empty".into()],
+            vec![batch],
+            vec![KqlType::Long, KqlType::String],
+        )
+    }
+
+    #[test]
+    fn a_sample_takes_the_first_rows_across_sets_without_empty_values() {
+        let f = Finding {
+            rule_id: "r".into(),
+            title: "t".into(),
+            description: String::new(),
+            origin: RuleOrigin::Pack("p".into()),
+            severity: Severity::High,
+            confidence: None,
+            score: 70,
+            tactics: vec![],
+            techniques: vec![],
+            results: vec![("A".into(), set(&[1, 2])), ("B".into(), set(&[3, 4, 5]))],
+            investigation: vec![],
+        };
+        assert_eq!(f.hits(), 5);
+        let sample: Vec<String> = f
+            .sample(3)
+            .into_iter()
+            .map(|r| Value::Object(r).to_string())
+            .collect();
+        assert_eq!(sample, [r#"{"N":1}"#, r#"{"N":2}"#, r#"{"N":3}"#]);
+        assert!(f.sample(0).is_empty());
+        assert_eq!(f.sample(10).len(), 5);
+    }
 }

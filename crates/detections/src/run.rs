@@ -372,3 +372,95 @@ pub fn probe_of(engine: &Engine) -> spoor_kql::DataProbe {
         probe.run(plan).map_err(|e| e.strip_backtrace())
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_values_become_literals_of_the_rule_language() {
+        assert_eq!(
+            literal(ParameterType::String, "a\"b", Language::Kql).unwrap(),
+            "\"a\\\"b\""
+        );
+        assert_eq!(
+            literal(ParameterType::String, "o'neil", Language::Sql).unwrap(),
+            "'o''neil'"
+        );
+        assert_eq!(
+            literal(ParameterType::Long, " 22 ", Language::Kql).unwrap(),
+            "22"
+        );
+        assert!(literal(ParameterType::Long, "22x", Language::Kql).is_err());
+        assert_eq!(
+            literal(ParameterType::Timespan, "10m", Language::Kql).unwrap(),
+            "10m"
+        );
+        assert!(literal(ParameterType::Timespan, "ten", Language::Kql).is_err());
+        assert_eq!(
+            literal(ParameterType::List, "a, b", Language::Kql).unwrap(),
+            "dynamic([\"a\", \"b\"])"
+        );
+        assert_eq!(
+            literal(ParameterType::List, "a,b", Language::Sql).unwrap(),
+            "('a', 'b')"
+        );
+        assert_eq!(
+            literal(
+                ParameterType::Datetime,
+                "2023-08-09T10:00:00Z",
+                Language::Kql
+            )
+            .unwrap(),
+            "datetime(2023-08-09T10:00:00Z)"
+        );
+    }
+
+    fn sql_rule(text: &str) -> Detection {
+        yaml_serde::from_str(&format!(
+            "id: x\ntitle: x\ndescription: x\nseverity: low\nconfidence: low\ntables: [vpc_flow_logs]\n\
+             query: {{language: sql, text: {text:?}}}\nrisk: {{score: 1, impact: low}}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn sql_parameters_and_exclusions_are_written_into_the_query() {
+        let d = sql_rule(
+            "SELECT * FROM vpc_flow_logs WHERE sourceaddress IN $IPS OR sourceaddress = $IP;",
+        );
+        let params = vec![
+            ("IP".to_string(), "'192.0.2.1'".to_string()),
+            ("IPS".to_string(), "('192.0.2.2')".to_string()),
+        ];
+        assert_eq!(
+            sql_text(&d, &params, &["action = 'ACCEPT'".to_string()]),
+            "SELECT * FROM (SELECT * FROM vpc_flow_logs WHERE sourceaddress IN ('192.0.2.2') OR \
+             sourceaddress = '192.0.2.1') AS hits WHERE NOT (action = 'ACCEPT')"
+        );
+    }
+
+    #[test]
+    fn only_one_read_only_sql_query_may_run() {
+        assert!(check_sql("SELECT 1").is_ok());
+        for bad in [
+            "CREATE TABLE t (a INT)",
+            "COPY vpc_flow_logs TO '/tmp/x.csv'",
+            "SELECT 1; SELECT 2",
+            "SET datafusion.execution.batch_size = 1",
+        ] {
+            assert!(check_sql(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_kql_tuning_predicate_is_planned_over_the_table() {
+        let e = kql_predicate("AWSCloudTrail", "UserIdentityArn has \"trail-rotation\"").unwrap();
+        assert!(e.to_string().contains("UserIdentityArn"), "{e}");
+        let err = kql_predicate("AWSCloudTrail", "NoSuchColumn == 1").unwrap_err();
+        assert!(
+            err.contains("unknown column or name `NoSuchColumn`"),
+            "{err}"
+        );
+    }
+}

@@ -213,7 +213,7 @@ fn charts(h: &mut String, findings: &[Finding], attack: &AttackTable) {
     // Hits over time: 40 buckets between the first and last hit.
     let times: Vec<i64> = findings
         .iter()
-        .flat_map(|f| f.timed_rows().into_iter().filter_map(|(t, ..)| t))
+        .flat_map(|f| f.row_times().into_iter().flatten())
         .collect();
     if let (Some(&lo), Some(&hi)) = (times.iter().min(), times.iter().max()) {
         let buckets = 40usize;
@@ -380,10 +380,9 @@ fn details(h: &mut String, findings: &[Finding], attack: &AttackTable, sample: u
             }
             h.push_str("</ul></details>");
         }
-        let rows = f.timed_rows();
-        let shown: Vec<_> = rows.iter().take(sample).collect();
+        let shown = f.sample(sample);
         let mut columns: Vec<&str> = Vec::new();
-        for (_, _, row) in &shown {
+        for row in &shown {
             for k in row.keys() {
                 if !columns.contains(&k.as_str()) {
                     columns.push(k);
@@ -396,7 +395,7 @@ fn details(h: &mut String, findings: &[Finding], attack: &AttackTable, sample: u
                 let _ = write!(h, "<th>{}</th>", esc(c));
             }
             h.push_str("</tr>");
-            for (_, _, row) in &shown {
+            for row in &shown {
                 h.push_str("<tr>");
                 for c in &columns {
                     let v = match row.get(*c) {
@@ -414,11 +413,11 @@ fn details(h: &mut String, findings: &[Finding], attack: &AttackTable, sample: u
                 h.push_str("</tr>");
             }
             h.push_str("</table>");
-            if rows.len() > shown.len() {
+            if f.hits() > shown.len() {
                 let _ = write!(
                     h,
                     "<p class=\"meta\">... and {} more rows (the timeline lists them all)</p>",
-                    rows.len() - shown.len()
+                    f.hits() - shown.len()
                 );
             }
         }

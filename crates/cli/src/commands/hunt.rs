@@ -328,12 +328,11 @@ fn write_summary(
                     spoor_output::format_datetime(b)
                 )?;
             }
-            let rows = f.timed_rows();
-            for (_, _, row) in rows.iter().take(sample) {
-                writeln!(out, "    | {}", one_line(row, 160))?;
+            for row in f.sample(sample) {
+                writeln!(out, "    | {}", one_line(&row, 160))?;
             }
-            if rows.len() > sample {
-                writeln!(out, "    | ... and {} more", rows.len() - sample)?;
+            if f.hits() > sample {
+                writeln!(out, "    | ... and {} more", f.hits() - sample)?;
             }
         }
     }

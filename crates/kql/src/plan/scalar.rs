@@ -827,7 +827,32 @@ impl Planner {
                 arity(1, 1)?;
                 let a = arg!(0);
                 if a.ty == KqlType::Dynamic {
-                    return Err(unsupported("typeof() of a dynamic value", span));
+                    // The value's own type, read from its JSON text as Kusto names it
+                    // (https://learn.microsoft.com/kusto/query/gettype-function): a whole
+                    // number is `int` in 32 bits, else `long`.
+                    let text = f::btrim(vec![a.expr]);
+                    let first = f::left(text.clone(), lit(1i64));
+                    let whole = text
+                        .clone()
+                        .not_like(lit("%.%"))
+                        .and(f::strpos(f::lower(text.clone()), lit("e")).eq(lit(0i64)));
+                    let small = datafusion::logical_expr::try_cast(text.clone(), DataType::Int64)
+                        .between(lit(i64::from(i32::MIN)), lit(i64::from(i32::MAX)));
+                    let e = when(text.clone().is_null(), lit("null"))
+                        .when(text.clone().eq(lit("")), lit("null"))
+                        .when(text.clone().eq(lit("null")), lit("null"))
+                        .when(first.clone().eq(lit("{")), lit("dictionary"))
+                        .when(first.clone().eq(lit("[")), lit("array"))
+                        .when(first.clone().eq(lit("\"")), lit("string"))
+                        .when(
+                            text.clone().in_list(vec![lit("true"), lit("false")], false),
+                            lit("bool"),
+                        )
+                        .when(whole.clone().and(small), lit("int"))
+                        .when(whole, lit("long"))
+                        .otherwise(lit("real"))
+                        .map_err(|e| super::df_error(e, span))?;
+                    return Ok(TExpr::new(e, KqlType::String));
                 }
                 s(lit(a.ty.name()))
             }
