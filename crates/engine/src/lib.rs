@@ -478,7 +478,19 @@ impl Engine {
             let physical = ctx.state().create_physical_plan(&plan).await?;
             let mut partitions = Vec::new();
             for stream in execute_stream_partitioned(physical.clone(), ctx.task_ctx())? {
-                partitions.push(stream.try_collect::<Vec<_>>().await?);
+                let batches = stream.try_collect::<Vec<_>>().await?;
+                // Thousands of small files give thousands of small batches, and every plan
+                // over the cache would pay for each: one batch per partition instead.
+                let merged = match batches.first() {
+                    Some(first) if batches.len() > 1 => {
+                        vec![datafusion::arrow::compute::concat_batches(
+                            &first.schema(),
+                            &batches,
+                        )?]
+                    }
+                    _ => batches,
+                };
+                partitions.push(merged);
             }
             let memory: Arc<dyn TableProvider> =
                 Arc::new(MemTable::try_new(physical.schema(), partitions)?);
