@@ -138,7 +138,18 @@ pub async fn hunt(
         }
         outcome.pack_rules_run += 1;
         let exclusions = plan.tuning.predicates(&d.id);
-        match run::run_detection(engine, d, &plan.options, &exclusions).await {
+        // `--param` values go to the rules that declare the name; the others run as they are.
+        let options = RunOptions {
+            now_ns: plan.options.now_ns,
+            params: plan
+                .options
+                .params
+                .iter()
+                .filter(|(name, _)| d.parameters.iter().any(|p| &p.name == *name))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        match run::run_detection(engine, d, &options, &exclusions).await {
             Ok(result) if result.rows() > 0 => outcome.findings.push(Finding::from_detection(
                 d,
                 RuleOrigin::Pack(rule.path.display().to_string()),

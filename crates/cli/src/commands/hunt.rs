@@ -49,8 +49,19 @@ pub fn run(args: HuntArgs) -> Result<ExitCode, Failure> {
             }
         }
         let mut loaded = spoor_sigma::load_paths(&args.sigma, &ctx);
-        for f in &loaded.failures {
-            eprintln!("warning: Sigma rule not loaded: {f}");
+        if !loaded.failures.is_empty() {
+            // A count and the reasons; `spoor check --lang sigma` lists every rule.
+            eprintln!(
+                "warning: {} of {} Sigma rules not loaded (`spoor check --lang sigma PATH` lists them with their reasons):",
+                loaded.failures.len(),
+                loaded.failures.len() + loaded.loaded()
+            );
+            for (reason, n) in spoor_sigma::failure_reasons(&loaded.failures)
+                .into_iter()
+                .take(5)
+            {
+                eprintln!("  {n:>5}  {reason}");
+            }
         }
         spoor_detections::sigma_scan::apply_tuning(&mut loaded, &tuning).map_err(Failure::Usage)?;
         Some(loaded)
