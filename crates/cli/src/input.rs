@@ -36,6 +36,14 @@ pub fn parse_now(now: Option<&str>) -> Result<Option<i64>, Failure> {
     }
 }
 
+/// Splits a `--param NAME=VALUE` flag: the name trimmed, the value as given.
+pub fn split_param(flag: &str) -> Result<(&str, &str), Failure> {
+    let (name, value) = flag
+        .split_once('=')
+        .ok_or_else(|| Failure::Usage(format!("--param {flag:?}: expected NAME=VALUE")))?;
+    Ok((name.trim(), value))
+}
+
 /// Checks that every evidence path exists before doing any work.
 pub fn check_paths(paths: &[PathBuf]) -> Result<(), Failure> {
     if paths.is_empty() {

@@ -154,11 +154,8 @@ fn hunt_ids(
     rt.block_on(spoor_detections::cache_shared_tables(&mut engine, &plan))
         .unwrap();
     plan.options.now_ns = rt
-        .block_on(engine.summarize_tables())
+        .block_on(engine.latest_event_time())
         .unwrap()
-        .iter()
-        .filter_map(|s| s.last_ns)
-        .max()
         .unwrap_or(0);
     let outcome = rt.block_on(spoor_detections::hunt(&engine, &plan, &|_, _, _| {}));
     assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);

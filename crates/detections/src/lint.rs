@@ -8,7 +8,7 @@ use datafusion::logical_expr::LogicalPlan;
 
 use crate::attack::AttackTable;
 use crate::model::{Detection, Language, PackError, PackRule};
-use crate::run::{check_sql, kql_text, parameter_literals, sql_text};
+use crate::run::{check_sql, checking_options, parameter_literals, sql_text};
 
 /// Every problem of every rule (an empty list: the pack is clean).
 pub fn lint(rules: &[PackRule], attack: &AttackTable) -> Vec<PackError> {
@@ -283,21 +283,7 @@ fn plan_text(
 ) -> Result<LogicalPlan, String> {
     match d.query.language {
         Language::Kql => {
-            let text = kql_text(d, exclusions);
-            let options = spoor_kql::PlanOptions {
-                now_ns: 0,
-                tables_with_data: Default::default(),
-                workspace: spoor_kql::workspace::Workspace::builtin(),
-                probe: None,
-            };
-            spoor_kql::compile_with_params(&text, params, &options)
-                .map(|p| p.plan)
-                .map_err(|ds| {
-                    ds.iter()
-                        .map(|diag| diag.render(&text, &d.id))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
+            crate::run::compile_kql(d, params, exclusions, &checking_options()).map(|p| p.plan)
         }
         Language::Sql => {
             let text = sql_text(d, params, exclusions);

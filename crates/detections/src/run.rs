@@ -217,6 +217,35 @@ pub fn check_sql(text: &str) -> Result<(), String> {
     }
 }
 
+/// Planning options for checking without evidence: spoor's built-in workspace functions
+/// (ASIM and vendor parsers), which rules may call.
+pub fn checking_options() -> spoor_kql::PlanOptions {
+    spoor_kql::PlanOptions {
+        workspace: spoor_kql::workspace::Workspace::builtin(),
+        ..spoor_kql::PlanOptions::without_data(0)
+    }
+}
+
+/// Diagnostics rendered against their text, one after the other.
+fn render_all(ds: &[spoor_core::Diagnostic], text: &str, origin: &str) -> String {
+    ds.iter()
+        .map(|d| d.render(text, origin))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Compiles a KQL rule: its text with the exclusions appended, the parameters bound first.
+pub fn compile_kql(
+    d: &Detection,
+    params: &[(String, String)],
+    exclusions: &[String],
+    options: &spoor_kql::PlanOptions,
+) -> Result<spoor_kql::PlannedQuery, String> {
+    let text = kql_text(d, exclusions);
+    spoor_kql::compile_with_params(&text, params, options)
+        .map_err(|ds| render_all(&ds, &text, &d.id))
+}
+
 /// Plans a KQL predicate over `table`'s columns (a tuning exclusion for a Sigma rule): the
 /// predicate of `table | where <predicate>`.
 pub fn kql_predicate(
@@ -224,18 +253,8 @@ pub fn kql_predicate(
     predicate: &str,
 ) -> Result<datafusion::logical_expr::Expr, String> {
     let text = format!("{table} | where {predicate}");
-    let options = spoor_kql::PlanOptions {
-        now_ns: 0,
-        tables_with_data: Default::default(),
-        workspace: spoor_kql::workspace::Workspace::builtin(),
-        probe: None,
-    };
-    let planned = spoor_kql::compile(&text, &options).map_err(|ds| {
-        ds.iter()
-            .map(|d| d.render(&text, "<tuning>"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let planned = spoor_kql::compile(&text, &checking_options())
+        .map_err(|ds| render_all(&ds, &text, "<tuning>"))?;
     let mut found = None;
     planned
         .plan
@@ -263,20 +282,13 @@ pub async fn run_detection(
     let params = parameter_literals(d, &options.params)?;
     match d.query.language {
         Language::Kql => {
-            let text = kql_text(d, exclusions);
             let plan_options = spoor_kql::PlanOptions {
                 now_ns: options.now_ns,
                 tables_with_data: engine.tables_with_data(),
                 workspace: spoor_kql::workspace::Workspace::builtin(),
                 probe: Some(probe_of(engine)),
             };
-            let planned =
-                spoor_kql::compile_with_params(&text, &params, &plan_options).map_err(|ds| {
-                    ds.iter()
-                        .map(|diag| diag.render(&text, &d.id))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })?;
+            let planned = compile_kql(d, &params, exclusions, &plan_options)?;
             let columns = column_names(&planned.plan);
             let batches = engine
                 .execute(planned.plan)
@@ -320,8 +332,9 @@ pub async fn run_detection(
             let loaded = load_sigma_block(d)?;
             let rule = &loaded.rules[0];
             let mut sets = Vec::new();
+            let with_data = engine.tables_with_data();
             for target in &rule.targets {
-                if !engine.tables_with_data().contains(&target.table) {
+                if !with_data.contains(&target.table) {
                     continue;
                 }
                 let mut target = target.clone();

@@ -87,11 +87,12 @@ async fn run_test_inner(d: &Detection, test: &TestCase) -> Result<(usize, Option
     if !engine.inventory().unclaimed.is_empty() {
         return Err("spoor did not recognise the test's evidence as any log format".into());
     }
+    let summaries = engine
+        .summarize_tables()
+        .await
+        .map_err(|e| e.strip_backtrace())?;
     if let Some(table) = test.table.as_deref().filter(|_| !test.rows.is_empty()) {
-        let read: u64 = engine
-            .summarize_tables()
-            .await
-            .map_err(|e| e.strip_backtrace())?
+        let read: u64 = summaries
             .iter()
             .filter(|s| s.table == table)
             .map(|s| s.rows)
@@ -107,7 +108,7 @@ async fn run_test_inner(d: &Detection, test: &TestCase) -> Result<(usize, Option
     let now_ns = match &test.now {
         Some(t) => spoor_functions::datetime::parse_kql_datetime(t.trim())
             .ok_or_else(|| format!("now {t:?} is not a datetime"))?,
-        None => latest_time(&engine).await? + 3_600_000_000_000,
+        None => spoor_engine::latest_time(&summaries).unwrap_or(0) + 3_600_000_000_000,
     };
     let params: BTreeMap<String, String> = test
         .params
@@ -165,17 +166,4 @@ fn same_value(got: &Value, want: &yaml_serde::Value) -> bool {
         (Ok(a), Ok(b)) if got.is_number() => a == b,
         _ => got_text == want_text,
     }
-}
-
-/// The latest time of any table's rows (for a test's default `now`).
-async fn latest_time(engine: &spoor_engine::Engine) -> Result<i64, String> {
-    let summaries = engine
-        .summarize_tables()
-        .await
-        .map_err(|e| e.strip_backtrace())?;
-    Ok(summaries
-        .iter()
-        .filter_map(|s| s.last_ns)
-        .max()
-        .unwrap_or(0))
 }

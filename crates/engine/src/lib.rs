@@ -89,6 +89,11 @@ pub struct TableSummary {
     pub last_ns: Option<i64>,
 }
 
+/// The latest time of the summaries' tables.
+pub fn latest_time(summaries: &[TableSummary]) -> Option<i64> {
+    summaries.iter().filter_map(|s| s.last_ns).max()
+}
+
 /// A DataFusion session over the evidence.
 pub struct Engine {
     ctx: SessionContext,
@@ -504,6 +509,12 @@ impl Engine {
             externaldata: binder.externaldata.clone(),
         });
         Ok(())
+    }
+
+    /// The latest time of any row of any table (a hunt's or a rule test's default `now`), or
+    /// `None` when no table has a time.
+    pub async fn latest_event_time(&self) -> Result<Option<i64>> {
+        Ok(latest_time(&self.summarize_tables().await?))
     }
 
     /// Row counts, file counts, bad records and time range of every table the evidence fills.

@@ -207,10 +207,8 @@ pub fn load_rules(options: &PackOptions) -> Result<Vec<spoor_detections::PackRul
 fn parse_params(flags: &[String]) -> Result<BTreeMap<String, String>, Failure> {
     let mut out = BTreeMap::new();
     for flag in flags {
-        let (name, value) = flag
-            .split_once('=')
-            .ok_or_else(|| Failure::Usage(format!("--param {flag:?}: expected NAME=VALUE")))?;
-        out.insert(name.trim().to_string(), value.to_string());
+        let (name, value) = crate::input::split_param(flag)?;
+        out.insert(name.to_string(), value.to_string());
     }
     Ok(out)
 }
@@ -227,17 +225,13 @@ fn severity_named(name: &str) -> Severity {
 
 /// The latest event time in the evidence: the default `now` of a hunt.
 fn latest_event(engine: &spoor_engine::Engine, quiet: bool) -> Result<i64, Failure> {
-    let summaries = with_progress(engine, quiet, engine.summarize_tables())?.map_err(|e| {
+    let latest = with_progress(engine, quiet, engine.latest_event_time())?.map_err(|e| {
         Failure::Query(format!(
             "error: reading the evidence: {}",
             e.strip_backtrace()
         ))
     })?;
-    Ok(summaries
-        .iter()
-        .filter_map(|s| s.last_ns)
-        .max()
-        .unwrap_or_else(super::query::wall_clock_ns))
+    Ok(latest.unwrap_or_else(super::query::wall_clock_ns))
 }
 
 fn write_file<T>(

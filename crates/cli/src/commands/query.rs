@@ -50,7 +50,7 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
         now_ns,
         tables_with_data: engine.tables_with_data(),
         workspace: load_workspace(&args.functions, &args.watchlists),
-        probe: Some(probe_of(&engine)),
+        probe: Some(spoor_detections::run::probe_of(&engine)),
     };
     let params = query_params(&args.params)?;
     let planned = if params.is_empty() {
@@ -128,14 +128,6 @@ fn query_params(flags: &[String]) -> Result<Vec<(String, String)>, Failure> {
             Ok((name.to_string(), literal))
         })
         .collect()
-}
-
-/// The engine's probe, for the plugins that take their columns from the data.
-pub(crate) fn probe_of(engine: &spoor_engine::Engine) -> spoor_kql::DataProbe {
-    let probe = engine.probe();
-    spoor_kql::DataProbe(std::sync::Arc::new(move |plan| {
-        probe.run(plan).map_err(|e| e.strip_backtrace())
-    }))
 }
 
 pub(crate) fn wall_clock_ns() -> i64 {
