@@ -229,6 +229,10 @@ pub struct SourcesArgs {
 pub enum Lang {
     /// Kusto Query Language, as in Microsoft Sentinel and Azure Data Explorer.
     Kql,
+    /// SQL as Amazon Athena writes it (DataFusion's SQL, Athena's table names such as
+    /// vpc_flow_logs and cloudtrail, names matched ignoring case, GROUP BY DISTINCT); read-only.
+    #[value(alias = "athena")]
+    Sql,
     /// Sigma rules (YAML): every rule of the file runs on the tables its log source maps to.
     Sigma,
 }

@@ -16,18 +16,7 @@ use std::path::Path;
 
 mod support;
 
-use support::{repo_root, run_kql, run_kql_with};
-
-fn header(text: &str, key: &str) -> Option<String> {
-    text.lines()
-        .take_while(|l| l.starts_with("//"))
-        .find_map(|l| {
-            l.trim_start_matches('/')
-                .trim()
-                .strip_prefix(&format!("{key}:"))
-                .map(|v| v.trim().to_string())
-        })
-}
+use support::{header, repo_root, run_kql, run_kql_with};
 
 /// The case's result as the snapshot shows it; with `split_min_bytes`, splittable files of at
 /// least that size are read in byte ranges by both partitions.
@@ -46,32 +35,10 @@ fn run_case(path: &Path, split_min_bytes: Option<u64>) -> String {
         Ok(r) => r,
         Err(e) => return e,
     };
-    let mut rows: Vec<String> = result
-        .json_rows()
-        .into_iter()
-        .map(|r| serde_json::to_string(&serde_json::Value::Object(r)).unwrap())
-        .collect();
     let lower = text.to_lowercase();
     let ordered =
         lower.contains("sort by") || lower.contains("order by") || lower.contains("| top ");
-    if !ordered {
-        rows.sort();
-    }
-    let types: Vec<&str> = result.types.iter().map(|t| t.name()).collect();
-    let mut out = format!(
-        "columns: {}\ntypes: {}\nrows: {}\n",
-        result.columns().join(", "),
-        types.join(", "),
-        rows.len()
-    );
-    if let Some(r) = &render {
-        out.push_str(&format!("render: {r}\n"));
-    }
-    for r in rows {
-        out.push_str(&r);
-        out.push('\n');
-    }
-    out
+    support::render_result(&result, render.as_deref(), ordered)
 }
 
 #[test]

@@ -14,7 +14,9 @@
 mod diagnostic;
 mod line_index;
 mod span;
+mod suggest;
 
 pub use diagnostic::Diagnostic;
 pub use line_index::{LineCol, LineIndex};
 pub use span::Span;
+pub use suggest::{did_you_mean, edit_distance};

@@ -8,7 +8,7 @@ use datafusion::logical_expr::LogicalPlan;
 
 use crate::attack::AttackTable;
 use crate::model::{Detection, Language, PackError, PackRule};
-use crate::run::{check_sql, checking_options, parameter_literals, sql_text};
+use crate::run::{checking_options, parameter_literals};
 
 /// Every problem of every rule (an empty list: the pack is clean).
 pub fn lint(rules: &[PackRule], attack: &AttackTable) -> Vec<PackError> {
@@ -285,34 +285,9 @@ fn plan_text(
         Language::Kql => {
             crate::run::compile_kql(d, params, exclusions, &checking_options()).map(|p| p.plan)
         }
-        Language::Sql => {
-            let text = sql_text(d, params, exclusions);
-            check_sql(&text)?;
-            let state = sql_session().state();
-            block_on(state.create_logical_plan(&text))
-                .map_err(|e| format!("SQL: {}", e.strip_backtrace()))
-        }
+        Language::Sql => crate::run::compile_sql(d, params, exclusions, 0).map(|p| p.plan),
         Language::Sigma => Err("not a text query".into()),
     }
-}
-
-/// A session with the catalog's tables (empty) and spoor's functions, for planning SQL.
-fn sql_session() -> &'static datafusion::prelude::SessionContext {
-    static SESSION: std::sync::OnceLock<spoor_engine::Engine> = std::sync::OnceLock::new();
-    SESSION
-        .get_or_init(|| {
-            spoor_engine::Engine::open(&[], Default::default())
-                .expect("an engine over no evidence opens")
-        })
-        .session()
-}
-
-/// Runs a planning future to completion (planning SQL does no I/O).
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a current-thread runtime")
-        .block_on(f)
 }
 
 /// The catalog tables a plan scans.

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use datafusion::logical_expr::{LogicalPlan, not};
-use datafusion::sql::sqlparser;
 use spoor_engine::Engine;
 use spoor_output::ResultSet;
 
@@ -203,18 +202,15 @@ pub fn sigma_document(d: &Detection) -> Result<String, String> {
     yaml_serde::to_string(&yaml_serde::Value::Mapping(doc)).map_err(|e| e.to_string())
 }
 
-/// Checks SQL for what rules may not do: one read-only query (no DDL, DML, COPY, SET, or
-/// reading files).
-pub fn check_sql(text: &str) -> Result<(), String> {
-    use sqlparser::ast::Statement;
-    let statements =
-        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::GenericDialect {}, text)
-            .map_err(|e| format!("SQL does not parse: {e}"))?;
-    match statements.as_slice() {
-        [Statement::Query(_)] => Ok(()),
-        [_] => Err("only a query (SELECT ...) may run: no DDL, DML, COPY or SET".into()),
-        _ => Err("one SQL query per rule".into()),
-    }
+/// Compiles a SQL rule: its text with the parameters written in and the exclusions applied.
+pub fn compile_sql(
+    d: &Detection,
+    params: &[(String, String)],
+    exclusions: &[String],
+    now_ns: i64,
+) -> Result<spoor_sql::PlannedSql, String> {
+    let text = sql_text(d, params, exclusions);
+    spoor_sql::compile(&text, now_ns).map_err(|ds| render_all(&ds, &text, &d.id))
 }
 
 /// Planning options for checking without evidence: spoor's built-in workspace functions
@@ -302,30 +298,17 @@ pub async fn run_detection(
             })
         }
         Language::Sql => {
-            let text = sql_text(d, &params, exclusions);
-            check_sql(&text)?;
-            let frame = engine
-                .session()
-                .sql(&text)
-                .await
-                .map_err(|e| format!("SQL: {}", e.strip_backtrace()))?;
-            let plan = frame.logical_plan().clone();
-            let columns = column_names(&plan);
-            let types = plan
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| {
-                    spoor_catalog::KqlType::from_arrow(f.data_type())
-                        .unwrap_or(spoor_catalog::KqlType::String)
-                })
-                .collect();
-            let batches = frame
-                .collect()
+            let planned = compile_sql(d, &params, exclusions, options.now_ns)?;
+            let columns = column_names(&planned.plan);
+            let batches = engine
+                .execute(planned.plan)
                 .await
                 .map_err(|e| format!("SQL: {}", e.strip_backtrace()))?;
             Ok(RuleResult {
-                sets: vec![(d.tables.join(", "), ResultSet::new(columns, batches, types))],
+                sets: vec![(
+                    d.tables.join(", "),
+                    ResultSet::new(columns, batches, planned.types),
+                )],
             })
         }
         Language::Sigma => {
@@ -451,19 +434,6 @@ mod tests {
             "SELECT * FROM (SELECT * FROM vpc_flow_logs WHERE sourceaddress IN ('192.0.2.2') OR \
              sourceaddress = '192.0.2.1') AS hits WHERE NOT (action = 'ACCEPT')"
         );
-    }
-
-    #[test]
-    fn only_one_read_only_sql_query_may_run() {
-        assert!(check_sql("SELECT 1").is_ok());
-        for bad in [
-            "CREATE TABLE t (a INT)",
-            "COPY vpc_flow_logs TO '/tmp/x.csv'",
-            "SELECT 1; SELECT 2",
-            "SET datafusion.execution.batch_size = 1",
-        ] {
-            assert!(check_sql(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod shared_tests;
 
 /// The batches plans produce (so that callers need not name arrow themselves).
 pub use datafusion::arrow::record_batch::RecordBatch;
+/// The plans front-ends build and [`Engine::execute`] runs.
+pub use datafusion::logical_expr::LogicalPlan;
 pub use external::ExternalDataMap;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +26,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionContext;
 use datafusion::functions_aggregate::expr_fn::{count, max, min};
-use datafusion::logical_expr::{LogicalPlan, TableScanBuilder, ident, lit};
+use datafusion::logical_expr::{TableScanBuilder, ident, lit};
 use datafusion::prelude::SessionConfig;
 use spoor_catalog::{TableDef, catalog};
 use spoor_sources::{EvidenceFile, Inventory, SourceError};

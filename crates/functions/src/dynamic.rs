@@ -159,10 +159,38 @@ fn walk<'v>(root: &'v Value, steps: &[Step], i: usize) -> Option<&'v Value> {
     Some(cur)
 }
 
+/// [`walk`], with keys that match no key exactly matching the first one that is equal
+/// ignoring case (Athena's struct fields and JSON paths ignore case).
+fn walk_ignore_case<'v>(root: &'v Value, steps: &[Step], i: usize) -> Option<&'v Value> {
+    let mut cur = root;
+    for s in steps {
+        cur = match (s, cur) {
+            (Step::Key(k), Value::Object(m)) => {
+                let k = k.get(i)?;
+                m.get(k).or_else(|| {
+                    m.iter()
+                        .find(|(name, _)| name.eq_ignore_ascii_case(k))
+                        .map(|(_, v)| v)
+                })?
+            }
+            (Step::Key(k), _) => step(cur, Some(k.get(i)?), None)?,
+            (Step::Index(x), _) => step(cur, None, Some(x.get(i)?))?,
+        };
+    }
+    Some(cur)
+}
+
 /// `kql_json_text(json, key_or_index, ...)`: the value at the path as text (a JSON string's
 /// text, anything else its compact JSON), null when the path is not there or holds null. What
 /// Sigma's field access into a dynamic column needs: unlike `tostring()`, absent stays null.
 fn json_text(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    json_text_by(args, walk)
+}
+
+fn json_text_by(
+    args: &ScalarFunctionArgs,
+    walk: for<'v> fn(&'v Value, &[Step], usize) -> Option<&'v Value>,
+) -> Result<ColumnarValue> {
     let rows = Rows::of(&args.args, args.number_rows);
     let steps = steps_of(&args.args[1..])?;
     let out: StringArray = with_roots(&args.args[0], rows.n, |i, root| {
@@ -184,6 +212,18 @@ pub(crate) fn kql_json_text() -> Spec {
         ret: ret_utf8,
         ret_field: None,
         invoke: json_text,
+    }
+}
+
+/// `kql_json_text_ignore_case(json, key_or_index, ...)`: [`kql_json_text`] with keys matched
+/// ignoring case when none matches exactly (SQL's dotted paths, as Athena reads them).
+pub(crate) fn kql_json_text_ignore_case() -> Spec {
+    Spec {
+        name: "kql_json_text_ignore_case",
+        coerce: |n, t| path_args(n, t, 2),
+        ret: ret_utf8,
+        ret_field: None,
+        invoke: |args| json_text_by(args, walk_ignore_case),
     }
 }
 
@@ -572,6 +612,19 @@ mod tests {
         assert_eq!(get(&[lit("File Path")]), Some(r#""C:\\x""#.into()));
         assert_eq!(get(&[]), Some(DOC.to_string()));
         assert_eq!(str1(kql_json_get(), &[lit("not json"), lit("a")]), None);
+        let doc = lit(r#"{"userName": "alice", "username": "bob", "Type": {"A": 1}}"#);
+        assert_eq!(
+            str1(kql_json_text_ignore_case(), &[doc.clone(), lit("username")]),
+            Some("bob".to_string())
+        );
+        assert_eq!(
+            str1(
+                kql_json_text_ignore_case(),
+                &[doc.clone(), lit("type"), lit("a")]
+            ),
+            Some("1".to_string())
+        );
+        assert_eq!(str1(kql_json_text(), &[doc, lit("type")]), None);
         assert_eq!(str1(kql_json_get(), &[null(), lit("a")]), None);
         let col = s(&[Some(r#"{"a":1}"#), Some(r#"{"a":[1]}"#), None]);
         assert_eq!(

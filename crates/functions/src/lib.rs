@@ -74,6 +74,7 @@ fn scalar_specs() -> Vec<udf::Spec> {
         string_ops::kql_in(),
         bin::kql_bin(),
         dynamic::kql_json_get(),
+        dynamic::kql_json_text_ignore_case(),
         dynamic::kql_json_text(),
         dynamic::kql_dyn_to_string(),
         dynamic::kql_dyn_to_long(),

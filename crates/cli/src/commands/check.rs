@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::json;
 use spoor_kql::PlanOptions;
 
-use crate::args::{CheckArgs, CheckFormat};
+use crate::args::{CheckArgs, CheckFormat, Lang};
 use crate::input::{load_workspace, read_query_file};
 use crate::{EXIT_QUERY_ERROR, Failure};
 
@@ -20,19 +20,32 @@ struct Outcome {
     note: Option<String>,
 }
 
-fn check_one(text: &str, origin: &str, options: &PlanOptions) -> Outcome {
+fn check_one(lang: Lang, text: &str, origin: &str, options: &PlanOptions) -> Outcome {
+    let render = |ds: Vec<spoor_core::Diagnostic>| {
+        ds.iter()
+            .map(|d| d.render(text, origin))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if lang == Lang::Sql {
+        let parsed = spoor_sql::parse(text);
+        let planned = parsed
+            .clone()
+            .and_then(|()| spoor_sql::compile(text, options.now_ns).map(|_| ()));
+        return Outcome {
+            parsed: parsed.is_ok(),
+            planned: planned.is_ok(),
+            error: planned.err().map(render),
+            note: None,
+        };
+    }
     let query = match spoor_kql::syntax::parse(text) {
         Ok(q) => q,
         Err(ds) => {
             return Outcome {
                 parsed: false,
                 planned: false,
-                error: Some(
-                    ds.iter()
-                        .map(|d| d.render(text, origin))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                ),
+                error: Some(render(ds)),
                 note: None,
             };
         }
@@ -83,7 +96,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
             ));
         }
     };
-    let o = check_one(&text, &origin, &options);
+    let o = check_one(args.lang, &text, &origin, &options);
     match args.format {
         CheckFormat::Json => {
             println!(
@@ -133,7 +146,7 @@ fn check_jsonl(
         let origin = format!("{}:{line_no}", path.display());
         let outcome = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(v) => match v.get("query").and_then(|q| q.as_str()) {
-                Some(q) => check_one(q, &origin, options),
+                Some(q) => check_one(args.lang, q, &origin, options),
                 None => Outcome {
                     parsed: false,
                     planned: false,

@@ -8,14 +8,70 @@ use spoor_kql::PlanOptions;
 use spoor_output::{OutputFormat, ResultSet};
 
 use crate::Failure;
-use crate::args::{Format, QueryArgs};
+use crate::args::{Format, Lang, QueryArgs};
 use crate::input::{
     externaldata_map, load_workspace, open_engine, parse_now, read_query_file, report_skipped,
     with_progress,
 };
 
+/// A query planned by its front-end, ready to bind and run.
+struct Planned {
+    plan: spoor_engine::LogicalPlan,
+    types: Vec<spoor_catalog::KqlType>,
+    /// The chart a KQL `render` asks for.
+    render: Option<String>,
+}
+
+/// Opens the engine over the query's evidence, with its `externaldata` copies and format.
+fn open_query_engine(args: &QueryArgs, paths: &[PathBuf]) -> Result<spoor_engine::Engine, Failure> {
+    open_engine(
+        paths,
+        externaldata_map(&args.externaldata_map, &args.externaldata_dir)?,
+        args.source_format.as_deref(),
+    )
+}
+
+/// Parses (before touching evidence), then plans a KQL query with the evidence at hand for
+/// what Kusto learns from data (`bag_unpack`, `pivot`).
+fn plan_kql(
+    args: &QueryArgs,
+    text: &str,
+    now_ns: i64,
+    paths: &[PathBuf],
+    render: &dyn Fn(Vec<spoor_core::Diagnostic>) -> Failure,
+) -> Result<(spoor_engine::Engine, Planned), Failure> {
+    let query = spoor_kql::syntax::parse(text).map_err(render)?;
+    let engine = open_query_engine(args, paths)?;
+    let options = PlanOptions {
+        now_ns,
+        tables_with_data: engine.tables_with_data(),
+        workspace: load_workspace(&args.functions, &args.watchlists),
+        probe: Some(spoor_detections::run::probe_of(&engine)),
+    };
+    let params = query_params(&args.params)?;
+    let planned = if params.is_empty() {
+        spoor_kql::plan_query(&query, &options).map_err(|d| render(vec![d]))?
+    } else {
+        spoor_kql::compile_with_params(text, &params, &options).map_err(render)?
+    };
+    if let Some(what) = &planned.needs_data {
+        // Cannot happen with the probe given above; refuse rather than run a checking plan.
+        return Err(Failure::Query(format!(
+            "error: {what}, and the evidence could not be read to learn it"
+        )));
+    }
+    Ok((
+        engine,
+        Planned {
+            plan: planned.plan,
+            types: planned.types,
+            render: planned.render,
+        },
+    ))
+}
+
 pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
-    if args.lang == crate::args::Lang::Sigma {
+    if args.lang == Lang::Sigma {
         return super::sigma::query(args);
     }
     let (text, origin, paths) = match &args.file {
@@ -39,31 +95,27 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
                 .join("\n"),
         )
     };
-    // Parse first: a mistake in the query is reported before any evidence is touched.
-    let query = spoor_kql::syntax::parse(&text).map_err(render)?;
-    let engine = open_engine(
-        &paths,
-        externaldata_map(&args.externaldata_map, &args.externaldata_dir)?,
-        args.source_format.as_deref(),
-    )?;
-    let options = PlanOptions {
-        now_ns,
-        tables_with_data: engine.tables_with_data(),
-        workspace: load_workspace(&args.functions, &args.watchlists),
-        probe: Some(spoor_detections::run::probe_of(&engine)),
+    let (engine, planned) = match args.lang {
+        Lang::Kql => plan_kql(&args, &text, now_ns, &paths, &render)?,
+        Lang::Sql => {
+            if !args.params.is_empty() {
+                return Err(Failure::Usage(
+                    "--param binds KQL names; write the values into the SQL query".into(),
+                ));
+            }
+            // Parse first: a mistake in the query is reported before any evidence is touched.
+            spoor_sql::parse(&text).map_err(render)?;
+            let engine = open_query_engine(&args, &paths)?;
+            let planned = spoor_sql::compile(&text, now_ns).map_err(render)?;
+            let planned = Planned {
+                plan: planned.plan,
+                types: planned.types,
+                render: None,
+            };
+            (engine, planned)
+        }
+        Lang::Sigma => unreachable!("handled above"),
     };
-    let params = query_params(&args.params)?;
-    let planned = if params.is_empty() {
-        spoor_kql::plan_query(&query, &options).map_err(|d| render(vec![d]))?
-    } else {
-        spoor_kql::compile_with_params(&text, &params, &options).map_err(render)?
-    };
-    if let Some(what) = &planned.needs_data {
-        // Cannot happen with the probe given above; refuse rather than run a checking plan.
-        return Err(Failure::Query(format!(
-            "error: {what}, and the evidence could not be read to learn it"
-        )));
-    }
     let columns: Vec<String> = planned
         .plan
         .schema()

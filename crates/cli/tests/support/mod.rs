@@ -106,3 +106,90 @@ pub fn run_kql_with(
         planned.render,
     ))
 }
+
+/// A setting in a case file's leading comment lines (`// key: value`, `-- key: value`,
+/// `# key: value`).
+pub fn header(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .take_while(|l| ["//", "--", "#"].iter().any(|c| l.starts_with(c)))
+        .find_map(|l| {
+            l.trim_start_matches(['/', '-', '#'])
+                .trim()
+                .strip_prefix(&format!("{key}:"))
+                .map(|v| v.trim().to_string())
+        })
+}
+
+/// A result as the case snapshots show it: columns, types, row count, then one JSON object per
+/// row (sorted unless the query orders them, since parallel execution promises no order).
+pub fn render_result(result: &ResultSet, render: Option<&str>, ordered: bool) -> String {
+    let mut rows: Vec<String> = result
+        .json_rows()
+        .into_iter()
+        .map(|r| serde_json::to_string(&serde_json::Value::Object(r)).unwrap())
+        .collect();
+    if !ordered {
+        rows.sort();
+    }
+    let types: Vec<&str> = result.types.iter().map(|t| t.name()).collect();
+    let mut out = format!(
+        "columns: {}\ntypes: {}\nrows: {}\n",
+        result.columns().join(", "),
+        types.join(", "),
+        rows.len()
+    );
+    if let Some(r) = render {
+        out.push_str(&format!("render: {r}\n"));
+    }
+    for r in rows {
+        out.push_str(&r);
+        out.push('\n');
+    }
+    out
+}
+
+/// Opens an engine over `evidence` the way the tests do (two partitions).
+pub fn open_engine(evidence: &Path) -> Result<Engine, String> {
+    Engine::open(
+        &[evidence.to_path_buf()],
+        EngineOptions {
+            partitions: Some(2),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("engine: {e}"))
+}
+
+/// Runs a SQL query over `evidence` with `now` pinned: the result, or the rendered error.
+pub fn run_sql(
+    evidence: &Path,
+    text: &str,
+    origin: &str,
+    now_ns: i64,
+) -> Result<ResultSet, String> {
+    let planned = spoor_sql::compile(text, now_ns).map_err(|ds| {
+        ds.iter()
+            .map(|d| d.render(text, origin))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    execute(&open_engine(evidence)?, planned.plan, planned.types)
+}
+
+/// Binds and runs a plan over the engine's evidence.
+pub fn execute(
+    engine: &Engine,
+    plan: spoor_engine::LogicalPlan,
+    types: Vec<spoor_catalog::KqlType>,
+) -> Result<ResultSet, String> {
+    let columns: Vec<String> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let batches = runtime()
+        .block_on(engine.execute(plan))
+        .map_err(|e| format!("runtime error: {}", e.strip_backtrace()))?;
+    Ok(ResultSet::new(columns, batches, types))
+}

@@ -905,25 +905,10 @@ fn split_and(e: Expr, out: &mut Vec<Expr>) {
 fn suggest(word: &str) -> Option<&'static str> {
     let mut best: Option<(&str, usize)> = None;
     for &op in OPERATORS {
-        let d = edit_distance(word, op);
+        let d = spoor_core::edit_distance(word, op);
         if d <= 2 && best.is_none_or(|(_, bd)| d < bd) {
             best = Some((op, d));
         }
     }
     best.map(|(op, _)| op)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

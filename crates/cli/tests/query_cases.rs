@@ -1,0 +1,42 @@
+//! Behaviour cases of the front-ends other than KQL, as data: every `tests/sql/*.sql` runs over
+//! fixture evidence and its result is compared with the snapshot beside it
+//! (`tests/snapshots/`). Adding a case is adding a file; `cargo insta review` shows a new or
+//! changed result for approval.
+//!
+//! A case starts with comment lines that set it up (in the language's comment syntax):
+//!
+//! ```text
+//! -- evidence: examples/evidence        (relative to the repository root; the default)
+//! -- now: 2023-08-10T00:00:00Z          (the pinned now; the default)
+//! ```
+//!
+//! A case whose query fails snapshots the rendered error, so error positions are cases too.
+
+use std::path::Path;
+
+mod support;
+
+use support::{header, render_result, repo_root, run_sql};
+
+fn run_case(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).expect("case file");
+    let evidence =
+        repo_root().join(header(&text, "evidence").unwrap_or_else(|| "examples/evidence".into()));
+    let now = header(&text, "now").unwrap_or_else(|| "2023-08-10T00:00:00Z".into());
+    let now_ns = spoor_functions::datetime::parse_kql_datetime(&now).expect("valid now");
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    match run_sql(&evidence, &text, &name, now_ns) {
+        Ok(result) => {
+            let ordered = text.to_lowercase().contains("order by");
+            render_result(&result, None, ordered)
+        }
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn sql_cases() {
+    insta::glob!("sql/*.sql", |path| {
+        insta::assert_snapshot!(run_case(path));
+    });
+}
