@@ -233,6 +233,10 @@ pub enum Lang {
     /// vpc_flow_logs and cloudtrail, names matched ignoring case, GROUP BY DISTINCT); read-only.
     #[value(alias = "athena")]
     Sql,
+    /// CloudWatch Logs Insights, over CloudTrail, VPC flow logs and exported CloudWatch Logs
+    /// events (choose with --log-group).
+    #[value(alias = "cloudwatch")]
+    Cwl,
     /// Sigma rules (YAML): every rule of the file runs on the tables its log source maps to.
     Sigma,
 }
@@ -271,6 +275,11 @@ pub struct QueryArgs {
     pub lang: Lang,
     #[command(flatten)]
     pub sigma: SigmaOptions,
+    /// CloudWatch Logs Insights: the log group to query, repeatable: `cloudtrail`, `vpcflow`,
+    /// or the name of a log group in exported CloudWatch Logs events (its @log). By default
+    /// every log group the evidence has.
+    #[arg(long = "log-group", value_name = "NAME")]
+    pub log_groups: Vec<String>,
     /// Pin the query's `now` (ISO 8601, e.g. 2023-08-10T00:00:00Z): `ago(1d)` is measured from
     /// it. Evidence is usually old; the default is the current time.
     #[arg(long, value_name = "TIME")]
@@ -351,6 +360,9 @@ pub struct CheckArgs {
     pub lang: Lang,
     #[command(flatten)]
     pub sigma: SigmaOptions,
+    /// CloudWatch Logs Insights: the log group to check against (see `spoor query --help`).
+    #[arg(long = "log-group", value_name = "NAME")]
+    pub log_groups: Vec<String>,
     /// `text` explains each error; `json` prints one object per query:
     /// {"line", "parsed", "planned", "error"}.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]

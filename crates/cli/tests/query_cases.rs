@@ -1,5 +1,5 @@
-//! Behaviour cases of the front-ends other than KQL, as data: every `tests/sql/*.sql` runs over
-//! fixture evidence and its result is compared with the snapshot beside it
+//! Behaviour cases of the front-ends other than KQL, as data: every `tests/sql/*.sql` and
+//! `tests/cwl/*.cwl` runs over fixture evidence and its result is compared with the snapshot beside it
 //! (`tests/snapshots/`). Adding a case is adding a file; `cargo insta review` shows a new or
 //! changed result for approval.
 //!
@@ -8,6 +8,7 @@
 //! ```text
 //! -- evidence: examples/evidence        (relative to the repository root; the default)
 //! -- now: 2023-08-10T00:00:00Z          (the pinned now; the default)
+//! # log-group: vpcflow                  (Logs Insights: the log groups, comma-separated)
 //! ```
 //!
 //! A case whose query fails snapshots the rendered error, so error positions are cases too.
@@ -16,7 +17,7 @@ use std::path::Path;
 
 mod support;
 
-use support::{header, render_result, repo_root, run_sql};
+use support::{header, render_result, repo_root, run_cwl, run_sql};
 
 fn run_case(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("case file");
@@ -25,11 +26,23 @@ fn run_case(path: &Path) -> String {
     let now = header(&text, "now").unwrap_or_else(|| "2023-08-10T00:00:00Z".into());
     let now_ns = spoor_functions::datetime::parse_kql_datetime(&now).expect("valid now");
     let name = path.file_name().unwrap().to_string_lossy().to_string();
-    match run_sql(&evidence, &text, &name, now_ns) {
-        Ok(result) => {
-            let ordered = text.to_lowercase().contains("order by");
-            render_result(&result, None, ordered)
-        }
+    let lower = text.to_lowercase();
+    let (run, ordered) = if name.ends_with(".cwl") {
+        let groups = header(&text, "log-group")
+            .map(|g| g.split(',').map(|s| s.trim().to_string()).collect())
+            .unwrap_or_default();
+        (
+            run_cwl(&evidence, &text, &name, groups),
+            lower.contains("| sort") || lower.starts_with("sort"),
+        )
+    } else {
+        (
+            run_sql(&evidence, &text, &name, now_ns),
+            lower.contains("order by"),
+        )
+    };
+    match run {
+        Ok(result) => render_result(&result, None, ordered),
         Err(e) => e,
     }
 }
@@ -37,6 +50,13 @@ fn run_case(path: &Path) -> String {
 #[test]
 fn sql_cases() {
     insta::glob!("sql/*.sql", |path| {
+        insta::assert_snapshot!(run_case(path));
+    });
+}
+
+#[test]
+fn cwl_cases() {
+    insta::glob!("cwl/*.cwl", |path| {
         insta::assert_snapshot!(run_case(path));
     });
 }

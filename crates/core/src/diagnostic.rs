@@ -57,6 +57,13 @@ impl Diagnostic {
     /// ```
     #[must_use]
     pub fn render(&self, source: &str, origin: &str) -> String {
+        self.render_as("error", source, origin)
+    }
+
+    /// [`Diagnostic::render`] with another level than `error` (`warning`, `note`): something
+    /// worth knowing that did not stop the work.
+    #[must_use]
+    pub fn render_as(&self, level: &str, source: &str, origin: &str) -> String {
         let index = LineIndex::new(source);
         let start = (self.span.start as usize).min(source.len());
         let pos = index.line_col(u32::try_from(start).unwrap_or(u32::MAX), source);
@@ -67,7 +74,7 @@ impl Diagnostic {
         let pad = " ".repeat(width);
 
         let mut out = String::new();
-        let _ = writeln!(out, "error: {}", self.message);
+        let _ = writeln!(out, "{level}: {}", self.message);
         let _ = writeln!(out, "{pad}--> {origin}:{}:{}", pos.line, pos.col);
         let _ = writeln!(out, "{pad} |");
         let shown: String = expand_tabs(line_text);

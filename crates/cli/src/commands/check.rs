@@ -20,13 +20,38 @@ struct Outcome {
     note: Option<String>,
 }
 
-fn check_one(lang: Lang, text: &str, origin: &str, options: &PlanOptions) -> Outcome {
+fn check_one(args: &CheckArgs, text: &str, origin: &str, options: &PlanOptions) -> Outcome {
+    let lang = args.lang;
     let render = |ds: Vec<spoor_core::Diagnostic>| {
         ds.iter()
             .map(|d| d.render(text, origin))
             .collect::<Vec<_>>()
             .join("\n")
     };
+    if lang == Lang::Cwl {
+        let parsed = spoor_cwl::syntax::parse(text);
+        let options = spoor_cwl::CwlOptions {
+            log_groups: args.log_groups.clone(),
+            ..Default::default()
+        };
+        let planned = parsed
+            .clone()
+            .and_then(|_| spoor_cwl::compile(text, &options));
+        return Outcome {
+            parsed: parsed.is_ok(),
+            planned: planned.is_ok(),
+            note: planned.as_ref().ok().and_then(|p| {
+                (!p.notes.is_empty()).then(|| {
+                    p.notes
+                        .iter()
+                        .map(|n| n.render_as("note", text, origin))
+                        .collect::<Vec<_>>()
+                        .join("")
+                })
+            }),
+            error: planned.err().map(render),
+        };
+    }
     if lang == Lang::Sql {
         let parsed = spoor_sql::parse(text);
         let planned = parsed
@@ -96,7 +121,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
             ));
         }
     };
-    let o = check_one(args.lang, &text, &origin, &options);
+    let o = check_one(&args, &text, &origin, &options);
     match args.format {
         CheckFormat::Json => {
             println!(
@@ -146,7 +171,7 @@ fn check_jsonl(
         let origin = format!("{}:{line_no}", path.display());
         let outcome = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(v) => match v.get("query").and_then(|q| q.as_str()) {
-                Some(q) => check_one(args.lang, q, &origin, options),
+                Some(q) => check_one(args, q, &origin, options),
                 None => Outcome {
                     parsed: false,
                     planned: false,

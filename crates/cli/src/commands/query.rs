@@ -114,6 +114,29 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
             };
             (engine, planned)
         }
+        Lang::Cwl => {
+            if !args.params.is_empty() {
+                return Err(Failure::Usage(
+                    "--param binds KQL names; write the values into the query".into(),
+                ));
+            }
+            spoor_cwl::syntax::parse(&text).map_err(render)?;
+            let engine = open_query_engine(&args, &paths)?;
+            let options = spoor_cwl::CwlOptions {
+                log_groups: args.log_groups.clone(),
+                tables_with_data: engine.tables_with_data(),
+            };
+            let planned = spoor_cwl::compile(&text, &options).map_err(render)?;
+            for note in &planned.notes {
+                eprint!("{}", note.render_as("note", &text, &origin));
+            }
+            let planned = Planned {
+                plan: planned.plan,
+                types: planned.types,
+                render: None,
+            };
+            (engine, planned)
+        }
         Lang::Sigma => unreachable!("handled above"),
     };
     let columns: Vec<String> = planned

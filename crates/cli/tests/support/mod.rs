@@ -193,3 +193,25 @@ pub fn execute(
         .map_err(|e| format!("runtime error: {}", e.strip_backtrace()))?;
     Ok(ResultSet::new(columns, batches, types))
 }
+
+/// Runs a Logs Insights query over `evidence` (on `log_groups`, or every one the evidence has):
+/// the result, or the rendered error.
+pub fn run_cwl(
+    evidence: &Path,
+    text: &str,
+    origin: &str,
+    log_groups: Vec<String>,
+) -> Result<ResultSet, String> {
+    let engine = open_engine(evidence)?;
+    let options = spoor_cwl::CwlOptions {
+        log_groups,
+        tables_with_data: engine.tables_with_data(),
+    };
+    let planned = spoor_cwl::compile(text, &options).map_err(|ds| {
+        ds.iter()
+            .map(|d| d.render(text, origin))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    execute(&engine, planned.plan, planned.types)
+}

@@ -1,0 +1,2 @@
+# Copied from inside a shell string, the query keeps the shell's escaping.
+fields eventID, eventName | filter eventName=\"ListBuckets\"

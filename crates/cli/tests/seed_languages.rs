@@ -1,0 +1,176 @@
+//! Every Athena SQL and CloudWatch Logs Insights query of the seed playbook
+//! (`../shared/seeds/cloud_threat_hunting.json`), plain or embedded in an AWS CLI command, is
+//! checked without evidence and run over the playbook fixture (`tests/fixtures/playbook`:
+//! flow logs, CloudTrail, exported CloudWatch Logs). The results are one snapshot, reviewed
+//! row by row; a seed that is malformed snapshots its error at its position.
+//!
+//! An embedded query is also run as the shell hands it to the AWS CLI (`--query-string`
+//! unquoted), which is what Athena or Logs Insights receive.
+
+mod support;
+
+use support::{render_result, repo_root, run_cwl, run_sql, shared};
+
+/// A seed query: where it is, its language, its text, and why it is malformed when it is.
+struct Seed {
+    label: String,
+    language: &'static str,
+    text: String,
+    malformed: Option<&'static str>,
+}
+
+/// Why a seed text is not a valid query, for the seeds known to be malformed.
+fn malformed_because(text: &str, shell_mangled: bool) -> Option<&'static str> {
+    if text.contains("\\\"") {
+        Some("the shell's escaping is left in the embedded query")
+    } else if text.contains("' --") {
+        Some("shell words were caught in the embedded query")
+    } else if shell_mangled {
+        Some("the query's own double quotes end the shell's double-quoted argument")
+    } else {
+        None
+    }
+}
+
+fn seeds() -> Option<Vec<Seed>> {
+    let dir = shared("SPOOR_SEEDS", "../shared/seeds")?;
+    let text = std::fs::read_to_string(dir.join("cloud_threat_hunting.json")).expect("seed file");
+    let hunts: serde_json::Value = serde_json::from_str(&text).expect("seed JSON");
+    let mut out = Vec::new();
+    for (h, hunt) in hunts
+        .as_array()
+        .expect("a list of hunts")
+        .iter()
+        .enumerate()
+    {
+        for (s, step) in hunt["steps"].as_array().into_iter().flatten().enumerate() {
+            for (q, query) in step["queries"].as_array().into_iter().flatten().enumerate() {
+                let label = format!(
+                    "hunt {h} step {s} query {q} ({})",
+                    hunt["title"].as_str().unwrap_or("").trim()
+                );
+                let mut push = |language: &str, text: &str, how: &str, shell_mangled: bool| {
+                    let language = match language {
+                        "athena-sql" => "sql",
+                        "cloudwatch-insights" => "cwl",
+                        _ => return,
+                    };
+                    out.push(Seed {
+                        label: format!("{label} {how}"),
+                        language,
+                        text: text.to_string(),
+                        malformed: malformed_because(text, shell_mangled),
+                    });
+                };
+                let outer = query["language"].as_str().unwrap_or("");
+                let command = query["text"].as_str().unwrap_or("");
+                push(outer, command, "plain", false);
+                if let Some(embedded) = query.get("embedded") {
+                    let lang = embedded["language"].as_str().unwrap_or("");
+                    let text = embedded["text"].as_str().unwrap_or("");
+                    push(lang, text, "embedded", false);
+                    if let Some(unquoted) = query_string_argument(command) {
+                        // Inside `--query-string "..."`, an unescaped `"` of the query ends
+                        // the shell's string.
+                        let mangled = command.contains("--query-string \"")
+                            && text.replace("\\\"", "").contains('"');
+                        push(lang, &unquoted, "as the shell passes it", mangled);
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The `--query-string` argument of an AWS CLI command line, as a POSIX shell passes it.
+fn query_string_argument(command: &str) -> Option<String> {
+    // `QUERY_ID=$(aws ... )`: the command inside the substitution.
+    let inner = match command.find("$(aws ") {
+        Some(i) => command[i + 2..].trim_end().trim_end_matches(')'),
+        None => command,
+    };
+    let words = shlex::split(inner)?;
+    let at = words.iter().position(|w| w == "--query-string")?;
+    words.get(at + 1).cloned()
+}
+
+/// Whether the query compares with a placeholder the reader fills in (`"[ContainerName]"`).
+fn has_placeholder(text: &str) -> bool {
+    text.split("\"[").skip(1).any(|rest| {
+        rest.split_once("]\"")
+            .is_some_and(|(name, _)| name.chars().all(|c| c.is_ascii_alphanumeric()))
+    })
+}
+
+#[test]
+fn every_athena_and_logs_insights_seed_checks_and_runs() {
+    let Some(seeds) = seeds() else { return };
+    let evidence = repo_root().join("crates/cli/tests/fixtures/playbook");
+    let now_ns = spoor_functions::datetime::parse_kql_datetime("2023-08-10T00:00:00Z").unwrap();
+    let mut report = String::new();
+    let mut seen = std::collections::HashSet::new();
+    let (mut ran, mut malformed) = (0, Vec::new());
+    for seed in &seeds {
+        if !seen.insert((seed.language, seed.text.clone())) {
+            continue;
+        }
+        report.push_str(&format!(
+            "=== {} [{}]\n{}\n",
+            seed.label, seed.language, seed.text
+        ));
+        let origin = "<seed>";
+        let checked = match seed.language {
+            "sql" => spoor_sql::compile(&seed.text, now_ns).map(|_| ()),
+            _ => spoor_cwl::compile(&seed.text, &Default::default()).map(|_| ()),
+        };
+        if let Err(ds) = checked {
+            let rendered: String = ds.iter().map(|d| d.render(&seed.text, origin)).collect();
+            report.push_str(&rendered);
+            assert!(
+                seed.malformed.is_some(),
+                "{} fails to check, and it is not one of the known malformed seeds:\n{}\n{rendered}",
+                seed.label,
+                seed.text
+            );
+            report.push_str(&format!(
+                "(malformed: {})\n",
+                seed.malformed.unwrap_or_default()
+            ));
+            malformed.push(seed.label.clone());
+            continue;
+        }
+        assert!(
+            seed.malformed.is_none(),
+            "{} is malformed ({}) but checks",
+            seed.label,
+            seed.malformed.unwrap_or_default()
+        );
+        let lower = seed.text.to_lowercase();
+        let (result, ordered) = match seed.language {
+            "sql" => (
+                run_sql(&evidence, &seed.text, origin, now_ns),
+                lower.contains("order by"),
+            ),
+            _ => (
+                run_cwl(&evidence, &seed.text, origin, Vec::new()),
+                lower.contains("sort "),
+            ),
+        };
+        let result =
+            result.unwrap_or_else(|e| panic!("{}: checks but fails to run: {e}", seed.label));
+        assert!(
+            result.rows() > 0 || has_placeholder(&seed.text),
+            "{}: no rows on the playbook fixture; the fixture should hold what the hunt looks for",
+            seed.label
+        );
+        report.push_str(&render_result(&result, None, ordered));
+        ran += 1;
+    }
+    report.push_str(&format!(
+        "\n{ran} seed queries ran; {} are malformed\n",
+        malformed.len()
+    ));
+    assert!(ran >= 20, "only {ran} seed queries ran");
+    insta::assert_snapshot!(report);
+}
