@@ -84,6 +84,111 @@ pub enum Command {
     ///   spoor attack update enterprise-attack.json
     #[command(verbatim_doc_comment)]
     Attack(AttackArgs),
+    /// AWS CLI commands answered from local evidence, printed as the AWS CLI prints them.
+    ///
+    /// Playbooks' `aws cloudtrail lookup-events ...` commands run offline as written, over
+    /// CloudTrail logs (`--evidence PATH` or $SPOOR_EVIDENCE), `--query` and `--output`
+    /// included; `| jq 'X'` becomes `--jq 'X'`.
+    ///
+    /// Examples:
+    ///   spoor aws cloudtrail lookup-events --evidence ./evidence \
+    ///       --lookup-attributes AttributeKey=EventName,AttributeValue=ListBuckets \
+    ///       --query 'Events[].{EventId:EventId,EventTime:EventTime,Username:Username}' --output table
+    ///   export SPOOR_EVIDENCE=./evidence
+    ///   spoor aws cloudtrail lookup-events --lookup-attributes AttributeKey=Username,AttributeValue=mallory \
+    ///       --jq '[.Events[].EventName] | unique[]' -r
+    #[command(verbatim_doc_comment)]
+    Aws(AwsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    #[command(subcommand)]
+    pub service: AwsService,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AwsService {
+    /// AWS CloudTrail.
+    Cloudtrail {
+        #[command(subcommand)]
+        command: CloudTrailCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CloudTrailCommand {
+    /// Look up CloudTrail management events by one attribute and a time range, newest first,
+    /// answered from the evidence's CloudTrail logs in the shape `aws cloudtrail
+    /// lookup-events` prints: {"Events": [{EventId, EventName, ReadOnly, AccessKeyId,
+    /// EventTime, EventSource, Username, Resources, CloudTrailEvent}]}.
+    ///
+    /// Examples:
+    ///   spoor aws cloudtrail lookup-events --evidence ./evidence \
+    ///       --lookup-attributes AttributeKey=EventName,AttributeValue=StopLogging
+    ///   spoor aws cloudtrail lookup-events --evidence ./evidence \
+    ///       --lookup-attributes AttributeKey=EventName,AttributeValue=CreateBucket --max-results 10 \
+    ///       --query 'Events[?starts_with(Username, `i-`)].{EventId:EventId,Username:Username}' --output table
+    ///   spoor aws cloudtrail lookup-events --evidence ./evidence \
+    ///       --lookup-attributes AttributeKey=EventName,AttributeValue=ListBuckets \
+    ///       --jq '.Events[] | select(.CloudTrailEvent | fromjson | .errorCode == "AccessDenied") | .EventId'
+    #[command(verbatim_doc_comment)]
+    LookupEvents(LookupEventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LookupEventsArgs {
+    /// The attribute to look up by, as the AWS CLI takes it: AttributeKey=KEY,AttributeValue=VALUE
+    /// (or JSON). KEY is EventId, EventName, ReadOnly, Username, ResourceType, ResourceName,
+    /// EventSource or AccessKeyId; values compare exactly. LookupEvents takes one.
+    #[arg(long = "lookup-attributes", value_name = "ATTRIBUTE", num_args = 1..)]
+    pub lookup_attributes: Vec<String>,
+    /// Events at or after this time (ISO 8601, e.g. 2023-08-09T07:00:00Z, or epoch seconds).
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+    /// Events at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+    /// At most N events, the newest.
+    #[arg(long, value_name = "N")]
+    pub max_results: Option<usize>,
+    /// Only events of this Region (LookupEvents answers for one Region); default: every Region
+    /// in the evidence.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// A JMESPath expression over the response, as the AWS CLI's --query.
+    #[arg(long, value_name = "JMESPATH", value_parser = crate::filter::jmespath_expression)]
+    pub query: Option<String>,
+    /// json (indented, the default), table (the AWS CLI's boxed table) or text (tab-separated).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<AwsOutput>,
+    /// A jq program over the response (after --query), as `aws ... | jq 'X'` would run it;
+    /// each value it outputs is printed as compact JSON on its own line.
+    #[arg(
+        long,
+        value_name = "EXPR",
+        value_parser = crate::filter::jq_expression,
+        conflicts_with = "output"
+    )]
+    pub jq: Option<String>,
+    /// With --jq: print strings without quotes (jq's -r).
+    #[arg(short = 'r', long, requires = "jq")]
+    pub raw_output: bool,
+    /// CloudTrail evidence: files or folders. Repeatable. Default: $SPOOR_EVIDENCE (paths
+    /// separated as in PATH).
+    #[arg(long, value_name = "PATH")]
+    pub evidence: Vec<PathBuf>,
+    /// Hide the progress indicator.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// The AWS CLI's `--output` formats spoor prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AwsOutput {
+    Json,
+    Table,
+    Text,
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +398,8 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub filter: crate::filter::FilterArgs,
     /// Read the URL that a query's `externaldata` names from a local file instead (spoor never
     /// downloads). Repeat for several URLs.
     #[arg(long = "externaldata-map", value_name = "URL=PATH")]

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod filter;
 mod input;
 
 use std::process::ExitCode;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         args::Command::Hunt(a) => commands::hunt::run(a),
         args::Command::Rules(a) => commands::rules::run(a),
         args::Command::Attack(a) => commands::attack::run(a),
+        args::Command::Aws(a) => commands::aws::run(a),
     };
     match result {
         Ok(code) => code,

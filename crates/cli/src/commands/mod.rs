@@ -1,4 +1,5 @@
 pub mod attack;
+pub mod aws;
 pub mod check;
 pub mod hunt;
 pub mod query;

@@ -158,7 +158,7 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     let format = OutputFormat::from(args.format);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    spoor_output::write(&mut out, &result, format).map_err(anyhow::Error::from)?;
+    crate::filter::write_result(&mut out, &result, format, &args.filter)?;
     out.flush().map_err(anyhow::Error::from)?;
     if let (Some(chart), Format::Table) = (&planned.render, args.format) {
         eprintln!(

@@ -115,6 +115,13 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
 /// evidence; one scan per table serves all the rules over it. One rule prints its rows; several
 /// print the rules that fired, with their hit counts.
 pub fn query(args: QueryArgs) -> Result<ExitCode, Failure> {
+    if args.filter.jq.is_some() || args.filter.jmespath.is_some() {
+        return Err(Failure::Usage(
+            "--jq and --jmespath filter the rows of a KQL or SQL query; a Sigma run prints rows \
+             per rule: use --format json and pipe it to jq"
+                .into(),
+        ));
+    }
     let ctx = context(&args.sigma)?;
     let (loaded, origin, paths) = match &args.file {
         Some(f) if f.is_dir() => (
