@@ -14,6 +14,7 @@ use datafusion::logical_expr::{Expr, cast, ident, lit};
 use datafusion::prelude::{coalesce, concat_ws};
 use datafusion::{arrow::datatypes::DataType, functions::expr_fn::to_char};
 use spoor_catalog::{KqlType, catalog};
+use spoor_events::spoor as call;
 
 /// A kind of log group spoor can read as Logs Insights events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,14 +164,6 @@ impl Source {
             }
         }
     }
-}
-
-/// A spoor function call by name.
-pub fn call(name: &str, args: Vec<Expr>) -> Expr {
-    let udf = spoor_functions::scalar(name).unwrap_or_else(|| panic!("spoor has {name}"));
-    Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
-        udf, args,
-    ))
 }
 
 /// A CloudTrail event as the JSON object CloudTrail writes (the `@message` of a CloudTrail log

@@ -7,23 +7,17 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::ops::Not;
-use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Column, DFSchema, ScalarValue};
-use datafusion::datasource::empty::EmptyTable;
-use datafusion::datasource::provider_as_source;
-use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::expr::{ScalarFunction, WindowFunction};
+use datafusion::common::{Column, DFSchema};
 use datafusion::logical_expr::{
-    Expr, ExprFunctionExt, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr,
-    WindowFunctionDefinition, cast, ident, lit, try_cast,
+    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, ident, lit,
 };
 use spoor_catalog::KqlType;
 use spoor_core::{Diagnostic, Span};
+use spoor_events::{Branch, Loose, df, df_aggregate, df_window, spoor as call};
 
-use crate::groups::{Source, call};
+use crate::groups::Source;
 use crate::syntax::{
     BinOp, Command, CommandKind, Expr as Ast, ExprKind, NamedExpr, ParsePattern, Query,
 };
@@ -48,28 +42,6 @@ pub struct PlannedCwl {
 }
 
 const SYSTEM_FIELDS: [&str; 4] = ["@timestamp", "@message", "@logStream", "@log"];
-
-/// DataFusion's own functions, looked up by name.
-fn functions() -> &'static SessionState {
-    static STATE: OnceLock<SessionState> = OnceLock::new();
-    STATE.get_or_init(|| SessionStateBuilder::new().with_default_features().build())
-}
-
-fn df(name: &str, args: Vec<Expr>) -> Expr {
-    let udf = functions()
-        .scalar_functions()
-        .get(name)
-        .unwrap_or_else(|| panic!("DataFusion has {name}"));
-    Expr::ScalarFunction(ScalarFunction::new_udf(Arc::clone(udf), args))
-}
-
-fn df_aggregate(name: &str, args: Vec<Expr>) -> Expr {
-    functions()
-        .aggregate_functions()
-        .get(name)
-        .unwrap_or_else(|| panic!("DataFusion has {name}"))
-        .call(args)
-}
 
 type PResult<T> = Result<T, Diagnostic>;
 
@@ -242,93 +214,31 @@ fn events(
             fields.push(f.clone());
         }
     }
-    // Each source's expression for each field, then one type per field.
-    let mut per_source: Vec<(LogicalPlan, Vec<Option<Expr>>)> = Vec::new();
+    let mut branches = Vec::new();
     for s in &sources {
-        let def = spoor_catalog::catalog()
-            .table(s.table())
-            .expect("the sources' tables are in the catalog");
-        let mut scan = LogicalPlanBuilder::scan(
-            datafusion::common::TableReference::bare(s.table()),
-            provider_as_source(Arc::new(EmptyTable::new(def.schema()))),
-            None,
-        )
-        .and_then(LogicalPlanBuilder::build)
-        .map_err(|e| plan_error(e, Span::empty(0)))?;
-        if *s == Source::CloudWatchExport && !export_groups.is_empty() {
+        let filter = (*s == Source::CloudWatchExport && !export_groups.is_empty()).then(|| {
             // @log is account-id:log-group-name; a group is named with or without the account.
-            let conditions = export_groups.iter().map(|g| {
-                ident("@log")
-                    .eq(lit(g.clone()))
-                    .or(df("ends_with", vec![ident("@log"), lit(format!(":{g}"))]))
-            });
-            let any = conditions.reduce(Expr::or).expect("at least one group");
-            scan = LogicalPlanBuilder::from(scan)
-                .filter(any)
-                .and_then(LogicalPlanBuilder::build)
-                .map_err(|e| plan_error(e, Span::empty(0)))?;
-        }
-        let exprs = fields
-            .iter()
-            .map(|f| s.system_field(f).or_else(|| s.field(f)))
-            .collect();
-        per_source.push((scan, exprs));
-    }
-    // One type per field. The fields of JSON messages are text; where a source with a schema
-    // types the field (a flow log's dstPort is an int), the text is read as that type, so that
-    // values sort and show as what they are. Sources whose schemas disagree meet as text.
-    let mut types: Vec<Option<DataType>> = vec![None; fields.len()];
-    let mut conflict = vec![false; fields.len()];
-    for ((scan, exprs), source) in per_source.iter().zip(&sources) {
-        for (i, e) in exprs.iter().enumerate() {
-            let Some(e) = e else { continue };
-            if source.is_json_field(&fields[i]) {
-                continue;
-            }
-            let t = e
-                .get_type(scan.schema())
-                .map_err(|err| plan_error(err, Span::empty(0)))?;
-            match &types[i] {
-                None => types[i] = Some(t),
-                Some(prev) if *prev != t => conflict[i] = true,
-                _ => {}
-            }
-        }
-    }
-    let mut union: Option<LogicalPlanBuilder> = None;
-    for ((scan, exprs), source) in per_source.into_iter().zip(&sources) {
-        let projected: Vec<Expr> = exprs
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let target = if conflict[i] {
-                    DataType::Utf8
-                } else {
-                    types[i].clone().unwrap_or(DataType::Utf8)
-                };
-                let e = match e {
-                    None => cast(lit(ScalarValue::Null), target),
-                    Some(e) if source.is_json_field(&fields[i]) && target != DataType::Utf8 => {
-                        try_cast(e, target)
-                    }
-                    Some(e) => cast(e, target),
-                };
-                e.alias(fields[i].as_str())
-            })
-            .collect();
-        let branch = LogicalPlanBuilder::from(scan)
-            .project(projected)
-            .and_then(LogicalPlanBuilder::build)
-            .map_err(|e| plan_error(e, Span::empty(0)))?;
-        union = Some(match union {
-            None => LogicalPlanBuilder::from(branch),
-            Some(u) => u.union(branch).map_err(|e| plan_error(e, Span::empty(0)))?,
+            export_groups
+                .iter()
+                .map(|g| {
+                    ident("@log")
+                        .eq(lit(g.clone()))
+                        .or(df("ends_with", vec![ident("@log"), lit(format!(":{g}"))]))
+                })
+                .reduce(Expr::or)
+                .expect("at least one group")
+        });
+        branches.push(Branch {
+            table: s.table().to_string(),
+            filter,
+            fields: fields
+                .iter()
+                .map(|f| s.system_field(f).or_else(|| s.field(f)))
+                .collect(),
+            from_json: fields.iter().map(|f| s.is_json_field(f)).collect(),
         });
     }
-    union
-        .expect("at least one source")
-        .build()
-        .map_err(|e| plan_error(e, Span::empty(0)))
+    spoor_events::union(branches, &fields).map_err(|e| plan_error(e, Span::empty(0)))
 }
 
 /// The discovered field names of the sources (for suggestions).
@@ -413,22 +323,13 @@ struct Planner {
     sort: Option<Vec<SortExpr>>,
 }
 
-fn is_numeric(t: &DataType) -> bool {
-    t.is_numeric()
-}
-
-fn is_text(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
-}
-
 impl Planner {
     fn schema(&self) -> &DFSchema {
         self.plan.schema()
     }
 
-    fn type_of(&self, e: &Expr, span: Span) -> PResult<DataType> {
-        e.get_type(self.schema())
-            .map_err(|err| plan_error(err, span))
+    fn loose(&self) -> Loose<'_> {
+        Loose(self.plan.schema())
     }
 
     fn rebuild(
@@ -451,16 +352,9 @@ impl Planner {
 
     /// Adds (or replaces) a column.
     fn with_column(&mut self, name: &str, e: Expr, span: Span) -> PResult<()> {
-        let mut exprs: Vec<Expr> = self
-            .schema()
-            .fields()
-            .iter()
-            .filter(|f| f.name() != name)
-            .map(|f| Expr::Column(Column::from_name(f.name())))
-            .collect();
-        exprs.push(e.alias(name));
-        let b = LogicalPlanBuilder::from(self.plan.clone()).project(exprs);
-        self.rebuild(b, span)
+        self.plan = spoor_events::with_column(self.plan.clone(), name, e)
+            .map_err(|err| plan_error(err, span))?;
+        Ok(())
     }
 
     fn command(&mut self, c: &Command) -> PResult<()> {
@@ -550,44 +444,21 @@ impl Planner {
     }
 
     fn truthy(&self, x: Expr, span: Span) -> PResult<Expr> {
-        let t = self.type_of(&x, span)?;
-        Ok(match t {
-            DataType::Boolean => x,
-            t if is_numeric(&t) => x.not_eq(lit(0)),
-            DataType::Null => lit(false),
-            _ => x.is_not_null(),
-        })
+        self.loose().truthy(x).map_err(|e| plan_error(e, span))
     }
 
-    /// A number (text read as a number; what is not one is null).
     fn number(&self, x: Expr, span: Span) -> PResult<Expr> {
-        let t = self.type_of(&x, span)?;
-        Ok(if is_numeric(&t) {
-            x
-        } else {
-            try_cast(x, DataType::Float64)
-        })
+        self.loose().number(x).map_err(|e| plan_error(e, span))
     }
 
     fn text(&self, x: Expr, span: Span) -> PResult<Expr> {
-        let t = self.type_of(&x, span)?;
-        Ok(if is_text(&t) {
-            x
-        } else {
-            cast(x, DataType::Utf8)
-        })
+        self.loose().text(x).map_err(|e| plan_error(e, span))
     }
 
-    /// Both sides of a comparison, read alike: text against a number is read as a number.
     fn comparable(&self, l: Expr, r: Expr, span: Span) -> PResult<(Expr, Expr)> {
-        let (lt, rt) = (self.type_of(&l, span)?, self.type_of(&r, span)?);
-        Ok(
-            if is_numeric(&lt) && is_text(&rt) || is_text(&lt) && is_numeric(&rt) {
-                (self.number(l, span)?, self.number(r, span)?)
-            } else {
-                (l, r)
-            },
-        )
+        self.loose()
+            .comparable(l, r)
+            .map_err(|e| plan_error(e, span))
     }
 
     fn expr(&self, e: &Ast) -> PResult<Expr> {
@@ -727,22 +598,8 @@ impl Planner {
         }
     }
 
-    fn interval(ns: i64) -> Expr {
-        lit(ScalarValue::IntervalMonthDayNano(Some(
-            datafusion::arrow::datatypes::IntervalMonthDayNano::new(0, 0, ns),
-        )))
-    }
-
-    /// The start of the period of `ts` (epoch-aligned, as Logs Insights' bin is).
     fn bin(&self, ts: Expr, ns: i64) -> Expr {
-        df(
-            "date_bin",
-            vec![
-                Self::interval(ns),
-                ts,
-                lit(ScalarValue::TimestampNanosecond(Some(0), None)),
-            ],
-        )
+        spoor_events::bin_time(ts, ns)
     }
 
     fn call(
@@ -862,7 +719,7 @@ impl Planner {
                     Expr::Case(datafusion::logical_expr::Case::new(
                         None,
                         vec![(Box::new(floor.clone().eq(ts)), Box::new(floor.clone()))],
-                        Some(Box::new(floor + Self::interval(ns))),
+                        Some(Box::new(floor + spoor_events::interval_ns(ns))),
                     ))
                 }
             }
@@ -1025,11 +882,7 @@ impl Planner {
                         name_span,
                     ));
                 }
-                functions()
-                    .aggregate_functions()
-                    .get("first_value")
-                    .expect("DataFusion has first_value")
-                    .call(vec![x])
+                df_aggregate("first_value", vec![x])
                     .order_by(by_time(lower == "earliest"))
                     .build()
                     .map_err(|e| plan_error(e, span))?
@@ -1045,9 +898,7 @@ impl Planner {
                         ));
                     }
                 };
-                let udaf =
-                    spoor_functions::aggregate("kql_percentile").expect("spoor has kql_percentile");
-                udaf.call(vec![num(x)?, lit(p)])
+                spoor_events::spoor_aggregate("kql_percentile", vec![num(x)?, lit(p)])
             }
             _ => unreachable!("AGGREGATES lists what is handled"),
         })
@@ -1135,19 +986,12 @@ impl Planner {
             .map(|e| self.expr(e))
             .collect::<PResult<Vec<_>>>()?;
         let order = self.sort.clone().unwrap_or_default();
-        let udwf = functions()
-            .window_functions()
-            .get("row_number")
-            .expect("DataFusion has row_number");
-        let rank = Expr::WindowFunction(Box::new(WindowFunction::new(
-            WindowFunctionDefinition::WindowUDF(Arc::clone(udwf)),
-            vec![],
-        )))
-        .partition_by(keys)
-        .order_by(order.clone())
-        .build()
-        .map_err(|e| plan_error(e, span))?
-        .alias("__spoor_dedup_rank");
+        let rank = df_window("row_number", vec![])
+            .partition_by(keys)
+            .order_by(order.clone())
+            .build()
+            .map_err(|e| plan_error(e, span))?
+            .alias("__spoor_dedup_rank");
         let columns: Vec<Expr> = self
             .schema()
             .fields()
