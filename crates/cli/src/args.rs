@@ -342,6 +342,10 @@ pub enum Lang {
     /// events (choose with --log-group).
     #[value(alias = "cloudwatch")]
     Cwl,
+    /// Splunk SPL, over the sourcetypes spoor maps onto its tables (aws:cloudtrail,
+    /// XmlWinEventLog, mscs:storage:blob:json); macros come from --macros.
+    #[value(alias = "splunk")]
+    Spl,
     /// Sigma rules (YAML): every rule of the file runs on the tables its log source maps to.
     Sigma,
 }
@@ -385,6 +389,10 @@ pub struct QueryArgs {
     /// every log group the evidence has.
     #[arg(long = "log-group", value_name = "NAME")]
     pub log_groups: Vec<String>,
+    /// SPL: a file of search macros, Splunk's macros.conf or security_content YAML
+    /// (examples/splunk/macros.conf defines the seed's). Repeatable; later files win.
+    #[arg(long = "macros", value_name = "FILE")]
+    pub macros: Vec<PathBuf>,
     /// Pin the query's `now` (ISO 8601, e.g. 2023-08-10T00:00:00Z): `ago(1d)` is measured from
     /// it. Evidence is usually old; the default is the current time.
     #[arg(long, value_name = "TIME")]
@@ -470,6 +478,9 @@ pub struct CheckArgs {
     /// CloudWatch Logs Insights: the log group to check against (see `spoor query --help`).
     #[arg(long = "log-group", value_name = "NAME")]
     pub log_groups: Vec<String>,
+    /// SPL: a file of search macros (see `spoor query --help`). Repeatable.
+    #[arg(long = "macros", value_name = "FILE")]
+    pub macros: Vec<PathBuf>,
     /// `text` explains each error; `json` prints one object per query:
     /// {"line", "parsed", "planned", "error"}.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]

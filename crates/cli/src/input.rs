@@ -246,3 +246,12 @@ pub fn report_skipped(engine: &Engine) {
         );
     }
 }
+
+/// The SPL macros of `--macros` files, in order (a later definition wins).
+pub fn load_macros(files: &[PathBuf]) -> Result<spoor_spl::Macros, Failure> {
+    let mut macros = spoor_spl::Macros::default();
+    for f in files {
+        macros.read(f).map_err(Failure::Usage)?;
+    }
+    Ok(macros)
+}

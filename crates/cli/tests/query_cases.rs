@@ -1,5 +1,5 @@
-//! Behaviour cases of the front-ends other than KQL, as data: every `tests/sql/*.sql` and
-//! `tests/cwl/*.cwl` runs over fixture evidence and its result is compared with the snapshot beside it
+//! Behaviour cases of the front-ends other than KQL, as data: every `tests/sql/*.sql`,
+//! `tests/cwl/*.cwl` and `tests/spl/*.spl` runs over fixture evidence and its result is compared with the snapshot beside it
 //! (`tests/snapshots/`). Adding a case is adding a file; `cargo insta review` shows a new or
 //! changed result for approval.
 //!
@@ -9,7 +9,11 @@
 //! -- evidence: examples/evidence        (relative to the repository root; the default)
 //! -- now: 2023-08-10T00:00:00Z          (the pinned now; the default)
 //! # log-group: vpcflow                  (Logs Insights: the log groups, comma-separated)
+//! # macros: examples/splunk/macros.conf  (SPL: macro files, comma-separated)
 //! ```
+//!
+//! SPL has no line comments, so an SPL case's header lines are blanked before it runs (line
+//! numbers stay those of the file).
 //!
 //! A case whose query fails snapshots the rendered error, so error positions are cases too.
 
@@ -17,7 +21,7 @@ use std::path::Path;
 
 mod support;
 
-use support::{header, render_result, repo_root, run_cwl, run_sql};
+use support::{header, render_result, repo_root, run_cwl, run_spl, run_sql};
 
 fn run_case(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("case file");
@@ -27,7 +31,20 @@ fn run_case(path: &Path) -> String {
     let now_ns = spoor_functions::datetime::parse_kql_datetime(&now).expect("valid now");
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let lower = text.to_lowercase();
-    let (run, ordered) = if name.ends_with(".cwl") {
+    let (run, ordered) = if name.ends_with(".spl") {
+        let macros: Vec<_> = header(&text, "macros")
+            .map(|m| m.split(',').map(|f| repo_root().join(f.trim())).collect())
+            .unwrap_or_default();
+        let query: String = text
+            .lines()
+            .map(|l| if l.starts_with('#') { "" } else { l })
+            .collect::<Vec<_>>()
+            .join("\n");
+        (
+            run_spl(&evidence, &query, &name, &macros, now_ns),
+            lower.contains("| sort") || lower.contains("| top") || lower.contains("| rare"),
+        )
+    } else if name.ends_with(".cwl") {
         let groups = header(&text, "log-group")
             .map(|g| g.split(',').map(|s| s.trim().to_string()).collect())
             .unwrap_or_default();
@@ -57,6 +74,13 @@ fn sql_cases() {
 #[test]
 fn cwl_cases() {
     insta::glob!("cwl/*.cwl", |path| {
+        insta::assert_snapshot!(run_case(path));
+    });
+}
+
+#[test]
+fn spl_cases() {
+    insta::glob!("spl/*.spl", |path| {
         insta::assert_snapshot!(run_case(path));
     });
 }

@@ -9,7 +9,7 @@
 
 mod support;
 
-use support::{render_result, repo_root, run_cwl, run_sql, shared};
+use support::{render_result, repo_root, run_cwl, run_spl, run_sql, shared};
 
 /// A seed query: where it is, its language, its text, and why it is malformed when it is.
 struct Seed {
@@ -173,4 +173,59 @@ fn every_athena_and_logs_insights_seed_checks_and_runs() {
     ));
     assert!(ran >= 20, "only {ran} seed queries ran");
     insta::assert_snapshot!(report);
+}
+
+/// The seed's Splunk searches (`queries/*.spl`) run with the macros spoor ships
+/// (`examples/splunk/macros.conf`) over the AKS fixture, and find the unauthenticated scan.
+#[test]
+fn the_seed_spl_searches_check_and_run() {
+    let Some(seeds) = shared("SPOOR_SEEDS", "../shared/seeds") else {
+        return;
+    };
+    let macros = vec![repo_root().join("examples/splunk/macros.conf")];
+    let evidence = repo_root().join("crates/cli/tests/fixtures/spl/aks");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(seeds.join("queries")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "spl") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let result = run_spl(&evidence, &text, &name, &macros, 0).unwrap_or_else(|e| panic!("{e}"));
+        let rows = result.json_rows();
+        // The three requests that the API server refused as unauthenticated, and only those.
+        let mut uris: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.get("requestURI")?.as_str())
+            .collect();
+        uris.sort_unstable();
+        assert_eq!(
+            uris,
+            [
+                "/api/v1/namespaces/kube-system/secrets",
+                "/apis",
+                "/version"
+            ],
+            "{name}"
+        );
+        assert!(
+            rows.iter()
+                .all(|r| r["responseStatus.reason"] == "Unauthorized"),
+            "{name}"
+        );
+        assert_eq!(
+            result.columns(),
+            [
+                "sourceIPs{}",
+                "userAgent",
+                "verb",
+                "requestURI",
+                "responseStatus.reason"
+            ],
+            "{name}"
+        );
+        ran += 1;
+    }
+    assert_eq!(ran, 1, "the seeds hold one SPL search");
 }

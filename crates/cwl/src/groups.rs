@@ -10,9 +10,9 @@
 //! - events exported from CloudWatch Logs (`CloudWatchLogs`): the fields of JSON messages by
 //!   their dotted paths.
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{Expr, cast, ident, lit};
 use datafusion::prelude::{coalesce, concat_ws};
-use datafusion::{arrow::datatypes::DataType, functions::expr_fn::to_char};
 use spoor_catalog::{KqlType, catalog};
 use spoor_events::spoor as call;
 
@@ -90,7 +90,9 @@ impl Source {
                 "@timestamp" | "@message" | "@logStream" | "@log" | "@ingestionTime",
             ) => column(name),
             (Source::CloudTrail, "@timestamp" | "@ingestionTime") => column("eventTime"),
-            (Source::CloudTrail, "@message") => cloudtrail_message(),
+            (Source::CloudTrail, "@message") => {
+                spoor_events::record_json("cloudtrail", &[]).expect("the cloudtrail table")
+            }
             // CloudTrail names its log streams ACCOUNT_CloudTrail_REGION.
             (Source::CloudTrail, "@logStream") => concat_ws(
                 lit("_"),
@@ -164,27 +166,6 @@ impl Source {
             }
         }
     }
-}
-
-/// A CloudTrail event as the JSON object CloudTrail writes (the `@message` of a CloudTrail log
-/// group), from the `cloudtrail` table's columns.
-fn cloudtrail_message() -> Expr {
-    let def = catalog().table("cloudtrail").expect("the cloudtrail table");
-    let mut args = Vec::new();
-    for c in &def.columns {
-        args.push(lit(c.name.clone()));
-        let value = match c.ty {
-            // JSON text already.
-            KqlType::Dynamic => ident(c.name.as_str()),
-            KqlType::DateTime => call(
-                "kql_to_json",
-                vec![to_char(ident(c.name.as_str()), lit("%Y-%m-%dT%H:%M:%SZ"))],
-            ),
-            _ => call("kql_to_json", vec![ident(c.name.as_str())]),
-        };
-        args.push(value);
-    }
-    call("kql_bag_pack", args)
 }
 
 /// A flow record as the text line of the default format (`-` for what is absent).

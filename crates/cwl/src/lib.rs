@@ -1,5 +1,5 @@
 //! The CloudWatch Logs Insights front-end (`--lang cwl`): a query such as
-//! `filter dstPort=22 | stats count(*) as total by srcAddr | sort total desc` planned over the
+//! `filter dstPort=3389 | stats count(*) as hits by srcAddr | sort hits desc` planned over the
 //! events of log groups, which spoor reads from local evidence: CloudTrail logs, VPC flow logs,
 //! and events exported from CloudWatch Logs. See [`groups`] for the fields each log group has
 //! and [`plan`] for how values compare. Nothing executes here: the engine binds and runs the

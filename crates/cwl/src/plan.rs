@@ -870,7 +870,8 @@ impl Planner {
                 .distinct()
                 .build()
                 .map_err(|e| plan_error(e, span))?,
-            "sum" => df_aggregate("sum", vec![num(x)?]),
+            // Whole numbers sum to a whole number.
+            "sum" => df_aggregate("sum", vec![self.number(x, args[0].span)?]),
             "avg" => df_aggregate("avg", vec![num(x)?]),
             "min" | "sortsfirst" => df_aggregate("min", vec![x]),
             "max" | "sortslast" => df_aggregate("max", vec![x]),
@@ -971,9 +972,16 @@ impl Planner {
             }
         };
         for (name, group) in targets {
-            let e = call(
-                "kql_extract",
-                vec![lit(regex.clone()), lit(group as i64), subject.clone()],
+            // No match leaves the field absent (Kusto's extract gives "").
+            let e = df(
+                "nullif",
+                vec![
+                    call(
+                        "kql_extract",
+                        vec![lit(regex.clone()), lit(group as i64), subject.clone()],
+                    ),
+                    lit(""),
+                ],
             );
             self.with_column(&name, e, field.span)?;
         }

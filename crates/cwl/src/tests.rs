@@ -15,17 +15,14 @@ fn error(q: &str) -> String {
 }
 
 #[test]
-fn the_playbook_queries_plan() {
+fn queries_of_every_shape_plan() {
     for q in [
-        "fields eventID, eventName, eventTime, userIdentity.sessionContext.sessionIssuer.userName as userName | sort @timestamp desc | filter eventName = \"ListBuckets\"",
-        "filter dstPort=22 | stats count(*) as total by srcAddr as source | sort total desc | limit 10",
-        "filter dstPort < 1024 and action='ACCEPT' | stats count(*) as total by dstPort | sort total desc | limit 50",
-        "filter action='REJECT' | stats count(*) by srcAddr, dstAddr | display srcAddr, dstAddr | limit 25",
-        "filter action='REJECT' and strcontains(srcAddr, \"10.0.\") | stats count(*) by srcAddr, dstAddr, action | display srcAddr, dstAddr, action| limit 25",
-        "display @message",
-        "fields @message | filter kubernetes.container_name == \"[ContainerName]\"",
-        "fields log | filter kubernetes.container_name == \"kubernetes-dashboard\" and log like /Incoming HTTP/",
-        "fields log | filter kubernetes.container_name == \"kubernetes-dashboard\" and log ~= \"Incoming HTTP\" and log ~= \"appdeploymentfromfile\"",
+        "fields eventSource, userIdentity.sessionContext.sessionIssuer.arn as role | sort @timestamp asc | filter eventSource = \"iam.amazonaws.com\"",
+        "filter dstPort=3389 | stats count(*) as hits by srcAddr as client | sort hits desc | limit 5",
+        "filter action=\"ACCEPT\" and dstPort > 1023 | stats sum(bytes) by dstAddr | display dstAddr",
+        "filter strcontains(dstAddr, \"192.0.2.\") | stats count(*) by srcAddr, action",
+        "display @message, @logStream",
+        "fields log | filter kubernetes.pod_name like /^miner/ and log ~= \"xmrig\" and log =~ /pool/",
     ] {
         plan_text(q);
     }

@@ -60,6 +60,20 @@ pub fn df_window(name: &str, args: Vec<Expr>) -> Expr {
     )))
 }
 
+/// An aggregate call as the window function over each event's group (`eventstats`), to be
+/// given its partitioning with `ExprFunctionExt`; `None` when `agg` is not an aggregate call.
+pub fn as_window(agg: Expr) -> Option<Expr> {
+    let Expr::AggregateFunction(f) = agg else {
+        return None;
+    };
+    let mut w = WindowFunction::new(
+        WindowFunctionDefinition::AggregateUDF(f.func),
+        f.params.args,
+    );
+    w.params.distinct = f.params.distinct;
+    Some(Expr::WindowFunction(Box::new(w)))
+}
+
 /// A call of spoor's scalar function `name` (`kql_json_text`, `kql_extract`...).
 pub fn spoor(name: &str, args: Vec<Expr>) -> Expr {
     let udf = spoor_functions::scalar(name).unwrap_or_else(|| panic!("spoor has {name}"));
@@ -71,6 +85,31 @@ pub fn spoor_aggregate(name: &str, args: Vec<Expr>) -> Expr {
     spoor_functions::aggregate(name)
         .unwrap_or_else(|| panic!("spoor has {name}"))
         .call(args)
+}
+
+/// A table's row as the JSON object of its columns (the raw event of a JSON source): dynamic
+/// columns as the JSON they hold, datetimes as ISO 8601 text, the rest as JSON values. Columns
+/// in `skip` are left out.
+pub fn record_json(table: &str, skip: &[&str]) -> Option<Expr> {
+    let def = spoor_catalog::catalog().table(table)?;
+    let mut args = Vec::new();
+    for c in def
+        .columns
+        .iter()
+        .filter(|c| !skip.contains(&c.name.as_str()))
+    {
+        args.push(lit(c.name.clone()));
+        let column = field(&c.name);
+        args.push(match c.ty {
+            spoor_catalog::KqlType::Dynamic => column,
+            spoor_catalog::KqlType::DateTime => spoor(
+                "kql_to_json",
+                vec![df("to_char", vec![column, lit("%Y-%m-%dT%H:%M:%S%.fZ")])],
+            ),
+            _ => spoor("kql_to_json", vec![column]),
+        });
+    }
+    Some(spoor("kql_bag_pack", args))
 }
 
 /// A column by its exact name (names hold `@`, `.` and `{}`, which `col()` would parse).

@@ -19,8 +19,8 @@ fn error(sql: &str) -> String {
 #[test]
 fn group_by_distinct_groups_as_group_by() {
     let plan = plan_text(
-        "SELECT sourceaddress, count(*) as total FROM vpc_flow_logs \
-         WHERE (destinationport = 22) group by distinct sourceaddress ORDER by total desc",
+        "SELECT sourceaddress, count(*) AS hits FROM vpc_flow_logs \
+         WHERE destinationport = 3389 GROUP BY DISTINCT sourceaddress ORDER BY hits",
     );
     assert!(
         plan.contains("Aggregate: groupBy=[[vpc_flow_logs.sourceaddress]]"),

@@ -20,7 +20,13 @@ struct Outcome {
     note: Option<String>,
 }
 
-fn check_one(args: &CheckArgs, text: &str, origin: &str, options: &PlanOptions) -> Outcome {
+fn check_one(
+    args: &CheckArgs,
+    macros: &spoor_spl::Macros,
+    text: &str,
+    origin: &str,
+    options: &PlanOptions,
+) -> Outcome {
     let lang = args.lang;
     let render = |ds: Vec<spoor_core::Diagnostic>| {
         ds.iter()
@@ -37,6 +43,26 @@ fn check_one(args: &CheckArgs, text: &str, origin: &str, options: &PlanOptions) 
         let planned = parsed
             .clone()
             .and_then(|_| spoor_cwl::compile(text, &options));
+        return Outcome {
+            parsed: parsed.is_ok(),
+            planned: planned.is_ok(),
+            note: planned.as_ref().ok().and_then(|p| {
+                (!p.notes.is_empty()).then(|| {
+                    p.notes
+                        .iter()
+                        .map(|n| n.render_as("note", text, origin))
+                        .collect::<Vec<_>>()
+                        .join("")
+                })
+            }),
+            error: planned.err().map(render),
+        };
+    }
+    if lang == Lang::Spl {
+        let parsed = spoor_spl::parse(text, macros);
+        let planned = parsed
+            .clone()
+            .and_then(|_| spoor_spl::compile(text, macros, &spoor_spl::SplOptions::default()));
         return Outcome {
             parsed: parsed.is_ok(),
             planned: planned.is_ok(),
@@ -99,8 +125,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
     }
     let mut options = PlanOptions::without_data(super::query::wall_clock_ns());
     options.workspace = load_workspace(&args.functions, &args.watchlists);
+    let macros = crate::input::load_macros(&args.macros)?;
     if let Some(path) = &args.jsonl {
-        return check_jsonl(path, &args, &options);
+        return check_jsonl(path, &args, &macros, &options);
     }
     if args.query.len() > 1 {
         return Err(Failure::Usage(
@@ -121,7 +148,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
             ));
         }
     };
-    let o = check_one(&args, &text, &origin, &options);
+    let o = check_one(&args, &macros, &text, &origin, &options);
     match args.format {
         CheckFormat::Json => {
             println!(
@@ -149,6 +176,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
 fn check_jsonl(
     path: &std::path::Path,
     args: &CheckArgs,
+    macros: &spoor_spl::Macros,
     options: &PlanOptions,
 ) -> Result<ExitCode, Failure> {
     let file = std::fs::File::open(path)
@@ -171,7 +199,7 @@ fn check_jsonl(
         let origin = format!("{}:{line_no}", path.display());
         let outcome = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(v) => match v.get("query").and_then(|q| q.as_str()) {
-                Some(q) => check_one(args, q, &origin, options),
+                Some(q) => check_one(args, macros, q, &origin, options),
                 None => Outcome {
                     parsed: false,
                     planned: false,

@@ -10,8 +10,8 @@ use spoor_output::{OutputFormat, ResultSet};
 use crate::Failure;
 use crate::args::{Format, Lang, QueryArgs};
 use crate::input::{
-    externaldata_map, load_workspace, open_engine, parse_now, read_query_file, report_skipped,
-    with_progress,
+    externaldata_map, load_macros, load_workspace, open_engine, parse_now, read_query_file,
+    report_skipped, with_progress,
 };
 
 /// A query planned by its front-end, ready to bind and run.
@@ -127,6 +127,30 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
                 tables_with_data: engine.tables_with_data(),
             };
             let planned = spoor_cwl::compile(&text, &options).map_err(render)?;
+            for note in &planned.notes {
+                eprint!("{}", note.render_as("note", &text, &origin));
+            }
+            let planned = Planned {
+                plan: planned.plan,
+                types: planned.types,
+                render: None,
+            };
+            (engine, planned)
+        }
+        Lang::Spl => {
+            if !args.params.is_empty() {
+                return Err(Failure::Usage(
+                    "--param binds KQL names; SPL has macros (--macros)".into(),
+                ));
+            }
+            let macros = load_macros(&args.macros)?;
+            spoor_spl::parse(&text, &macros).map_err(render)?;
+            let engine = open_query_engine(&args, &paths)?;
+            let options = spoor_spl::SplOptions {
+                tables_with_data: engine.tables_with_data(),
+                now_ns,
+            };
+            let planned = spoor_spl::compile(&text, &macros, &options).map_err(render)?;
             for note in &planned.notes {
                 eprint!("{}", note.render_as("note", &text, &origin));
             }

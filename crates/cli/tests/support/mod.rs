@@ -215,3 +215,30 @@ pub fn run_cwl(
     })?;
     execute(&engine, planned.plan, planned.types)
 }
+
+/// Runs an SPL query over `evidence` with the macros of `macros_files`: the result, or the
+/// rendered error.
+pub fn run_spl(
+    evidence: &Path,
+    text: &str,
+    origin: &str,
+    macros_files: &[PathBuf],
+    now_ns: i64,
+) -> Result<ResultSet, String> {
+    let mut macros = spoor_spl::Macros::default();
+    for f in macros_files {
+        macros.read(f)?;
+    }
+    let engine = open_engine(evidence)?;
+    let options = spoor_spl::SplOptions {
+        tables_with_data: engine.tables_with_data(),
+        now_ns,
+    };
+    let planned = spoor_spl::compile(text, &macros, &options).map_err(|ds| {
+        ds.iter()
+            .map(|d| d.render(text, origin))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    execute(&engine, planned.plan, planned.types)
+}

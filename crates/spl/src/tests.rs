@@ -1,0 +1,70 @@
+use super::*;
+
+fn seed_macros() -> Macros {
+    let mut m = Macros::default();
+    m.read_conf(
+        "[kubernetes_azure]\ndefinition = sourcetype=mscs:storage:blob:json\n\
+         [kubernetes_azure_scan_fingerprint_filter]\ndefinition = search *\n",
+    )
+    .unwrap();
+    m
+}
+
+fn plan_text(q: &str) -> String {
+    match compile(q, &seed_macros(), &SplOptions::default()) {
+        Ok(p) => p.plan.display_indent().to_string(),
+        Err(ds) => panic!("{q}: {}", ds[0].render(q, "<q>")),
+    }
+}
+
+fn error(q: &str) -> String {
+    match compile(q, &seed_macros(), &SplOptions::default()) {
+        Ok(p) => panic!("{q} planned: {}", p.plan.display_indent()),
+        Err(ds) => ds.iter().map(|d| d.render(q, "<q>")).collect(),
+    }
+}
+
+#[test]
+fn macros_and_spath_plan() {
+    let plan = plan_text(
+        "`kubernetes_azure` category=kube-audit | spath input=properties.log \
+         | search verb=list user.username=system:anonymous | table sourceIPs{} requestURI objectRef.resource \
+         | `kubernetes_azure_scan_fingerprint_filter`",
+    );
+    assert!(plan.contains("KubeAudit"), "{plan}");
+}
+
+#[test]
+fn commands_plan() {
+    for q in [
+        "sourcetype=aws:cloudtrail eventName=Delete* NOT errorCode=* | stats count by eventName, userIdentity.arn | sort - count | head 5",
+        "sourcetype=XmlWinEventLog EventCode=1 Image=\"*\\\\powershell.exe\" | eval lower_cmd=lower(CommandLine), n=len(CommandLine) | where n > 10 | table _time host Image lower_cmd",
+        "source=\"XmlWinEventLog:Security\" EventCode IN (4624, 4625) | top limit=3 TargetUserName by EventID",
+        "sourcetype=aws:cloudtrail | rex field=userAgent \"(?<tool>[a-z-]+)/(?<version>[0-9.]+)\" | rare tool",
+        "sourcetype=aws:cloudtrail | bin span=1h _time as hour | eventstats count as per_hour by hour | dedup eventName | rename eventName AS api | fields api, per_hour",
+        "sourcetype=aws:cloudtrail | spath input=requestParameters path=bucketName output=bucket | where isnotnull(bucket) | tail 2",
+    ] {
+        plan_text(q);
+    }
+}
+
+#[test]
+fn errors_point_into_the_text_as_written() {
+    let e = error("`nope` | head 1");
+    assert!(e.contains("macro `nope` is not defined"), "{e}");
+    let e = error("`kubernetes_azure` | staats count");
+    assert!(e.contains("did you mean `stats`?"), "{e}");
+    assert!(e.contains("<q>:1:22"), "{e}");
+    let e = error("sourcetype=nothing:here");
+    assert!(
+        e.contains("spoor has no events for sourcetype=nothing:here"),
+        "{e}"
+    );
+    let e = error("sourcetype=aws:cloudtrail | transaction eventName");
+    assert!(
+        e.contains("`transaction` command is not supported yet"),
+        "{e}"
+    );
+    let e = error("sourcetype=aws:cloudtrail | eval x = lenn(eventName)");
+    assert!(e.contains("did you mean `len`?"), "{e}");
+}
