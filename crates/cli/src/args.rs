@@ -237,6 +237,10 @@ pub enum Lang {
     /// events (choose with --log-group).
     #[value(alias = "cloudwatch")]
     Cwl,
+    /// Sumo Logic searches, over Sysmon, Windows Security and other Windows events (the scope's
+    /// _sourceCategory chooses the tables).
+    #[value(alias = "sumologic")]
+    Sumo,
     /// Sigma rules (YAML): every rule of the file runs on the tables its log source maps to.
     Sigma,
 }

@@ -1,5 +1,5 @@
-//! Behaviour cases of the front-ends other than KQL, as data: every `tests/sql/*.sql` and
-//! `tests/cwl/*.cwl` runs over fixture evidence and its result is compared with the snapshot beside it
+//! Behaviour cases of the front-ends other than KQL, as data: every `tests/sql/*.sql`,
+//! `tests/cwl/*.cwl` and `tests/sumo/*.sumo` runs over fixture evidence and its result is compared with the snapshot beside it
 //! (`tests/snapshots/`). Adding a case is adding a file; `cargo insta review` shows a new or
 //! changed result for approval.
 //!
@@ -9,6 +9,7 @@
 //! -- evidence: examples/evidence        (relative to the repository root; the default)
 //! -- now: 2023-08-10T00:00:00Z          (the pinned now; the default)
 //! # log-group: vpcflow                  (Logs Insights: the log groups, comma-separated)
+//! // evidence: crates/cli/tests/fixtures/sumo   (Sumo Logic cases comment with //)
 //! ```
 //!
 //! A case whose query fails snapshots the rendered error, so error positions are cases too.
@@ -17,7 +18,7 @@ use std::path::Path;
 
 mod support;
 
-use support::{header, render_result, repo_root, run_cwl, run_sql};
+use support::{header, render_result, repo_root, run_cwl, run_sql, run_sumo};
 
 fn run_case(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("case file");
@@ -35,6 +36,12 @@ fn run_case(path: &Path) -> String {
             run_cwl(&evidence, &text, &name, groups),
             lower.contains("| sort") || lower.starts_with("sort"),
         )
+    } else if name.ends_with(".sumo") {
+        // Sumo's operators are case-insensitive and `order` is `sort`'s other name.
+        let ordered = ["| sort", "| order", "| top"]
+            .iter()
+            .any(|s| lower.contains(s));
+        (run_sumo(&evidence, &text, &name), ordered)
     } else {
         (
             run_sql(&evidence, &text, &name, now_ns),
@@ -57,6 +64,13 @@ fn sql_cases() {
 #[test]
 fn cwl_cases() {
     insta::glob!("cwl/*.cwl", |path| {
+        insta::assert_snapshot!(run_case(path));
+    });
+}
+
+#[test]
+fn sumo_cases() {
+    insta::glob!("sumo/*.sumo", |path| {
         insta::assert_snapshot!(run_case(path));
     });
 }
