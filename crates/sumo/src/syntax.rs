@@ -251,14 +251,24 @@ const OPERATORS: &[&str] = &[
 
 /// Parses a query.
 pub fn parse(text: &str) -> Result<Query, Vec<Diagnostic>> {
-    let mut p = Parser { text, pos: 0 };
+    let mut p = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+    };
     p.parse_query().map_err(|d| vec![d])
 }
 
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    /// How deeply the expression being read nests (parentheses, `!`, `-`), bounded so that
+    /// hostile input is an error rather than a stack overflow.
+    depth: usize,
 }
+
+/// The deepest nesting a query may have.
+const MAX_DEPTH: usize = 40;
 
 type PResult<T> = Result<T, Diagnostic>;
 
@@ -274,6 +284,20 @@ fn is_name_char(c: char) -> bool {
 }
 
 impl<'a> Parser<'a> {
+    /// Runs `f` one level deeper, or fails when the query nests too deeply.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Diagnostic::new(
+                format!("the query nests more than {MAX_DEPTH} levels deep"),
+                self.word_span(),
+            ));
+        }
+        self.depth += 1;
+        let out = f(self);
+        self.depth -= 1;
+        out
+    }
+
     fn span_from(&self, start: usize) -> Span {
         span(start, self.pos)
     }
@@ -435,6 +459,10 @@ impl<'a> Parser<'a> {
     // than OR (keyword-search-expressions page).
 
     fn scope_or(&mut self) -> PResult<Scope> {
+        self.nested(Self::scope_or_inner)
+    }
+
+    fn scope_or_inner(&mut self) -> PResult<Scope> {
         let mut left = self.scope_and()?;
         loop {
             self.skip_trivia()?;
@@ -474,7 +502,7 @@ impl<'a> Parser<'a> {
         self.skip_trivia()?;
         let start = self.pos;
         if self.eat_keyword("not")? || (self.rest().starts_with('!') && self.eat("!")) {
-            let inner = self.scope_not()?;
+            let inner = self.nested(Self::scope_not)?;
             return Ok(Scope {
                 span: span(start, inner.span.end as usize),
                 kind: ScopeKind::Not(Box::new(inner)),
@@ -946,6 +974,10 @@ impl<'a> Parser<'a> {
     // multiplicative, unary minus, primary.
 
     pub fn expr(&mut self) -> PResult<Expr> {
+        self.nested(Self::expr_inner)
+    }
+
+    fn expr_inner(&mut self) -> PResult<Expr> {
         self.skip_trivia()?;
         let cond = self.or()?;
         self.skip_trivia()?;
@@ -1014,7 +1046,7 @@ impl<'a> Parser<'a> {
         if self.eat_keyword("not")?
             || (self.rest().starts_with('!') && !self.rest().starts_with("!=") && self.eat("!"))
         {
-            let inner = self.not()?;
+            let inner = self.nested(Self::not)?;
             return Ok(Expr {
                 span: span(start, inner.span.end as usize),
                 kind: ExprKind::Not(Box::new(inner)),
@@ -1112,7 +1144,7 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         if self.rest().starts_with('-') {
             self.pos += 1;
-            let inner = self.unary()?;
+            let inner = self.nested(Self::unary)?;
             return Ok(Expr {
                 span: span(start, inner.span.end as usize),
                 kind: ExprKind::Neg(Box::new(inner)),

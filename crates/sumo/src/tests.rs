@@ -192,3 +192,44 @@ fn unknown_fields_are_null_and_noted() {
     assert_eq!(p.notes.len(), 1);
     assert_eq!(p.notes[0].hint.as_deref(), Some("did you mean `Image`?"));
 }
+
+#[test]
+fn bad_input_is_an_error_never_a_panic() {
+    // Every prefix of a query that uses most of the syntax, cut anywhere (inside strings,
+    // comments, regular expressions, lists, multi-byte characters).
+    let q = r#"(_sourceCategory=*Windows/Sysmon* OR NOT _sourceCategory="windows/security") _sourceHost=WS* // scope
+| where EventID in ("1", 4688) and !(Image matches "*\\nmap.exe") /* é */
+| parse field=CommandLine "* -p *" as tool, ports nodrop
+| parse regex field=CommandLine "(?<target>\d+\.\d+)" nodrop
+| eval score = if(matches(toLowerCase(tool), ".*(nmap|masscan).*"), 1, 0) + length(ports) * 2
+| concat(tool, "→", ports) as label
+| EventID = 1 ? "create" : "other" as kind
+| count as n, count_distinct(tool) by Computer, kind
+| sort by n desc, Computer asc
+| top 3 Computer by n
+| limit 5"#;
+    for (end, _) in q.char_indices() {
+        let _ = compile(&q[..end], &SumoOptions::default());
+    }
+    planned(q);
+    for hostile in [
+        "(".repeat(10_000),
+        format!("* | where {}x", "!".repeat(10_000)),
+        format!("* | where {}1", "-".repeat(10_000)),
+        format!("* | where {}", "(".repeat(10_000)),
+        "* | where x in (".into(),
+        "\"".into(),
+        "* | parse field=x \"".into(),
+        "* | where x matches /".into(),
+        "* | limit 99999999999999999999999".into(),
+        "* | top".into(),
+        "* | sort by".into(),
+        "* | fields -".into(),
+        "* | count_distinct".into(),
+    ] {
+        assert!(
+            compile(&hostile, &SumoOptions::default()).is_err(),
+            "{hostile:.40}"
+        );
+    }
+}
