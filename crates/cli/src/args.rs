@@ -346,6 +346,10 @@ pub enum Lang {
     /// XmlWinEventLog, mscs:storage:blob:json); macros come from --macros.
     #[value(alias = "splunk")]
     Spl,
+    /// Sumo Logic searches, over Sysmon, Windows Security and other Windows events (the scope's
+    /// _sourceCategory chooses the tables).
+    #[value(alias = "sumologic")]
+    Sumo,
     /// Sigma rules (YAML): every rule of the file runs on the tables its log source maps to.
     Sigma,
 }

@@ -1,5 +1,5 @@
 //! Behaviour cases of the front-ends other than KQL, as data: every `tests/sql/*.sql`,
-//! `tests/cwl/*.cwl` and `tests/spl/*.spl` runs over fixture evidence and its result is compared with the snapshot beside it
+//! `tests/cwl/*.cwl`, `tests/spl/*.spl` and `tests/sumo/*.sumo` runs over fixture evidence and its result is compared with the snapshot beside it
 //! (`tests/snapshots/`). Adding a case is adding a file; `cargo insta review` shows a new or
 //! changed result for approval.
 //!
@@ -10,6 +10,7 @@
 //! -- now: 2023-08-10T00:00:00Z          (the pinned now; the default)
 //! # log-group: vpcflow                  (Logs Insights: the log groups, comma-separated)
 //! # macros: examples/splunk/macros.conf  (SPL: macro files, comma-separated)
+//! // evidence: crates/cli/tests/fixtures/sumo   (Sumo Logic cases comment with //)
 //! ```
 //!
 //! SPL has no line comments, so an SPL case's header lines are blanked before it runs (line
@@ -21,7 +22,7 @@ use std::path::Path;
 
 mod support;
 
-use support::{header, render_result, repo_root, run_cwl, run_spl, run_sql};
+use support::{header, render_result, repo_root, run_cwl, run_spl, run_sql, run_sumo};
 
 fn run_case(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("case file");
@@ -44,6 +45,12 @@ fn run_case(path: &Path) -> String {
             run_spl(&evidence, &query, &name, &macros, now_ns),
             lower.contains("| sort") || lower.contains("| top") || lower.contains("| rare"),
         )
+    } else if name.ends_with(".sumo") {
+        // Sumo's operators are case-insensitive and `order` is `sort`'s other name.
+        let ordered = ["| sort", "| order", "| top"]
+            .iter()
+            .any(|s| lower.contains(s));
+        (run_sumo(&evidence, &text, &name), ordered)
     } else if name.ends_with(".cwl") {
         let groups = header(&text, "log-group")
             .map(|g| g.split(',').map(|s| s.trim().to_string()).collect())
@@ -81,6 +88,13 @@ fn cwl_cases() {
 #[test]
 fn spl_cases() {
     insta::glob!("spl/*.spl", |path| {
+        insta::assert_snapshot!(run_case(path));
+    });
+}
+
+#[test]
+fn sumo_cases() {
+    insta::glob!("sumo/*.sumo", |path| {
         insta::assert_snapshot!(run_case(path));
     });
 }

@@ -6,10 +6,14 @@
 //!
 //! An embedded query is also run as the shell hands it to the AWS CLI (`--query-string`
 //! unquoted), which is what Athena or Logs Insights receive.
+//!
+//! The Sumo Logic seed (`queries/t1046_network_service_discovery.sumo`) is checked with
+//! `spoor check --lang sumo` and run over hand-made Sysmon and Security 4688 events
+//! (`tests/fixtures/sumo`), with each expected row spelled out.
 
 mod support;
 
-use support::{render_result, repo_root, run_cwl, run_spl, run_sql, shared};
+use support::{render_result, repo_root, run_cwl, run_spl, run_sql, run_sumo, shared};
 
 /// A seed query: where it is, its language, its text, and why it is malformed when it is.
 struct Seed {
@@ -228,4 +232,93 @@ fn the_seed_spl_searches_check_and_run() {
         ran += 1;
     }
     assert_eq!(ran, 1, "the seeds hold one SPL search");
+}
+
+#[test]
+fn sumo_t1046_seed_checks_and_finds_the_scans_newest_first() {
+    let Some(dir) = shared("SPOOR_SEEDS", "../shared/seeds") else {
+        return;
+    };
+    let path = dir.join("queries/t1046_network_service_discovery.sumo");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spoor"))
+        .args(["check", "--lang", "sumo", "-f"])
+        .arg(&path)
+        .output()
+        .expect("spoor runs");
+    assert!(
+        out.status.success(),
+        "spoor check --lang sumo failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let text = std::fs::read_to_string(&path).expect("seed query");
+    let evidence = repo_root().join("crates/cli/tests/fixtures/sumo");
+    let result = run_sumo(&evidence, &text, "<seed>").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        result.columns(),
+        [
+            "_time",
+            "host",
+            "user",
+            "image_path",
+            "cmdline",
+            "parent_image",
+            "known_scanner",
+            "native_scan",
+            "port_range",
+            "service_version",
+            "suspicion_score",
+            "detection_type"
+        ]
+    );
+    let rows: Vec<(String, String, String, i64)> = result
+        .json_rows()
+        .into_iter()
+        .map(|r| {
+            let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (
+                text("_time"),
+                text("user"),
+                text("detection_type"),
+                r["suspicion_score"].as_i64().expect("an integer score"),
+            )
+        })
+        .collect();
+    // Newest first (`sort by _time desc`). Not there: the machine accounts' scans (WS07$ in
+    // Sysmon, WS12$ in 4688), nmap's network connections (Sysmon event 3), a logon (4624),
+    // and the benign processes (whoami, notepad, git, a PowerShell directory listing).
+    let expected = [
+        ("2023-08-09T10:30:02Z", "bob", "NativeToolScanning", 1),
+        (
+            "2023-08-09T10:27:00Z",
+            "CONTOSO\\carol",
+            "PortScanPattern",
+            1,
+        ),
+        ("2023-08-09T10:25:30Z", "bob", "KnownScanningTool", 2),
+        (
+            "2023-08-09T10:21:40.1000000Z",
+            "CONTOSO\\alice",
+            "NativeToolScanning",
+            1,
+        ),
+        (
+            "2023-08-09T10:15:04.5000000Z",
+            "CONTOSO\\alice",
+            "KnownScanningTool",
+            3,
+        ),
+    ];
+    let expected: Vec<(String, String, String, i64)> = expected
+        .iter()
+        .map(|(t, u, d, s)| (t.to_string(), u.to_string(), d.to_string(), *s))
+        .collect();
+    assert_eq!(rows, expected);
+    // The 4688 events have no Image, User or ParentImage: the query takes NewProcessName,
+    // SubjectUserName and ParentProcessName instead.
+    let net_view = &result.json_rows()[0];
+    assert_eq!(net_view["image_path"], "C:\\Windows\\System32\\cmd.exe");
+    assert_eq!(net_view["parent_image"], "C:\\Windows\\explorer.exe");
+    assert_eq!(net_view["host"], "WS12.contoso.local");
 }

@@ -78,6 +78,26 @@ fn check_one(
             error: planned.err().map(render),
         };
     }
+    if lang == Lang::Sumo {
+        let parsed = spoor_sumo::syntax::parse(text);
+        let planned = parsed
+            .clone()
+            .and_then(|_| spoor_sumo::compile(text, &Default::default()));
+        return Outcome {
+            parsed: parsed.is_ok(),
+            planned: planned.is_ok(),
+            note: planned.as_ref().ok().and_then(|p| {
+                (!p.notes.is_empty()).then(|| {
+                    p.notes
+                        .iter()
+                        .map(|n| n.render_as("note", text, origin))
+                        .collect::<Vec<_>>()
+                        .join("")
+                })
+            }),
+            error: planned.err().map(render),
+        };
+    }
     if lang == Lang::Sql {
         let parsed = spoor_sql::parse(text);
         let planned = parsed

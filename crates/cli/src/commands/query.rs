@@ -161,6 +161,28 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
             };
             (engine, planned)
         }
+        Lang::Sumo => {
+            if !args.params.is_empty() {
+                return Err(Failure::Usage(
+                    "--param binds KQL names; write the values into the query".into(),
+                ));
+            }
+            spoor_sumo::syntax::parse(&text).map_err(render)?;
+            let engine = open_query_engine(&args, &paths)?;
+            let options = spoor_sumo::SumoOptions {
+                tables_with_data: engine.tables_with_data(),
+            };
+            let planned = spoor_sumo::compile(&text, &options).map_err(render)?;
+            for note in &planned.notes {
+                eprint!("{}", note.render_as("note", &text, &origin));
+            }
+            let planned = Planned {
+                plan: planned.plan,
+                types: planned.types,
+                render: None,
+            };
+            (engine, planned)
+        }
         Lang::Sigma => unreachable!("handled above"),
     };
     let columns: Vec<String> = planned

@@ -242,3 +242,18 @@ pub fn run_spl(
     })?;
     execute(&engine, planned.plan, planned.types)
 }
+
+/// Runs a Sumo Logic query over `evidence`: the result, or the rendered error.
+pub fn run_sumo(evidence: &Path, text: &str, origin: &str) -> Result<ResultSet, String> {
+    let engine = open_engine(evidence)?;
+    let options = spoor_sumo::SumoOptions {
+        tables_with_data: engine.tables_with_data(),
+    };
+    let planned = spoor_sumo::compile(text, &options).map_err(|ds| {
+        ds.iter()
+            .map(|d| d.render(text, origin))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    execute(&engine, planned.plan, planned.types)
+}
