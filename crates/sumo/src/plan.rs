@@ -13,21 +13,17 @@
 
 use std::collections::HashSet;
 use std::ops::Not;
-use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Column, DFSchema, ScalarValue, TableReference};
-use datafusion::datasource::empty::EmptyTable;
-use datafusion::datasource::provider_as_source;
-use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::expr::{Like, ScalarFunction};
+use datafusion::common::{Column, DFSchema, ScalarValue};
+use datafusion::logical_expr::expr::Like;
 use datafusion::logical_expr::{
     Case, Expr, ExprFunctionExt, ExprSchemable, LogicalPlan, LogicalPlanBuilder, cast, ident, lit,
     try_cast,
 };
 use spoor_catalog::KqlType;
 use spoor_core::{Diagnostic, Span};
+use spoor_events::{Branch, Loose, df, df_aggregate};
 
 use crate::sources::{self, SumoTable, TABLES};
 use crate::syntax::{
@@ -57,32 +53,9 @@ const SYSTEM_FIELDS: [&str; 2] = ["_time", "_sourceCategory"];
 
 type PResult<T> = Result<T, Diagnostic>;
 
-/// DataFusion's own functions, looked up by name.
-fn functions() -> &'static SessionState {
-    static STATE: OnceLock<SessionState> = OnceLock::new();
-    STATE.get_or_init(|| SessionStateBuilder::new().with_default_features().build())
-}
-
-fn df(name: &str, args: Vec<Expr>) -> Expr {
-    let udf = functions()
-        .scalar_functions()
-        .get(name)
-        .unwrap_or_else(|| panic!("DataFusion has {name}"));
-    Expr::ScalarFunction(ScalarFunction::new_udf(Arc::clone(udf), args))
-}
-
-fn df_aggregate(name: &str, args: Vec<Expr>) -> Expr {
-    functions()
-        .aggregate_functions()
-        .get(name)
-        .unwrap_or_else(|| panic!("DataFusion has {name}"))
-        .call(args)
-}
-
 /// A spoor function (crates/functions) by name.
 pub(crate) fn spoor_call(name: &str, args: Vec<Expr>) -> Expr {
-    let udf = spoor_functions::scalar(name).unwrap_or_else(|| panic!("spoor has {name}"));
-    Expr::ScalarFunction(ScalarFunction::new_udf(udf, args))
+    spoor_events::spoor(name, args)
 }
 
 fn plan_error(e: datafusion::error::DataFusionError, span: Span) -> Diagnostic {
@@ -480,17 +453,8 @@ fn messages(
             fields.push(name.clone());
         }
     }
-    let mut branches: Vec<(LogicalPlan, Vec<Option<Expr>>)> = Vec::new();
+    let mut branches = Vec::new();
     for (table, rows) in tables {
-        let def = spoor_catalog::catalog()
-            .table(table.table)
-            .expect("the Sumo tables are in the catalog");
-        let mut b = LogicalPlanBuilder::scan(
-            TableReference::bare(table.table),
-            provider_as_source(Arc::new(EmptyTable::new(def.schema()))),
-            None,
-        )
-        .map_err(|e| plan_error(e, Span::empty(0)))?;
         let mut keep = rows.clone();
         if !table.excluded_channels.is_empty() {
             let others = df(
@@ -508,67 +472,16 @@ fn messages(
                 Some(k) => k.and(others),
             });
         }
-        if let Some(k) = keep {
-            b = b.filter(k).map_err(|e| plan_error(e, query.scope.span))?;
-        }
-        let scan = b.build().map_err(|e| plan_error(e, Span::empty(0)))?;
-        let exprs = fields.iter().map(|f| table.field(f)).collect();
-        branches.push((scan, exprs));
-    }
-    // One type per field; tables that type a field differently meet as text, and a field read
-    // from the EventData bag (text) takes the type another table gives it.
-    let mut types: Vec<Option<DataType>> = vec![None; fields.len()];
-    let mut conflict = vec![false; fields.len()];
-    for ((scan, exprs), (table, _)) in branches.iter().zip(tables) {
-        for (i, e) in exprs.iter().enumerate() {
-            let Some(e) = e else { continue };
-            if table.is_bag_field(&fields[i]) {
-                continue;
-            }
-            let t = e
-                .get_type(scan.schema())
-                .map_err(|err| plan_error(err, Span::empty(0)))?;
-            match &types[i] {
-                None => types[i] = Some(t),
-                Some(prev) if *prev != t => conflict[i] = true,
-                _ => {}
-            }
-        }
-    }
-    let mut union: Option<LogicalPlanBuilder> = None;
-    for ((scan, exprs), (table, _)) in branches.into_iter().zip(tables) {
-        let projected: Vec<Expr> = exprs
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let target = if conflict[i] {
-                    DataType::Utf8
-                } else {
-                    types[i].clone().unwrap_or(DataType::Utf8)
-                };
-                let e = match e {
-                    None => cast(lit(ScalarValue::Null), target),
-                    Some(e) if table.is_bag_field(&fields[i]) && target != DataType::Utf8 => {
-                        try_cast(e, target)
-                    }
-                    Some(e) => cast(e, target),
-                };
-                e.alias(fields[i].as_str())
-            })
-            .collect();
-        let branch = LogicalPlanBuilder::from(scan)
-            .project(projected)
-            .and_then(LogicalPlanBuilder::build)
-            .map_err(|e| plan_error(e, Span::empty(0)))?;
-        union = Some(match union {
-            None => LogicalPlanBuilder::from(branch),
-            Some(u) => u.union(branch).map_err(|e| plan_error(e, Span::empty(0)))?,
+        // A field read from the EventData bag (text) takes the type another table gives it.
+        branches.push(Branch {
+            table: table.table.to_string(),
+            filter: keep,
+            fields: fields.iter().map(|f| table.field(f)).collect(),
+            from_json: fields.iter().map(|f| table.is_bag_field(f)).collect(),
         });
     }
-    let plan = union
-        .expect("at least one table")
-        .build()
-        .map_err(|e| plan_error(e, Span::empty(0)))?;
+    let plan =
+        spoor_events::union(branches, &fields).map_err(|e| plan_error(e, query.scope.span))?;
     Ok((plan, fields))
 }
 
@@ -576,10 +489,6 @@ struct Planner {
     plan: LogicalPlan,
     /// The fields shown, in order.
     display: Vec<String>,
-}
-
-fn is_text(t: &DataType) -> bool {
-    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
 impl Planner {
@@ -931,35 +840,23 @@ impl Planner {
         })
     }
 
-    /// A number: numbers as they are, text read as a number (what is not one is null).
     fn number(&self, x: Expr, span: Span) -> PResult<Expr> {
-        let t = self.type_of(&x, span)?;
-        Ok(if t.is_numeric() {
-            x
-        } else {
-            try_cast(x, DataType::Float64)
-        })
+        Loose(self.schema())
+            .number(x)
+            .map_err(|e| plan_error(e, span))
     }
 
     fn text(&self, x: Expr, span: Span) -> PResult<Expr> {
-        let t = self.type_of(&x, span)?;
-        Ok(if is_text(&t) {
-            x
-        } else {
-            cast(x, DataType::Utf8)
-        })
+        Loose(self.schema())
+            .text(x)
+            .map_err(|e| plan_error(e, span))
     }
 
     /// Both sides of a comparison, read alike: text against a number is read as a number.
     fn comparable(&self, l: Expr, r: Expr, span: Span) -> PResult<(Expr, Expr)> {
-        let (lt, rt) = (self.type_of(&l, span)?, self.type_of(&r, span)?);
-        Ok(
-            if lt.is_numeric() && is_text(&rt) || is_text(&lt) && rt.is_numeric() {
-                (self.number(l, span)?, self.number(r, span)?)
-            } else {
-                (l, r)
-            },
-        )
+        Loose(self.schema())
+            .comparable(l, r)
+            .map_err(|e| plan_error(e, span))
     }
 
     /// `subject matches pattern`: a quoted pattern is a wildcard pattern (`*` is any text) and
@@ -1077,7 +974,10 @@ impl Planner {
         // "The two sub-expressions ... must have the same type" (if page); a number and text
         // meet as text rather than failing.
         let (yt, nt) = (self.type_of(&yes, a.span)?, self.type_of(&no, b.span)?);
-        if is_text(&yt) != is_text(&nt) && yt != DataType::Null && nt != DataType::Null {
+        if spoor_events::is_text(&yt) != spoor_events::is_text(&nt)
+            && yt != DataType::Null
+            && nt != DataType::Null
+        {
             yes = self.text(yes, a.span)?;
             no = self.text(no, b.span)?;
         }
