@@ -45,9 +45,7 @@ const SYSTEM_FIELDS: [&str; 4] = ["@timestamp", "@message", "@logStream", "@log"
 
 type PResult<T> = Result<T, Diagnostic>;
 
-fn plan_error(e: datafusion::error::DataFusionError, span: Span) -> Diagnostic {
-    Diagnostic::new(format!("cannot plan this: {}", e.strip_backtrace()), span)
-}
+use spoor_events::plan_error;
 
 /// Plans a parsed query.
 pub fn plan(query: &Query, options: &CwlOptions) -> PResult<PlannedCwl> {
@@ -420,21 +418,7 @@ impl Planner {
     }
 
     fn field(&self, name: &str, span: Span) -> PResult<Expr> {
-        if self.schema().has_column_with_unqualified_name(name) {
-            return Ok(Expr::Column(Column::from_name(name)));
-        }
-        let names: Vec<&str> = self
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
-        let mut d = Diagnostic::new(format!("no field `{name}` here"), span);
-        d = match spoor_core::did_you_mean(name, names.iter().copied()) {
-            Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-            None => d.with_hint(format!("the fields here are {}", names.join(", "))),
-        };
-        Err(d)
+        spoor_events::field_here(self.schema(), name, span)
     }
 
     /// An expression in a place that needs true or false.
@@ -573,18 +557,7 @@ impl Planner {
         n: std::ops::RangeInclusive<usize>,
         span: Span,
     ) -> PResult<()> {
-        if n.contains(&args.len()) {
-            return Ok(());
-        }
-        let want = if n.start() == n.end() {
-            format!("{}", n.start())
-        } else {
-            format!("{} to {}", n.start(), n.end())
-        };
-        Err(Diagnostic::new(
-            format!("`{name}` takes {want} argument(s), not {}", args.len()),
-            span,
-        ))
+        spoor_events::arity(name, args.len(), n, span)
     }
 
     /// A period argument (`5m`) in nanoseconds.

@@ -8,6 +8,7 @@
 //!
 //! Front-ends build plans with these and never execute them: the engine binds the scans.
 
+use std::ops::RangeInclusive;
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::datatypes::DataType;
@@ -22,6 +23,7 @@ use datafusion::logical_expr::{
     Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, WindowFunctionDefinition, cast, lit,
     try_cast,
 };
+use spoor_core::{Diagnostic, Span};
 
 /// DataFusion's own functions, looked up by name.
 fn functions() -> &'static SessionState {
@@ -257,6 +259,47 @@ impl Loose<'_> {
             },
         )
     }
+}
+
+/// A planning error at `span` (DataFusion's message, without its backtrace).
+pub fn plan_error(e: DataFusionError, span: Span) -> Diagnostic {
+    Diagnostic::new(format!("cannot plan this: {}", e.strip_backtrace()), span)
+}
+
+/// The column `name` of `schema`, or an error at `span` with the closest name (or the list).
+pub fn field_here(schema: &DFSchema, name: &str, span: Span) -> Result<Expr, Diagnostic> {
+    if schema.has_column_with_unqualified_name(name) {
+        return Ok(field(name));
+    }
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let d = Diagnostic::new(format!("no field `{name}` here"), span);
+    Err(
+        match spoor_core::did_you_mean(name, names.iter().copied()) {
+            Some(s) => d.with_hint(format!("did you mean `{s}`?")),
+            None => d.with_hint(format!("the fields here are {}", names.join(", "))),
+        },
+    )
+}
+
+/// That function `name` was given `given` arguments, where it takes `n`.
+pub fn arity(
+    name: &str,
+    given: usize,
+    n: RangeInclusive<usize>,
+    span: Span,
+) -> Result<(), Diagnostic> {
+    if n.contains(&given) {
+        return Ok(());
+    }
+    let want = if n.start() == n.end() {
+        n.start().to_string()
+    } else {
+        format!("{} to {}", n.start(), n.end())
+    };
+    Err(Diagnostic::new(
+        format!("`{name}` takes {want} argument(s), not {given}"),
+        span,
+    ))
 }
 
 /// A period as an interval literal (for `date_bin`).

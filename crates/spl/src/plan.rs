@@ -40,9 +40,7 @@ pub struct PlannedSpl {
 
 type PResult<T> = Result<T, Diagnostic>;
 
-fn plan_error(e: datafusion::error::DataFusionError, span: Span) -> Diagnostic {
-    Diagnostic::new(format!("cannot plan this: {}", e.strip_backtrace()), span)
-}
+use spoor_events::plan_error;
 
 const DEFAULT_FIELDS: [&str; 5] = ["_time", "host", "source", "sourcetype", "_raw"];
 
@@ -366,21 +364,7 @@ impl Planner {
     }
 
     fn field(&self, name: &str, span: Span) -> PResult<Expr> {
-        if self.schema().has_column_with_unqualified_name(name) {
-            return Ok(field(name));
-        }
-        let names: Vec<&str> = self
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
-        let mut d = Diagnostic::new(format!("no field `{name}` here"), span);
-        d = match spoor_core::did_you_mean(name, names.iter().copied()) {
-            Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-            None => d.with_hint(format!("the fields here are {}", names.join(", "))),
-        };
-        Err(d)
+        spoor_events::field_here(self.schema(), name, span)
     }
 
     /// Field names matching a pattern with `*` (a plain name matches itself).
@@ -793,24 +777,7 @@ impl Planner {
     fn call(&self, name: &str, name_span: Span, args: &[Ast], span: Span) -> PResult<Expr> {
         let err = |x| plan_error(x, span);
         let lower = name.to_ascii_lowercase();
-        let arity = |lo: usize, hi: usize| -> PResult<()> {
-            if (lo..=hi).contains(&args.len()) {
-                Ok(())
-            } else {
-                Err(Diagnostic::new(
-                    format!(
-                        "`{name}` takes {} argument(s), not {}",
-                        if lo == hi {
-                            lo.to_string()
-                        } else {
-                            format!("{lo} to {hi}")
-                        },
-                        args.len()
-                    ),
-                    span,
-                ))
-            }
-        };
+        let arity = |lo: usize, hi: usize| spoor_events::arity(name, args.len(), lo..=hi, span);
         let arg = |i: usize| self.expr(&args[i]);
         let text = |i: usize| {
             self.expr(&args[i])

@@ -58,9 +58,7 @@ pub(crate) fn spoor_call(name: &str, args: Vec<Expr>) -> Expr {
     spoor_events::spoor(name, args)
 }
 
-fn plan_error(e: datafusion::error::DataFusionError, span: Span) -> Diagnostic {
-    Diagnostic::new(format!("cannot plan this: {}", e.strip_backtrace()), span)
-}
+use spoor_events::plan_error;
 
 /// A condition that is false rather than null on missing values.
 fn definite(condition: Expr) -> Expr {
@@ -577,21 +575,7 @@ impl Planner {
     }
 
     fn field(&self, name: &str, span: Span) -> PResult<Expr> {
-        if self.schema().has_column_with_unqualified_name(name) {
-            return Ok(Expr::Column(Column::from_name(name)));
-        }
-        let names: Vec<&str> = self
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
-        let mut d = Diagnostic::new(format!("no field `{name}` here"), span);
-        d = match spoor_core::did_you_mean(name, names.iter().copied()) {
-            Some(s) => d.with_hint(format!("did you mean `{s}`?")),
-            None => d.with_hint(format!("the fields here are {}", names.join(", "))),
-        };
-        Err(d)
+        spoor_events::field_here(self.schema(), name, span)
     }
 
     /// `fields a, b` keeps a and b (and the `_` fields later operators may read: "Allowlist
@@ -1025,18 +1009,7 @@ impl Planner {
         n: std::ops::RangeInclusive<usize>,
         span: Span,
     ) -> PResult<()> {
-        if n.contains(&args.len()) {
-            return Ok(());
-        }
-        let want = if n.start() == n.end() {
-            format!("{}", n.start())
-        } else {
-            format!("{} to {}", n.start(), n.end())
-        };
-        Err(Diagnostic::new(
-            format!("`{name}` takes {want} argument(s), not {}", args.len()),
-            span,
-        ))
+        spoor_events::arity(name, args.len(), n, span)
     }
 
     fn call(&self, name: &str, name_span: Span, args: &[Ast], span: Span) -> PResult<Expr> {

@@ -16,7 +16,8 @@ struct Outcome {
     planned: bool,
     /// Rendered diagnostics (with line:col and caret) when something failed.
     error: Option<String>,
-    /// What the plan could not settle without data (the columns of `bag_unpack`...).
+    /// What is worth knowing though the query plans, rendered with its `note:` level: what the
+    /// plan could not settle without data (the columns of `bag_unpack`...), fields no source has.
     note: Option<String>,
 }
 
@@ -34,69 +35,50 @@ fn check_one(
             .collect::<Vec<_>>()
             .join("\n")
     };
-    if lang == Lang::Cwl {
-        let parsed = spoor_cwl::syntax::parse(text);
-        let options = spoor_cwl::CwlOptions {
-            log_groups: args.log_groups.clone(),
-            ..Default::default()
-        };
-        let planned = parsed
-            .clone()
-            .and_then(|_| spoor_cwl::compile(text, &options));
-        return Outcome {
+    // Each search language: parse, then plan; notes name fields no source has.
+    let searched = |parsed: Result<(), Vec<spoor_core::Diagnostic>>,
+                    planned: &dyn Fn() -> Result<
+        Vec<spoor_core::Diagnostic>,
+        Vec<spoor_core::Diagnostic>,
+    >| {
+        let planned = parsed.clone().and_then(|()| planned());
+        Outcome {
             parsed: parsed.is_ok(),
             planned: planned.is_ok(),
-            note: planned.as_ref().ok().and_then(|p| {
-                (!p.notes.is_empty()).then(|| {
-                    p.notes
+            note: planned
+                .as_ref()
+                .ok()
+                .filter(|notes| !notes.is_empty())
+                .map(|notes| {
+                    notes
                         .iter()
                         .map(|n| n.render_as("note", text, origin))
-                        .collect::<Vec<_>>()
-                        .join("")
-                })
-            }),
+                        .collect::<String>()
+                }),
             error: planned.err().map(render),
-        };
-    }
-    if lang == Lang::Spl {
-        let parsed = spoor_spl::parse(text, macros);
-        let planned = parsed
-            .clone()
-            .and_then(|_| spoor_spl::compile(text, macros, &spoor_spl::SplOptions::default()));
-        return Outcome {
-            parsed: parsed.is_ok(),
-            planned: planned.is_ok(),
-            note: planned.as_ref().ok().and_then(|p| {
-                (!p.notes.is_empty()).then(|| {
-                    p.notes
-                        .iter()
-                        .map(|n| n.render_as("note", text, origin))
-                        .collect::<Vec<_>>()
-                        .join("")
-                })
-            }),
-            error: planned.err().map(render),
-        };
-    }
-    if lang == Lang::Sumo {
-        let parsed = spoor_sumo::syntax::parse(text);
-        let planned = parsed
-            .clone()
-            .and_then(|_| spoor_sumo::compile(text, &Default::default()));
-        return Outcome {
-            parsed: parsed.is_ok(),
-            planned: planned.is_ok(),
-            note: planned.as_ref().ok().and_then(|p| {
-                (!p.notes.is_empty()).then(|| {
-                    p.notes
-                        .iter()
-                        .map(|n| n.render_as("note", text, origin))
-                        .collect::<Vec<_>>()
-                        .join("")
-                })
-            }),
-            error: planned.err().map(render),
-        };
+        }
+    };
+    match lang {
+        Lang::Cwl => {
+            let options = spoor_cwl::CwlOptions {
+                log_groups: args.log_groups.clone(),
+                ..Default::default()
+            };
+            return searched(spoor_cwl::syntax::parse(text).map(|_| ()), &|| {
+                spoor_cwl::compile(text, &options).map(|p| p.notes)
+            });
+        }
+        Lang::Spl => {
+            return searched(spoor_spl::parse(text, macros).map(|_| ()), &|| {
+                spoor_spl::compile(text, macros, &spoor_spl::SplOptions::default()).map(|p| p.notes)
+            });
+        }
+        Lang::Sumo => {
+            return searched(spoor_sumo::syntax::parse(text).map(|_| ()), &|| {
+                spoor_sumo::compile(text, &Default::default()).map(|p| p.notes)
+            });
+        }
+        _ => {}
     }
     if lang == Lang::Sql {
         let parsed = spoor_sql::parse(text);
@@ -126,7 +108,7 @@ fn check_one(
             parsed: true,
             planned: true,
             note: planned.needs_data.map(|what| {
-                format!("{what}; names no column has were assumed to come from it, and are checked when the query runs")
+                format!("note: {what}; names no column has were assumed to come from it, and are checked when the query runs")
             }),
             error: None,
         },
@@ -180,7 +162,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode, Failure> {
             None => {
                 println!("ok: {origin} parses and plans against the catalog");
                 if let Some(note) = &o.note {
-                    println!("note: {note}");
+                    println!("{}", note.trim_end());
                 }
             }
             Some(e) => eprint!("{e}"),

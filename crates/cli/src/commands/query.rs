@@ -97,93 +97,64 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
     };
     let (engine, planned) = match args.lang {
         Lang::Kql => plan_kql(&args, &text, now_ns, &paths, &render)?,
-        Lang::Sql => {
+        Lang::Sigma => unreachable!("handled above"),
+        lang => {
+            // The other languages have no parameters: values are written into the query.
             if !args.params.is_empty() {
                 return Err(Failure::Usage(
-                    "--param binds KQL names; write the values into the SQL query".into(),
-                ));
-            }
-            // Parse first: a mistake in the query is reported before any evidence is touched.
-            spoor_sql::parse(&text).map_err(render)?;
-            let engine = open_query_engine(&args, &paths)?;
-            let planned = spoor_sql::compile(&text, now_ns).map_err(render)?;
-            let planned = Planned {
-                plan: planned.plan,
-                types: planned.types,
-                render: None,
-            };
-            (engine, planned)
-        }
-        Lang::Cwl => {
-            if !args.params.is_empty() {
-                return Err(Failure::Usage(
-                    "--param binds KQL names; write the values into the query".into(),
-                ));
-            }
-            spoor_cwl::syntax::parse(&text).map_err(render)?;
-            let engine = open_query_engine(&args, &paths)?;
-            let options = spoor_cwl::CwlOptions {
-                log_groups: args.log_groups.clone(),
-                tables_with_data: engine.tables_with_data(),
-            };
-            let planned = spoor_cwl::compile(&text, &options).map_err(render)?;
-            for note in &planned.notes {
-                eprint!("{}", note.render_as("note", &text, &origin));
-            }
-            let planned = Planned {
-                plan: planned.plan,
-                types: planned.types,
-                render: None,
-            };
-            (engine, planned)
-        }
-        Lang::Spl => {
-            if !args.params.is_empty() {
-                return Err(Failure::Usage(
-                    "--param binds KQL names; SPL has macros (--macros)".into(),
+                    "--param binds KQL names; write the values into the query (SPL: --macros)"
+                        .into(),
                 ));
             }
             let macros = load_macros(&args.macros)?;
-            spoor_spl::parse(&text, &macros).map_err(render)?;
+            // Parse first: a mistake in the query is reported before any evidence is touched.
+            match lang {
+                Lang::Sql => spoor_sql::parse(&text),
+                Lang::Cwl => spoor_cwl::syntax::parse(&text).map(|_| ()),
+                Lang::Spl => spoor_spl::parse(&text, &macros).map(|_| ()),
+                _ => spoor_sumo::syntax::parse(&text).map(|_| ()),
+            }
+            .map_err(render)?;
             let engine = open_query_engine(&args, &paths)?;
-            let options = spoor_spl::SplOptions {
-                tables_with_data: engine.tables_with_data(),
-                now_ns,
-            };
-            let planned = spoor_spl::compile(&text, &macros, &options).map_err(render)?;
-            for note in &planned.notes {
+            let with_data = engine.tables_with_data();
+            let (plan, types, notes) = match lang {
+                Lang::Sql => spoor_sql::compile(&text, now_ns).map(|p| (p.plan, p.types, vec![])),
+                Lang::Cwl => spoor_cwl::compile(
+                    &text,
+                    &spoor_cwl::CwlOptions {
+                        log_groups: args.log_groups.clone(),
+                        tables_with_data: with_data,
+                    },
+                )
+                .map(|p| (p.plan, p.types, p.notes)),
+                Lang::Spl => spoor_spl::compile(
+                    &text,
+                    &macros,
+                    &spoor_spl::SplOptions {
+                        tables_with_data: with_data,
+                        now_ns,
+                    },
+                )
+                .map(|p| (p.plan, p.types, p.notes)),
+                _ => spoor_sumo::compile(
+                    &text,
+                    &spoor_sumo::SumoOptions {
+                        tables_with_data: with_data,
+                    },
+                )
+                .map(|p| (p.plan, p.types, p.notes)),
+            }
+            .map_err(render)?;
+            for note in &notes {
                 eprint!("{}", note.render_as("note", &text, &origin));
             }
             let planned = Planned {
-                plan: planned.plan,
-                types: planned.types,
+                plan,
+                types,
                 render: None,
             };
             (engine, planned)
         }
-        Lang::Sumo => {
-            if !args.params.is_empty() {
-                return Err(Failure::Usage(
-                    "--param binds KQL names; write the values into the query".into(),
-                ));
-            }
-            spoor_sumo::syntax::parse(&text).map_err(render)?;
-            let engine = open_query_engine(&args, &paths)?;
-            let options = spoor_sumo::SumoOptions {
-                tables_with_data: engine.tables_with_data(),
-            };
-            let planned = spoor_sumo::compile(&text, &options).map_err(render)?;
-            for note in &planned.notes {
-                eprint!("{}", note.render_as("note", &text, &origin));
-            }
-            let planned = Planned {
-                plan: planned.plan,
-                types: planned.types,
-                render: None,
-            };
-            (engine, planned)
-        }
-        Lang::Sigma => unreachable!("handled above"),
     };
     let columns: Vec<String> = planned
         .plan
