@@ -77,6 +77,16 @@ pub enum Command {
     ///   spoor rules test
     #[command(verbatim_doc_comment)]
     Rules(RulesArgs),
+    /// Write a query in another language: it is planned by its own front-end, then written
+    /// out. What the target cannot express is an error that says which part.
+    ///
+    /// Targets written so far: sql (spoor's SQL, which reads back to the same rows).
+    ///
+    /// Examples:
+    ///   spoor convert --from kql --to sql 'AWSCloudTrail | where EventName == "StopLogging" | count'
+    ///   spoor convert --from cwl --to sql -f hunt.cwl
+    #[command(verbatim_doc_comment)]
+    Convert(ConvertArgs),
     /// The MITRE ATT&CK table spoor names techniques and tactics with.
     ///
     /// Examples:
@@ -292,6 +302,22 @@ pub enum RulesCommand {
         /// Rule files or folders (default: the built-in pack).
         paths: Vec<PathBuf>,
     },
+    /// Write rules in another language, one after the other, each after a comment line with
+    /// its id. A rule the target cannot express is reported with the part it cannot write.
+    ///
+    /// Targets written so far: sql.
+    ///   spoor rules export --to sql
+    ///   spoor rules export --to sql aws-cloudtrail-stop-logging
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// The language to write (sql; athena, kql, cwl, spl, sumo and esql are not written yet).
+        #[arg(long, value_name = "LANG")]
+        to: String,
+        /// Only these rules (ids); default: all.
+        ids: Vec<String>,
+        #[command(flatten)]
+        pack: PackOptions,
+    },
     /// Run every rule's tests and print a pass/fail table.
     Test {
         /// Only these rules (ids); default: all.
@@ -299,6 +325,29 @@ pub enum RulesCommand {
         #[command(flatten)]
         pack: PackOptions,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The query (or use -f).
+    pub query: Option<String>,
+    /// Read the query from a file (`-` for standard input).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "query"
+    )]
+    pub file: Option<PathBuf>,
+    /// The language the query is written in.
+    #[arg(long, value_enum, default_value_t = Lang::Kql)]
+    pub from: Lang,
+    /// The language to write: sql (athena, kql, cwl, spl, sumo and esql are not written yet).
+    #[arg(long, value_name = "LANG")]
+    pub to: String,
+    /// SPL: a file of search macros (see `spoor query --help`). Repeatable.
+    #[arg(long = "macros", value_name = "FILE")]
+    pub macros: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         args::Command::Hunt(a) => commands::hunt::run(a),
         args::Command::Rules(a) => commands::rules::run(a),
         args::Command::Attack(a) => commands::attack::run(a),
+        args::Command::Convert(a) => commands::convert::run(a),
         args::Command::Aws(a) => commands::aws::run(a),
     };
     match result {

@@ -276,7 +276,7 @@ fn lint_query(d: &Detection, report: &mut dyn FnMut(&str, String)) {
 }
 
 /// Plans a KQL or SQL rule without evidence.
-fn plan_text(
+pub fn plan_text(
     d: &Detection,
     params: &[(String, String)],
     exclusions: &[String],

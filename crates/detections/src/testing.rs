@@ -79,7 +79,17 @@ pub async fn run_test(d: &Detection, test: &TestCase) -> TestOutcome {
     }
 }
 
-async fn run_test_inner(d: &Detection, test: &TestCase) -> Result<(usize, Option<String>), String> {
+/// A test's events, read by an engine as evidence, and the options the rule runs with.
+pub struct PreparedTest {
+    /// The scratch folder the events are in (removed when this is dropped).
+    pub dir: tempfile::TempDir,
+    pub engine: spoor_engine::Engine,
+    pub options: RunOptions,
+}
+
+/// Writes a test's events to a scratch folder and opens an engine over them, checking that
+/// every event was read; `now` is the test's, else an hour after the latest event.
+pub async fn prepare(test: &TestCase) -> Result<PreparedTest, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a scratch folder: {e}"))?;
     write_events(test, dir.path())?;
     let engine = spoor_engine::Engine::open(&[dir.path().to_path_buf()], Default::default())
@@ -115,7 +125,17 @@ async fn run_test_inner(d: &Detection, test: &TestCase) -> Result<(usize, Option
         .iter()
         .map(|(k, v)| (k.clone(), yaml_text(v)))
         .collect();
-    let result = run_detection(&engine, d, &RunOptions { now_ns, params }, &[]).await?;
+    Ok(PreparedTest {
+        dir,
+        engine,
+        options: RunOptions { now_ns, params },
+    })
+}
+
+async fn run_test_inner(d: &Detection, test: &TestCase) -> Result<(usize, Option<String>), String> {
+    let prepared = prepare(test).await?;
+    let engine = &prepared.engine;
+    let result = run_detection(engine, d, &prepared.options, &[]).await?;
     let bad = engine.distinct_bad_records();
     if let Some(b) = bad.first() {
         return Err(format!("the test's events have a bad record: {b}"));

@@ -1,6 +1,7 @@
 pub mod attack;
 pub mod aws;
 pub mod check;
+pub mod convert;
 pub mod hunt;
 pub mod query;
 pub mod rules;

@@ -90,6 +90,51 @@ pub fn run(args: RulesArgs) -> Result<ExitCode, Failure> {
                 ExitCode::from(EXIT_QUERY_ERROR)
             })
         }
+        RulesCommand::Export { to, ids, pack } => {
+            let target = spoor_export::Target::parse(&to).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--to {to}: not a language spoor knows (sql, athena, kql, cwl, spl, sumo, esql)"
+                ))
+            })?;
+            let rules = load_rules(&pack)?;
+            for id in &ids {
+                if !rules.iter().any(|r| &r.detection.id == id) {
+                    return Err(Failure::Usage(format!("no rule has the id {id}")));
+                }
+            }
+            let mut failed = 0;
+            for rule in &rules {
+                let d = &rule.detection;
+                if !ids.is_empty() && !ids.contains(&d.id) {
+                    continue;
+                }
+                let written = if d.query.language == spoor_detections::model::Language::Sigma {
+                    Err(
+                        "a Sigma block plans once per table; exporting it is not supported yet"
+                            .to_string(),
+                    )
+                } else {
+                    spoor_detections::run::parameter_literals(d, &Default::default())
+                        .and_then(|params| spoor_detections::lint::plan_text(d, &params, &[]))
+                        .and_then(|plan| {
+                            spoor_export::export(&plan, target).map_err(|e| e.to_string())
+                        })
+                };
+                match written {
+                    Ok(text) => w(format!("-- {}: {}\n{text};\n", d.id, d.title))?,
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("error: {}: {e}", d.id);
+                    }
+                }
+            }
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("{failed} rule(s) not written");
+                ExitCode::from(EXIT_QUERY_ERROR)
+            })
+        }
         RulesCommand::Test { ids, pack } => {
             let rules = load_rules(&pack)?;
             for id in &ids {
