@@ -351,13 +351,9 @@ impl Planner {
             .map_err(|err| plan_error(err, span))?;
         if let Some(shown) = &mut self.shown
             && !shown.iter().any(|s| s == name)
-            && !matches!(
-                self.commands.last().map(|c| &c.kind),
-                Some(CommandKind::Table(_))
-            )
         {
-            // A field made after `table` is not shown (table has chosen); one made after
-            // stats or fields is added, as Splunk shows new fields.
+            // A field made after `table`, `fields` or `stats` chose the fields is shown too,
+            // as Splunk adds new fields to the results.
             shown.push(name.to_string());
         }
         Ok(())
