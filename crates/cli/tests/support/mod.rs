@@ -85,12 +85,7 @@ pub fn run_kql_with(
             }))
         }),
     };
-    let planned = spoor_kql::compile(text, &options).map_err(|ds| {
-        ds.iter()
-            .map(|d| d.render(text, origin))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let planned = spoor_kql::compile(text, &options).map_err(|ds| rendered(&ds, text, origin))?;
     let columns: Vec<String> = planned
         .plan
         .schema()
@@ -167,12 +162,7 @@ pub fn run_sql(
     origin: &str,
     now_ns: i64,
 ) -> Result<ResultSet, String> {
-    let planned = spoor_sql::compile(text, now_ns).map_err(|ds| {
-        ds.iter()
-            .map(|d| d.render(text, origin))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let planned = spoor_sql::compile(text, now_ns).map_err(|ds| rendered(&ds, text, origin))?;
     execute(&open_engine(evidence)?, planned.plan, planned.types)
 }
 
@@ -207,12 +197,7 @@ pub fn run_cwl(
         log_groups,
         tables_with_data: engine.tables_with_data(),
     };
-    let planned = spoor_cwl::compile(text, &options).map_err(|ds| {
-        ds.iter()
-            .map(|d| d.render(text, origin))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let planned = spoor_cwl::compile(text, &options).map_err(|ds| rendered(&ds, text, origin))?;
     execute(&engine, planned.plan, planned.types)
 }
 
@@ -234,12 +219,8 @@ pub fn run_spl(
         tables_with_data: engine.tables_with_data(),
         now_ns,
     };
-    let planned = spoor_spl::compile(text, &macros, &options).map_err(|ds| {
-        ds.iter()
-            .map(|d| d.render(text, origin))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let planned =
+        spoor_spl::compile(text, &macros, &options).map_err(|ds| rendered(&ds, text, origin))?;
     execute(&engine, planned.plan, planned.types)
 }
 
@@ -249,11 +230,14 @@ pub fn run_sumo(evidence: &Path, text: &str, origin: &str) -> Result<ResultSet, 
     let options = spoor_sumo::SumoOptions {
         tables_with_data: engine.tables_with_data(),
     };
-    let planned = spoor_sumo::compile(text, &options).map_err(|ds| {
-        ds.iter()
-            .map(|d| d.render(text, origin))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let planned = spoor_sumo::compile(text, &options).map_err(|ds| rendered(&ds, text, origin))?;
     execute(&engine, planned.plan, planned.types)
+}
+
+/// Diagnostics rendered against their text, one after the other.
+pub fn rendered(ds: &[spoor_core::Diagnostic], text: &str, origin: &str) -> String {
+    ds.iter()
+        .map(|d| d.render(text, origin))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
