@@ -80,11 +80,13 @@ pub enum Command {
     /// Write a query in another language: it is planned by its own front-end, then written
     /// out. What the target cannot express is an error that says which part.
     ///
-    /// Targets written so far: sql (spoor's SQL, which reads back to the same rows).
+    /// Targets written so far: sql (spoor's SQL), kql (Sentinel's tables and KQL), spl (the
+    /// Windows add-on's sourcetypes, search terms where it can).
     ///
     /// Examples:
     ///   spoor convert --from kql --to sql 'AWSCloudTrail | where EventName == "StopLogging" | count'
-    ///   spoor convert --from cwl --to sql -f hunt.cwl
+    ///   spoor convert --from cwl --to kql -f hunt.cwl
+    ///   spoor convert --from sigma --to spl -f proc_creation_win_whoami_all_execution.yml
     #[command(verbatim_doc_comment)]
     Convert(ConvertArgs),
     /// The MITRE ATT&CK table spoor names techniques and tactics with.
@@ -305,12 +307,13 @@ pub enum RulesCommand {
     /// Write rules in another language, one after the other, each after a comment line with
     /// its id. A rule the target cannot express is reported with the part it cannot write.
     ///
-    /// Targets written so far: sql.
+    /// Targets written so far: sql, kql, spl. A Sigma block is written once per table.
     ///   spoor rules export --to sql
-    ///   spoor rules export --to sql aws-cloudtrail-stop-logging
+    ///   spoor rules export --to kql aws-cloudtrail-stop-logging
+    ///   spoor rules export --to spl windows-security-log-cleared
     #[command(verbatim_doc_comment)]
     Export {
-        /// The language to write (sql; athena, kql, cwl, spl, sumo and esql are not written yet).
+        /// The language to write (sql, kql, spl; athena, cwl, sumo and esql are not written yet).
         #[arg(long, value_name = "LANG")]
         to: String,
         /// Only these rules (ids); default: all.
@@ -342,9 +345,15 @@ pub struct ConvertArgs {
     /// The language the query is written in.
     #[arg(long, value_enum, default_value_t = Lang::Kql)]
     pub from: Lang,
-    /// The language to write: sql (athena, kql, cwl, spl, sumo and esql are not written yet).
+    /// The language to write: sql, kql or spl (athena, cwl, sumo and esql are not written
+    /// yet). Tables keep their names in KQL and SQL; SPL searches the sourcetype Splunk's
+    /// add-on gives the table's events (Sysmon, Security).
     #[arg(long, value_name = "LANG")]
     pub to: String,
+    /// Sigma: the table to write the rule for, when its log source maps to several (the
+    /// first by default; the others are named on standard error).
+    #[arg(long, value_name = "TABLE")]
+    pub table: Option<String>,
     /// SPL: a file of search macros (see `spoor query --help`). Repeatable.
     #[arg(long = "macros", value_name = "FILE")]
     pub macros: Vec<PathBuf>,

@@ -2,66 +2,18 @@
 //! (`spoor-export`) and read back through that language's front-end, returns the rows the rule
 //! returns, on each of the rule's own tests' events.
 //!
-//! Targets so far: spoor's SQL. Sigma-block rules plan per table and are not exported yet; the
-//! test lists them rather than skipping them silently.
+//! Targets: spoor's SQL, KQL and SPL. A Sigma block is exported once per table it ran on. What a
+//! target cannot express is listed with the reason, never skipped silently.
 
 mod support;
 
 use spoor_detections::model::Language;
 use spoor_detections::run::{
-    compile_kql, compile_sql, parameter_literals, probe_of, run_detection,
+    compile_kql, compile_sql, load_sigma_block, parameter_literals, probe_of, run_detection,
 };
 use spoor_detections::testing::prepare;
 use spoor_export::Target;
-use support::{execute, runtime};
-
-/// A value as the comparison sees it: numbers as numbers, the elements of arrays in order of
-/// their text at any depth (`make_set` promises no order, and parallel execution changes it),
-/// JSON text read as the JSON it holds.
-fn value(v: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match v {
-        Value::Number(n) => n.as_f64().map_or(n.to_string(), |f| f.to_string()),
-        Value::Array(items) => {
-            let mut items: Vec<String> = items.iter().map(value).collect();
-            items.sort();
-            format!("[{}]", items.join(","))
-        }
-        Value::Object(map) => {
-            let items: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{k}:{}", value(v)))
-                .collect();
-            format!("{{{}}}", items.join(","))
-        }
-        Value::String(text) if text.trim_start().starts_with(['[', '{']) => {
-            match serde_json::from_str::<Value>(text) {
-                Ok(parsed) => value(&parsed),
-                Err(_) => v.to_string(),
-            }
-        }
-        other => other.to_string(),
-    }
-}
-
-/// Rows as sorted lists of values, whatever the column names. Where strings are never null
-/// (Kusto's), a null is the empty string.
-fn rows(result: &spoor_output::ResultSet, strings_never_null: bool) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = result
-        .json_rows()
-        .into_iter()
-        .map(|r| {
-            r.values()
-                .map(|v| match v {
-                    serde_json::Value::Null if strings_never_null => value(&"".into()),
-                    v => value(v),
-                })
-                .collect()
-        })
-        .collect();
-    out.sort();
-    out
-}
+use support::{execute, rows, runtime};
 
 /// The pack's rules run through `target` and read back must give their own rows.
 fn on_big_stack(target: Target) {
@@ -83,6 +35,11 @@ fn pack_rules_round_trip_through_sql() {
 #[test]
 fn pack_rules_round_trip_through_kql() {
     on_big_stack(Target::Kql);
+}
+
+#[test]
+fn pack_rules_round_trip_through_spl() {
+    on_big_stack(Target::Spl);
 }
 
 /// The written text planned again by the target's own front-end.
@@ -108,6 +65,15 @@ fn read_back(
                 .map(|p| p.plan)
                 .map_err(render)
         }
+        Target::Spl => {
+            let options = spoor_spl::SplOptions {
+                tables_with_data: engine.tables_with_data(),
+                now_ns,
+            };
+            spoor_spl::compile(text, &spoor_spl::Macros::default(), &options)
+                .map(|p| p.plan)
+                .map_err(render)
+        }
         other => Err(format!("no read-back for {other}")),
     }
 }
@@ -116,14 +82,10 @@ fn round_trip(target: Target) {
     let (rules, errors) = spoor_detections::built_in_pack();
     assert!(errors.is_empty(), "{errors:?}");
     let rt = runtime();
-    let (mut same, mut not_exported, mut sigma) = (0, Vec::new(), Vec::new());
+    let (mut same, mut not_exported) = (0, Vec::new());
     let mut differ = Vec::new();
     for rule in &rules {
         let d = &rule.detection;
-        if d.query.language == Language::Sigma {
-            sigma.push(d.id.clone());
-            continue;
-        }
         for test in &d.tests {
             let label = format!("{} / {}", d.id, test.name);
             let prepared = rt
@@ -135,7 +97,9 @@ fn round_trip(target: Target) {
                 .block_on(run_detection(engine, d, &prepared.options, &[]))
                 .unwrap_or_else(|e| panic!("{label}: {e}"));
             let params = parameter_literals(d, &prepared.options.params).unwrap();
-            let plan = match d.query.language {
+            // The rule's plans, each with the result set it gave: a Sigma block has one per
+            // table it ran on.
+            let plans = match d.query.language {
                 Language::Kql => {
                     let options = spoor_kql::PlanOptions {
                         now_ns,
@@ -143,41 +107,68 @@ fn round_trip(target: Target) {
                         workspace: spoor_kql::workspace::Workspace::builtin(),
                         probe: Some(probe_of(engine)),
                     };
-                    compile_kql(d, &params, &[], &options).unwrap().plan
+                    let plan = compile_kql(d, &params, &[], &options).unwrap().plan;
+                    vec![(label.clone(), plan, &original.sets[0].1)]
                 }
-                _ => compile_sql(d, &params, &[], now_ns).unwrap().plan,
-            };
-            let text = match spoor_export::export(&plan, target) {
-                Ok(text) => text,
-                Err(e) => {
-                    not_exported.push(format!("{label}: {e}"));
-                    continue;
+                Language::Sigma => {
+                    let loaded = load_sigma_block(d).unwrap();
+                    original
+                        .sets
+                        .iter()
+                        .map(|(table, set)| {
+                            let t = loaded.rules[0]
+                                .targets
+                                .iter()
+                                .find(|t| &t.table == table)
+                                .expect("a set per target");
+                            (format!("{label} ({table})"), t.plan().unwrap(), set)
+                        })
+                        .collect()
+                }
+                _ => {
+                    let plan = compile_sql(d, &params, &[], now_ns).unwrap().plan;
+                    vec![(label.clone(), plan, &original.sets[0].1)]
                 }
             };
-            let back = read_back(target, &text, now_ns, engine).unwrap_or_else(|e| {
-                panic!("{label}: the exported {target} does not plan:\n{text}\n{e}")
-            });
-            // Shown with the rule's column types: the text computes the same values, but only
-            // KQL knows which text is dynamic (JSON) and shows it as JSON.
-            let types = original.sets[0].1.types.clone();
-            let result = execute(engine, back, types)
-                .unwrap_or_else(|e| panic!("{label}: the exported {target} fails:\n{text}\n{e}"));
-            let strings_never_null = target == Target::Kql;
-            let want = rows(&original.sets[0].1, strings_never_null);
-            if rows(&result, strings_never_null) == want {
-                same += 1;
-            } else {
-                differ.push(format!(
-                    "{label}:\n{text}\nwant {want:?}\ngot  {:?}",
-                    rows(&result, strings_never_null)
-                ));
+            for (label, plan, want) in plans {
+                let text = match spoor_export::export(&plan, target) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        not_exported.push(format!("{label}: {e}"));
+                        continue;
+                    }
+                };
+                // A search ends with Splunk's event fields (_time, _raw...) unless it makes a
+                // table; the rule's own columns are asked for, as a Splunk user would.
+                let text = if target == Target::Spl {
+                    format!("{text}\n| table {}", want.columns.join(", "))
+                } else {
+                    text
+                };
+                let back = read_back(target, &text, now_ns, engine).unwrap_or_else(|e| {
+                    panic!("{label}: the exported {target} does not plan:\n{text}\n{e}")
+                });
+                // Shown with the rule's column types: the text computes the same values, but
+                // only KQL knows which text is dynamic (JSON) and shows it as JSON.
+                let result = execute(engine, back, want.types.clone()).unwrap_or_else(|e| {
+                    panic!("{label}: the exported {target} fails:\n{text}\n{e}")
+                });
+                let strings_never_null = target == Target::Kql;
+                let (want, got) = (
+                    rows(want, strings_never_null),
+                    rows(&result, strings_never_null),
+                );
+                if got == want {
+                    same += 1;
+                } else {
+                    differ.push(format!("{label}:\n{text}\nwant {want:?}\ngot  {got:?}"));
+                }
             }
         }
     }
     eprintln!(
-        "round trip through {target}: {same} test(s) give the same rows; {} do not export; Sigma-block rules not exported yet: {}",
+        "round trip through {target}: {same} test(s) give the same rows; {} do not export",
         not_exported.len(),
-        sigma.join(", ")
     );
     for n in &not_exported {
         eprintln!("  does not export: {n}");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 mod support;
 
 use spoor_engine::{Engine, EngineOptions};
-use support::{runtime, shared};
+use support::{execute, rows, runtime, shared};
 
 fn sigma_corpus() -> Option<PathBuf> {
     shared("SPOOR_CORPUS", "../shared/corpus").map(|c| c.join("sigma"))
@@ -315,4 +315,109 @@ fn compiled_rules_agree_with_the_reference_evaluator_on_the_regression_data() {
     );
     assert!(compared > 150, "only {compared} pairs compared");
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// A rule's plan written as KQL and as SPL (`spoor-export`) and read back by spoor's KQL and SPL
+/// front-ends finds the events the rule finds, on every regression data file. What a language
+/// cannot express is listed, and may not be more than a few rules.
+#[test]
+fn exports_to_kql_and_spl_find_the_rules_events_on_the_regression_data() {
+    let Some(sigma) = sigma_corpus() else { return };
+    // Deep conditions (a rule with 1,090 terms) recurse deeply in debug builds' planning.
+    std::thread::Builder::new()
+        .stack_size(512 << 20)
+        .spawn(move || exports_agree(&sigma))
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn exports_agree(sigma: &Path) {
+    use spoor_export::Target;
+    let paths: Vec<PathBuf> = RULE_SETS.iter().map(|s| sigma.join(s)).collect();
+    let loaded = spoor_sigma::load_paths(&paths, &spoor_sigma::Context::default());
+    let by_id: HashMap<&str, &spoor_sigma::CompiledRule> = loaded
+        .rules
+        .iter()
+        .filter_map(|r| r.id.as_deref().map(|id| (id, r)))
+        .collect();
+    let rt = runtime();
+    let (mut same, mut not_written, mut differ) = ([0usize; 2], Vec::new(), Vec::new());
+    for case in cases(sigma) {
+        let Some(rule) = by_id.get(case.rule_id.as_str()) else {
+            continue;
+        };
+        let engine = Engine::open(std::slice::from_ref(&case.evtx), Default::default()).unwrap();
+        let with_data = engine.tables_with_data();
+        for t in rule.targets.iter().filter(|t| with_data.contains(&t.table)) {
+            let def = spoor_catalog::catalog().table(&t.table).unwrap();
+            let plan = t.plan().unwrap();
+            let batches = rt.block_on(engine.execute(plan.clone())).unwrap();
+            let want = rows(&spoor_output::ResultSet::of_table(def, batches), false);
+            for (i, target) in [Target::Kql, Target::Spl].into_iter().enumerate() {
+                let label = format!("{} ({}) as {target}", case.rule_id, t.table);
+                let text = match spoor_export::export(&plan, target) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        not_written.push(format!("{label}: {e}"));
+                        continue;
+                    }
+                };
+                let back = match target {
+                    Target::Kql => {
+                        let options = spoor_kql::PlanOptions {
+                            tables_with_data: with_data.clone(),
+                            ..spoor_kql::PlanOptions::without_data(0)
+                        };
+                        spoor_kql::compile(&text, &options).map(|p| p.plan)
+                    }
+                    _ => {
+                        // The event's columns, as the rule's result has them.
+                        let text = format!(
+                            "{text}\n| table {}",
+                            def.columns
+                                .iter()
+                                .map(|c| c.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                        let options = spoor_spl::SplOptions {
+                            tables_with_data: with_data.clone(),
+                            now_ns: 0,
+                        };
+                        spoor_spl::compile(&text, &Default::default(), &options).map(|p| p.plan)
+                    }
+                }
+                .unwrap_or_else(|ds| panic!("{label} does not plan: {}\n{text}", ds[0].message));
+                let types = def.columns.iter().map(|c| c.ty).collect();
+                let got = rows(&execute(&engine, back, types).unwrap(), false);
+                if got == want {
+                    same[i] += 1;
+                } else {
+                    differ.push(format!(
+                        "{label}: {} rows, the rule {}\n{text}",
+                        got.len(),
+                        want.len()
+                    ));
+                }
+            }
+        }
+    }
+    println!(
+        "regression data through exports: KQL {} and SPL {} rule/table pairs find the rule's events; {} not written",
+        same[0],
+        same[1],
+        not_written.len()
+    );
+    for n in &not_written {
+        println!("  not written: {n}");
+    }
+    assert!(
+        differ.is_empty(),
+        "{} exports find other events:\n{}",
+        differ.len(),
+        differ.join("\n\n")
+    );
+    assert!(same[0] > 150 && same[1] > 150, "{same:?}");
+    assert!(not_written.len() <= 5, "{not_written:#?}");
 }

@@ -381,10 +381,10 @@ impl Writer<'_> {
             Expr::Not(x) => format!("not({})", self.expr(x)?),
             Expr::IsNull(x) => format!("isnull({})", self.expr(x)?),
             Expr::IsNotNull(x) => format!("isnotnull({})", self.expr(x)?),
-            Expr::IsTrue(x) => format!("({} == true)", self.expr(x)?),
-            Expr::IsFalse(x) => format!("({} == false)", self.expr(x)?),
-            Expr::IsNotTrue(x) => format!("not({} == true)", self.expr(x)?),
-            Expr::IsNotFalse(x) => format!("not({} == false)", self.expr(x)?),
+            Expr::IsTrue(x) => format!("({} == true)", self.operand(x)?),
+            Expr::IsFalse(x) => format!("({} == false)", self.operand(x)?),
+            Expr::IsNotTrue(x) => format!("not({} == true)", self.operand(x)?),
+            Expr::IsNotFalse(x) => format!("not({} == false)", self.operand(x)?),
             Expr::Negative(x) => format!("-{}", self.operand(x)?),
             Expr::Between(Between {
                 expr,
@@ -423,6 +423,10 @@ impl Writer<'_> {
     fn operand(&self, e: &Expr) -> Result<String, String> {
         let text = self.expr(e)?;
         Ok(match unalias(e) {
+            // spoor's string operators are written infix (`a contains b`).
+            Expr::ScalarFunction(_) if text.contains(' ') && !text.ends_with(')') => {
+                format!("({text})")
+            }
             Expr::Column(_) | Expr::Literal(..) | Expr::ScalarFunction(_) | Expr::Not(_) => text,
             Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::Case(_) => text,
             Expr::Cast(_) | Expr::TryCast(_) if !text.contains(' ') => text,

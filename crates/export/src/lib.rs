@@ -19,6 +19,7 @@ use datafusion::logical_expr::LogicalPlan;
 mod kql;
 mod literal;
 mod pipeline;
+mod spl;
 mod sql;
 
 /// A language to export to.
@@ -56,6 +57,25 @@ impl Target {
         }
     }
 
+    /// A one-line comment in the language.
+    pub fn comment(self, text: &str) -> String {
+        let text = text.replace('\n', " ");
+        match self {
+            Target::Sql | Target::Athena => format!("-- {text}"),
+            Target::Spl => format!("```{}```", text.replace('`', "'")),
+            Target::Cwl => format!("# {text}"),
+            Target::Kql | Target::Sumo | Target::Esql => format!("// {text}"),
+        }
+    }
+
+    /// What ends a query when several are written one after the other.
+    pub fn terminator(self) -> &'static str {
+        match self {
+            Target::Sql | Target::Athena => ";",
+            _ => "",
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Target> {
         Target::ALL
             .into_iter()
@@ -90,6 +110,7 @@ pub fn export(plan: &LogicalPlan, target: Target) -> Result<String, ExportError>
     match target {
         Target::Sql => sql::to_sql(plan),
         Target::Kql => piped(plan, target, kql::write),
+        Target::Spl => piped(plan, target, spl::write),
         other => Err(ExportError {
             target: other,
             message: "spoor does not write this language yet (sql is written; the others \
@@ -153,7 +174,61 @@ mod tests {
 
     #[test]
     fn targets_not_written_yet_say_so() {
-        let e = export(&kql_plan("AWSCloudTrail | take 1"), Target::Spl).unwrap_err();
-        assert!(e.to_string().contains("cannot write this as spl"), "{e}");
+        let e = export(&kql_plan("AWSCloudTrail | take 1"), Target::Esql).unwrap_err();
+        assert!(e.to_string().contains("cannot write this as esql"), "{e}");
+    }
+
+    #[test]
+    fn kql_is_written_stage_by_stage_and_plans_again() {
+        let q = "SecurityEvent | where EventID == 4625 and Account has \"adm\" | extend Host = tolower(Computer) | summarize n = count(), first = min(TimeGenerated) by Host, bin(TimeGenerated, 1h) | where n > 5 | sort by n desc | take 10";
+        let kql = export(&kql_plan(q), Target::Kql).unwrap();
+        for part in [
+            "SecurityEvent\n| where",
+            "Account has \"adm\"",
+            "| extend Host = tolower(Computer)",
+            "by Host, TimeGenerated = bin(TimeGenerated, 1h)",
+            "| sort by n desc nulls last",
+            "| take 10",
+        ] {
+            assert!(kql.contains(part), "{part} in\n{kql}");
+        }
+        kql_plan(&kql);
+    }
+
+    #[test]
+    fn a_join_names_the_right_sides_columns_as_kusto_does() {
+        let q = "SecurityEvent | project Account, Computer | join kind=leftouter (SigninLogs | project Account = UserPrincipalName, IPAddress) on Account | project Account, Account1, IPAddress";
+        let kql = export(&kql_plan(q), Target::Kql).unwrap();
+        assert!(kql.contains("| join kind=leftouter ("), "{kql}");
+        assert!(
+            kql.contains(") on Account\n| project Account, Account1, IPAddress"),
+            "{kql}"
+        );
+        kql_plan(&kql);
+    }
+
+    #[test]
+    fn spl_filters_become_search_terms_where_they_can() {
+        let spl = export(
+            &kql_plan("Sysmon | where EventID == 1 and Image endswith @\"\\whoami.exe\" and not(CommandLine contains \"/all\")"),
+            Target::Spl,
+        )
+        .unwrap();
+        assert_eq!(
+            spl,
+            "sourcetype=\"XmlWinEventLog\" source=\"XmlWinEventLog:Microsoft-Windows-Sysmon/Operational\" \
+             (EventCode=1 Image=\"*\\\\whoami.exe\") NOT CommandLine=\"*/all*\""
+        );
+        let spl = export(
+            &kql_plan("Sysmon | where CommandLine matches regex \"a.b\" | summarize n = count() by Computer"),
+            Target::Spl,
+        )
+        .unwrap();
+        assert!(
+            spl.contains("| where match(CommandLine, \"a.b\")\n| stats count AS n BY Computer"),
+            "{spl}"
+        );
+        let e = export(&kql_plan("SigninLogs | take 1"), Target::Spl).unwrap_err();
+        assert!(e.to_string().contains("no Splunk sourcetype"), "{e}");
     }
 }

@@ -3,16 +3,17 @@
 use datafusion::arrow::datatypes::DataType;
 
 /// SQL's `LIKE` pattern as an anchored regular expression: `%` is `.*`, `_` is `.`, the escape
-/// character takes the next character literally.
+/// character (a backslash when none is given, as in arrow's `like` kernel) takes the next
+/// character literally; a trailing one is itself.
 pub(crate) fn like_to_regex(pattern: &str, escape: Option<char>, case_insensitive: bool) -> String {
+    let escape = escape.unwrap_or('\\');
     let mut out = String::from(if case_insensitive { "(?is)^" } else { "(?s)^" });
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
         match c {
-            c if Some(c) == escape => {
-                if let Some(next) = chars.next() {
-                    out.push_str(&regex_escape(&next.to_string()));
-                }
+            c if c == escape => {
+                let next = chars.next().unwrap_or(c);
+                out.push_str(&regex_escape(&next.to_string()));
             }
             '%' => out.push_str(".*"),
             '_' => out.push('.'),
@@ -135,6 +136,7 @@ mod tests {
     fn like_patterns_become_anchored_regexes() {
         assert_eq!(like_to_regex("10.0.%", None, false), "(?s)^10\\.0\\..*$");
         assert_eq!(like_to_regex("a_b!%", Some('!'), true), "(?is)^a.b%$");
+        assert_eq!(like_to_regex(r"%\\%\_x\", None, false), r"(?s)^.*\\.*_x\\$");
     }
 
     #[test]

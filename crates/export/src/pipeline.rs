@@ -363,6 +363,27 @@ impl Pipeline {
         if names == self.columns && outputs.iter().all(restated) {
             return Ok(());
         }
+        // Only renames of a summarize's columns, in their order: the summarize names them.
+        if outputs.iter().all(|(_, e)| column_name(e).is_some())
+            && let Some((Stage::Summarize { aggregates, by }, _)) = self.stages.last_mut()
+        {
+            let sources: Vec<&str> = outputs.iter().filter_map(|(_, e)| column_name(e)).collect();
+            let current: Vec<String> = by
+                .iter()
+                .chain(aggregates.iter())
+                .map(|(n, _)| n.clone())
+                .collect();
+            if sources == current {
+                let mut new_names = names.iter();
+                for (n, _) in by.iter_mut().chain(aggregates.iter_mut()) {
+                    if let Some(new) = new_names.next() {
+                        *n = new.clone();
+                    }
+                }
+                self.columns = names;
+                return Ok(());
+            }
+        }
         // Only renames and reorders of the previous projection's outputs: substitute.
         if outputs.iter().all(|(_, e)| column_name(e).is_some())
             && let Some((Stage::Project(previous), previous_input)) = self.stages.last()
@@ -397,12 +418,23 @@ impl Pipeline {
             self.stages.push((Stage::Extend(computed), input));
         } else {
             if defined_in_terms_of_each_other(&outputs) {
-                return Err(
-                    "a projection whose columns are defined in terms of columns it redefines"
-                        .into(),
-                );
+                // Computed under new names first, then renamed: each reads the input only.
+                let temporary = |i: usize| format!("__export{i}");
+                let computed = outputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, e))| (temporary(i), e.clone()))
+                    .collect();
+                let renamed = outputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (n, _))| (n.clone(), Expr::Column(Column::from_name(temporary(i)))))
+                    .collect();
+                self.stages.push((Stage::Extend(computed), input.clone()));
+                self.stages.push((Stage::Project(renamed), input));
+            } else {
+                self.stages.push((Stage::Project(outputs), input));
             }
-            self.stages.push((Stage::Project(outputs), input));
         }
         self.columns = names;
         Ok(())

@@ -51,16 +51,70 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
                 .map_err(render)?
                 .plan
         }
-        Lang::Sigma => {
-            return Err(Failure::Usage(
-                "a Sigma rule plans once per table its log source maps to; converting Sigma is \
-                 not supported yet"
-                    .into(),
-            ));
-        }
+        Lang::Sigma => sigma_plan(&text, &origin, args.table.as_deref())?,
     };
     let written =
         spoor_export::export(&plan, target).map_err(|e| Failure::Query(format!("error: {e}")))?;
     println!("{written}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A Sigma rule's plan over one of the tables its log source maps to: `table`, or the first.
+fn sigma_plan(
+    text: &str,
+    origin: &str,
+    table: Option<&str>,
+) -> Result<spoor_engine::LogicalPlan, Failure> {
+    let loaded = spoor_sigma::load_text(text, origin, &spoor_sigma::Context::default());
+    if let Some(f) = loaded.failures.first() {
+        return Err(Failure::Query(format!("error: {}: {}", f.origin, f.reason)));
+    }
+    let rule = match loaded.rules.as_slice() {
+        [rule] => rule,
+        [] => {
+            return Err(Failure::Query(format!(
+                "error: {origin}: no Sigma rule in it"
+            )));
+        }
+        _ => {
+            return Err(Failure::Usage(format!(
+                "{origin} holds {} rules; convert one at a time",
+                loaded.rules.len()
+            )));
+        }
+    };
+    let tables: Vec<&str> = rule.targets.iter().map(|t| t.table.as_str()).collect();
+    let target = match table {
+        Some(name) => rule
+            .targets
+            .iter()
+            .find(|t| t.table == name)
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--table {name}: the rule's log source maps to {}",
+                    tables.join(", ")
+                ))
+            })?,
+        None => rule.targets.first().ok_or_else(|| {
+            let why: Vec<String> = rule
+                .skipped
+                .iter()
+                .map(|(t, reason)| format!("{t}: {reason}"))
+                .collect();
+            Failure::Query(format!(
+                "error: {origin}: the rule's log source maps to no table spoor can run it on ({})",
+                why.join("; ")
+            ))
+        })?,
+    };
+    if table.is_none() && tables.len() > 1 {
+        eprintln!(
+            "note: written for {}; the rule also maps to {} (choose with --table)",
+            target.table,
+            tables[1..].join(", ")
+        );
+    }
+    target
+        .plan()
+        .map_err(|e| Failure::Query(format!("error: {origin}: {e}")))
 }

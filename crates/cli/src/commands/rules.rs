@@ -108,20 +108,39 @@ pub fn run(args: RulesArgs) -> Result<ExitCode, Failure> {
                 if !ids.is_empty() && !ids.contains(&d.id) {
                     continue;
                 }
-                let written = if d.query.language == spoor_detections::model::Language::Sigma {
-                    Err(
-                        "a Sigma block plans once per table; exporting it is not supported yet"
-                            .to_string(),
-                    )
-                } else {
-                    spoor_detections::run::parameter_literals(d, &Default::default())
-                        .and_then(|params| spoor_detections::lint::plan_text(d, &params, &[]))
-                        .and_then(|plan| {
-                            spoor_export::export(&plan, target).map_err(|e| e.to_string())
+                // A Sigma block plans once per table its log source maps to: one query each.
+                let written: Result<Vec<(String, String)>, String> =
+                    if d.query.language == spoor_detections::model::Language::Sigma {
+                        spoor_detections::run::load_sigma_block(d).and_then(|loaded| {
+                            loaded.rules[0]
+                                .targets
+                                .iter()
+                                .map(|t| {
+                                    let plan = t.plan()?;
+                                    let text = spoor_export::export(&plan, target)
+                                        .map_err(|e| format!("{} ({}): {e}", d.id, t.table))?;
+                                    Ok((format!("{} ({})", d.id, t.table), text))
+                                })
+                                .collect()
                         })
-                };
+                    } else {
+                        spoor_detections::run::parameter_literals(d, &Default::default())
+                            .and_then(|params| spoor_detections::lint::plan_text(d, &params, &[]))
+                            .and_then(|plan| {
+                                spoor_export::export(&plan, target).map_err(|e| e.to_string())
+                            })
+                            .map(|text| vec![(d.id.clone(), text)])
+                    };
                 match written {
-                    Ok(text) => w(format!("-- {}: {}\n{text};\n", d.id, d.title))?,
+                    Ok(queries) => {
+                        for (label, text) in queries {
+                            w(format!(
+                                "{}\n{text}{}\n",
+                                target.comment(&format!("{label}: {}", d.title)),
+                                target.terminator()
+                            ))?;
+                        }
+                    }
                     Err(e) => {
                         failed += 1;
                         eprintln!("error: {}: {e}", d.id);

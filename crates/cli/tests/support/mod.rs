@@ -241,3 +241,51 @@ pub fn rendered(ds: &[spoor_core::Diagnostic], text: &str, origin: &str) -> Stri
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A value as the comparison sees it: numbers as numbers, the elements of arrays in order of
+/// their text at any depth (`make_set` promises no order, and parallel execution changes it),
+/// JSON text read as the JSON it holds.
+pub fn value(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => n.as_f64().map_or(n.to_string(), |f| f.to_string()),
+        Value::Array(items) => {
+            let mut items: Vec<String> = items.iter().map(value).collect();
+            items.sort();
+            format!("[{}]", items.join(","))
+        }
+        Value::Object(map) => {
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", value(v)))
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+        Value::String(text) if text.trim_start().starts_with(['[', '{']) => {
+            match serde_json::from_str::<Value>(text) {
+                Ok(parsed) => value(&parsed),
+                Err(_) => v.to_string(),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Rows as sorted lists of values, whatever the column names. Where strings are never null
+/// (Kusto's), a null is the empty string.
+pub fn rows(result: &spoor_output::ResultSet, strings_never_null: bool) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = result
+        .json_rows()
+        .into_iter()
+        .map(|r| {
+            r.values()
+                .map(|v| match v {
+                    serde_json::Value::Null if strings_never_null => value(&"".into()),
+                    v => value(v),
+                })
+                .collect()
+        })
+        .collect();
+    out.sort();
+    out
+}
