@@ -817,38 +817,50 @@ impl<'a> Parser<'a> {
         })
     }
 
-    // Search terms: OR binds loosest, then AND (written or implied), then NOT.
+    // Search terms: AND (written or implied) binds loosest, then OR, then NOT. Splunk's search
+    // command evaluates OR before AND: `a OR b c` is `(a OR b) AND c` (Splunk's Search Manual,
+    // "Boolean expressions": parentheses, NOT, OR, then AND).
 
     fn search_expr(&mut self) -> PResult<Search> {
-        let mut items = vec![self.search_and()?];
-        while self.word() == "OR" {
-            self.take_word();
-            items.push(self.search_and()?);
-        }
-        Ok(if items.len() == 1 {
-            items.pop().expect("one")
-        } else {
-            Search::Or(items)
-        })
-    }
-
-    fn search_and(&mut self) -> PResult<Search> {
         let mut items = Vec::new();
         loop {
             self.skip_ws();
-            if self.at_pipe_or_end() || self.rest().starts_with(')') || self.word() == "OR" {
+            if self.at_pipe_or_end() || self.rest().starts_with(')') {
                 break;
             }
-            if self.word() == "AND" {
+            // A leading or doubled operator (pySigma writes `search OR a=1 OR b=2`) joins
+            // nothing and is passed over, as Splunk does.
+            if self.word() == "AND" || self.word() == "OR" {
                 self.take_word();
                 continue;
             }
-            items.push(self.search_not()?);
+            items.push(self.search_or()?);
         }
         Ok(match items.len() {
             0 => Search::All,
             1 => items.pop().expect("one"),
             _ => Search::And(items),
+        })
+    }
+
+    fn search_or(&mut self) -> PResult<Search> {
+        let mut items = vec![self.search_not()?];
+        loop {
+            self.skip_ws();
+            if self.word() != "OR" {
+                break;
+            }
+            self.take_word();
+            self.skip_ws();
+            if self.at_pipe_or_end() || self.rest().starts_with(')') {
+                break;
+            }
+            items.push(self.search_not()?);
+        }
+        Ok(if items.len() == 1 {
+            items.pop().expect("one")
+        } else {
+            Search::Or(items)
         })
     }
 

@@ -68,3 +68,40 @@ fn errors_point_into_the_text_as_written() {
     let e = error("sourcetype=aws:cloudtrail | eval x = lenn(eventName)");
     assert!(e.contains("did you mean `len`?"), "{e}");
 }
+
+/// Splunk's search evaluates OR before AND; a leading OR joins nothing.
+#[test]
+fn search_reads_or_before_and() {
+    let shape = |q: &str| -> String {
+        fn show(s: &syntax::Search) -> String {
+            match s {
+                syntax::Search::And(items) => {
+                    format!(
+                        "and({})",
+                        items.iter().map(show).collect::<Vec<_>>().join(",")
+                    )
+                }
+                syntax::Search::Or(items) => {
+                    format!(
+                        "or({})",
+                        items.iter().map(show).collect::<Vec<_>>().join(",")
+                    )
+                }
+                syntax::Search::Not(x) => format!("not({})", show(x)),
+                syntax::Search::Compare { field, .. } => field.name.clone(),
+                other => format!("{other:?}"),
+            }
+        }
+        match &syntax::parse(q).unwrap().commands[0].kind {
+            syntax::CommandKind::Search(s) => show(s),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(shape("a=1 OR b=2 c=3"), "and(or(a,b),c)");
+    assert_eq!(shape("a=1 b=2 OR c=3"), "and(a,or(b,c))");
+    assert_eq!(shape("OR a=1 OR b=2"), "or(a,b)");
+    assert_eq!(
+        shape("(a=1 b=2) OR NOT c=3 AND d=4"),
+        "and(or(and(a,b),not(c)),d)"
+    );
+}
