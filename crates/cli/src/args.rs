@@ -80,8 +80,10 @@ pub enum Command {
     /// Write a query in another language: it is planned by its own front-end, then written
     /// out. What the target cannot express is an error that says which part.
     ///
-    /// Targets written so far: sql (spoor's SQL), kql (Sentinel's tables and KQL), spl (the
-    /// Windows add-on's sourcetypes, search terms where it can).
+    /// Targets: sql (spoor's SQL), kql (Sentinel's tables), athena (Athena's CloudTrail and
+    /// VPC flow log tables), cwl (Logs Insights on the CloudTrail or flow log group), spl (the
+    /// Windows and AWS add-ons' sourcetypes, search terms where it can), sumo (Windows source
+    /// categories). esql is not written yet.
     ///
     /// Examples:
     ///   spoor convert --from kql --to sql 'AWSCloudTrail | where EventName == "StopLogging" | count'
@@ -307,13 +309,14 @@ pub enum RulesCommand {
     /// Write rules in another language, one after the other, each after a comment line with
     /// its id. A rule the target cannot express is reported with the part it cannot write.
     ///
-    /// Targets written so far: sql, kql, spl. A Sigma block is written once per table.
+    /// Targets: sql, kql, athena, cwl, spl, sumo (esql is not written yet). A Sigma block is
+    /// written once per table.
     ///   spoor rules export --to sql
     ///   spoor rules export --to kql aws-cloudtrail-stop-logging
     ///   spoor rules export --to spl windows-security-log-cleared
     #[command(verbatim_doc_comment)]
     Export {
-        /// The language to write (sql, kql, spl; athena, cwl, sumo and esql are not written yet).
+        /// The language to write (sql, kql, athena, cwl, spl, sumo; esql is not written yet).
         #[arg(long, value_name = "LANG")]
         to: String,
         /// Only these rules (ids); default: all.
@@ -345,9 +348,9 @@ pub struct ConvertArgs {
     /// The language the query is written in.
     #[arg(long, value_enum, default_value_t = Lang::Kql)]
     pub from: Lang,
-    /// The language to write: sql, kql or spl (athena, cwl, sumo and esql are not written
-    /// yet). Tables keep their names in KQL and SQL; SPL searches the sourcetype Splunk's
-    /// add-on gives the table's events (Sysmon, Security).
+    /// The language to write: sql, kql, athena, cwl, spl or sumo (esql is not written yet).
+    /// Each platform's names are used: Athena's and Logs Insights' CloudTrail and flow log
+    /// fields for AWSCloudTrail and AWSVPCFlow, the add-ons' sourcetypes in SPL.
     #[arg(long, value_name = "LANG")]
     pub to: String,
     /// Sigma: the table to write the rule for, when its log source maps to several (the

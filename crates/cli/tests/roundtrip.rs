@@ -2,7 +2,7 @@
 //! (`spoor-export`) and read back through that language's front-end, returns the rows the rule
 //! returns, on each of the rule's own tests' events.
 //!
-//! Targets: spoor's SQL, KQL and SPL. A Sigma block is exported once per table it ran on. What a
+//! Targets: spoor's SQL, KQL, SPL, Athena, Logs Insights and Sumo Logic. A Sigma block is exported once per table it ran on. What a
 //! target cannot express is listed with the reason, never skipped silently.
 
 mod support;
@@ -42,6 +42,21 @@ fn pack_rules_round_trip_through_spl() {
     on_big_stack(Target::Spl);
 }
 
+#[test]
+fn pack_rules_round_trip_through_athena() {
+    on_big_stack(Target::Athena);
+}
+
+#[test]
+fn pack_rules_round_trip_through_cwl() {
+    on_big_stack(Target::Cwl);
+}
+
+#[test]
+fn pack_rules_round_trip_through_sumo() {
+    on_big_stack(Target::Sumo);
+}
+
 /// The written text planned again by the target's own front-end.
 fn read_back(
     target: Target,
@@ -51,7 +66,7 @@ fn read_back(
 ) -> Result<datafusion::logical_expr::LogicalPlan, String> {
     let render = |ds: Vec<spoor_core::Diagnostic>| ds[0].render(text, "<export>");
     match target {
-        Target::Sql => spoor_sql::compile(text, now_ns)
+        Target::Sql | Target::Athena => spoor_sql::compile(text, now_ns)
             .map(|p| p.plan)
             .map_err(render),
         Target::Kql => {
@@ -71,6 +86,23 @@ fn read_back(
                 now_ns,
             };
             spoor_spl::compile(text, &spoor_spl::Macros::default(), &options)
+                .map(|p| p.plan)
+                .map_err(render)
+        }
+        Target::Cwl => {
+            let options = spoor_cwl::CwlOptions {
+                log_groups: Vec::new(),
+                tables_with_data: engine.tables_with_data(),
+            };
+            spoor_cwl::compile(text, &options)
+                .map(|p| p.plan)
+                .map_err(render)
+        }
+        Target::Sumo => {
+            let options = spoor_sumo::SumoOptions {
+                tables_with_data: engine.tables_with_data(),
+            };
+            spoor_sumo::compile(text, &options)
                 .map(|p| p.plan)
                 .map_err(render)
         }
@@ -139,11 +171,12 @@ fn round_trip(target: Target) {
                     }
                 };
                 // A search ends with Splunk's event fields (_time, _raw...) unless it makes a
-                // table; the rule's own columns are asked for, as a Splunk user would.
-                let text = if target == Target::Spl {
-                    format!("{text}\n| table {}", want.columns.join(", "))
-                } else {
-                    text
+                // table, and Sumo's with the fields it read; the rule's own columns are asked
+                // for, as a user of either would.
+                let text = match target {
+                    Target::Spl => format!("{text}\n| table {}", want.columns.join(", ")),
+                    Target::Sumo => format!("{text}\n| fields {}", want.columns.join(", ")),
+                    _ => text,
                 };
                 let back = read_back(target, &text, now_ns, engine).unwrap_or_else(|e| {
                     panic!("{label}: the exported {target} does not plan:\n{text}\n{e}")
@@ -231,10 +264,10 @@ fn convert_writes_sql_that_runs_to_the_same_rows() {
     assert!(!want.is_empty());
     assert_eq!(run("sql", &sql), want, "{sql}");
 
-    let out = spoor(&["convert", "--to", "spl", "AWSCloudTrail | take 1"]);
+    let out = spoor(&["convert", "--to", "esql", "AWSCloudTrail | take 1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("cannot write this as spl"),
+        String::from_utf8_lossy(&out.stderr).contains("cannot write this as esql"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -26,7 +26,7 @@ pub enum Source {
 
 /// The VPC flow log fields Logs Insights discovers, with the `vpc_flow_logs` column of each, in
 /// the order of the default record format.
-const VPC_FIELDS: &[(&str, &str)] = &[
+pub const VPC_FIELDS: &[(&str, &str)] = &[
     ("version", "version"),
     ("accountId", "account"),
     ("interfaceId", "interfaceid"),

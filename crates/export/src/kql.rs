@@ -181,6 +181,10 @@ impl Writer<'_> {
             }
             Stage::Take(n) => format!("take {n}"),
             Stage::Distinct => "distinct *".to_string(),
+            Stage::MvExpand { columns, kind } => {
+                let columns: Vec<String> = columns.iter().map(|c| ident(c)).collect();
+                format!("mv-expand kind={kind} {}", columns.join(", "))
+            }
         })
     }
 
@@ -580,6 +584,8 @@ impl Writer<'_> {
                 format!("tostring({})", self.path(&args[0], &args[1..])?)
             }
             ("kql_to_json", 1) => arg(0)?,
+            // The value an `mv-expand` stage expands (the kind is the stage's).
+            ("kql_mv_expand_elements", 2) => arg(0)?,
             ("kql_dyn_to_string", 1) => format!("tostring({})", arg(0)?),
             ("kql_dyn_to_long", 1) => format!("tolong({})", arg(0)?),
             ("kql_dyn_to_int", 1) => format!("toint({})", arg(0)?),

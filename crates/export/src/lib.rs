@@ -2,25 +2,34 @@
 //!
 //! A query is first planned by its front-end (KQL, SQL, Logs Insights, SPL, Sumo, Sigma); the
 //! plan is then written in the target language. What the target cannot express is an error
-//! that names the part (a function, an operator), never a query that means something else.
+//! that names the part (a function, an operator, a table the platform has no name for), never
+//! a query that means something else.
 //!
-//! Targets so far:
+//! Targets:
 //! - `sql`: spoor's SQL (DataFusion's dialect with spoor's functions, as `--lang sql` reads
-//!   it), written by DataFusion's unparser. A plan written as SQL and read back gives the same
-//!   rows (the pack's round-trip test checks it rule by rule).
+//!   it), written by DataFusion's unparser and read back before it is handed out;
+//! - `kql`, `spl`, `cwl`, `athena`, `sumo`: the plan read as a pipeline of stages
+//!   ([`pipeline`]) and written stage by stage, with each platform's names for the tables
+//!   ([`platform`]: CloudTrail's and the flow logs' fields for the AWS platforms; the Windows
+//!   add-on's sourcetypes and Sumo's source categories for Windows events).
 //!
-//! The other targets the CLI names (athena, kql, cwl, spl, sumo, esql) are refused with a
-//! clear error until they are written.
+//! The round-trip test (`crates/cli/tests/roundtrip.rs`) reads every written pack rule back
+//! through spoor's front-end for the language and compares rows. `esql` is refused with an
+//! error until it is written.
 
 use std::fmt;
 
 use datafusion::logical_expr::LogicalPlan;
 
+mod athena;
+mod cwl;
 mod kql;
 mod literal;
 mod pipeline;
+mod platform;
 mod spl;
 mod sql;
+mod sumo;
 
 /// A language to export to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,12 +118,16 @@ impl std::error::Error for ExportError {}
 pub fn export(plan: &LogicalPlan, target: Target) -> Result<String, ExportError> {
     match target {
         Target::Sql => sql::to_sql(plan),
-        Target::Kql => piped(plan, target, kql::write),
-        Target::Spl => piped(plan, target, spl::write),
+        Target::Kql => piped(plan, target, None, kql::write),
+        // AWS's events under AWS's names; Windows events under the add-on's.
+        Target::Spl => piped(plan, target, Some(platform::aws), spl::write),
+        Target::Cwl => piped(plan, target, Some(platform::aws), cwl::write),
+        Target::Athena => piped(plan, target, Some(platform::aws), athena::write),
+        Target::Sumo => piped(plan, target, None, sumo::write),
         other => Err(ExportError {
             target: other,
-            message: "spoor does not write this language yet (sql is written; the others \
-                      are planned)"
+            message: "spoor does not write this language yet (sql, kql, spl, cwl, athena and \
+                      sumo are written)"
                 .into(),
         }),
     }
@@ -125,13 +138,17 @@ pub fn export(plan: &LogicalPlan, target: Target) -> Result<String, ExportError>
 fn piped(
     plan: &LogicalPlan,
     target: Target,
+    remap: Option<fn(&str) -> Option<platform::Remap>>,
     write: fn(&pipeline::Pipeline) -> Result<String, String>,
 ) -> Result<String, ExportError> {
     let error = |what: String| ExportError {
         target,
         message: format!("{target} cannot express {what}"),
     };
-    let p = pipeline::pipeline(plan).map_err(error)?;
+    let mut p = pipeline::pipeline(plan).map_err(error)?;
+    if let Some(choose) = remap {
+        platform::remap(&mut p, choose).map_err(error)?;
+    }
     write(&p).map_err(error)
 }
 
@@ -205,6 +222,52 @@ mod tests {
             "{kql}"
         );
         kql_plan(&kql);
+    }
+
+    const CLOUDTRAIL_HUNT: &str = "AWSCloudTrail | where EventName == \"StopLogging\" and UserIdentityArn contains \"mallory\" | extend Trail = tostring(parse_json(RequestParameters).name) | summarize n = count() by UserIdentityArn, Trail";
+
+    #[test]
+    fn aws_platforms_use_cloudtrails_names() {
+        let plan = kql_plan(CLOUDTRAIL_HUNT);
+        let athena = export(&plan, Target::Athena).unwrap();
+        for part in [
+            "FROM cloudtrail",
+            "eventname = 'StopLogging'",
+            "strpos(lower(useridentity.arn), lower('mallory')) > 0",
+            "json_extract_scalar(requestparameters, '$.name') AS \"Trail\"",
+            "GROUP BY 1, 2",
+        ] {
+            assert!(athena.contains(part), "{part} in\n{athena}");
+        }
+        spoor_sql::compile(&athena, 0).unwrap_or_else(|ds| panic!("{athena}\n{}", ds[0].message));
+        let cwl = export(&plan, Target::Cwl).unwrap();
+        for part in [
+            "filter (eventName = \"StopLogging\") and (userIdentity.arn like /(?i)mallory/)",
+            "fields requestParameters.name as Trail",
+            "stats count(*) as n by userIdentity.arn as UserIdentityArn, Trail as Trail",
+            "display UserIdentityArn, Trail, n",
+        ] {
+            assert!(cwl.contains(part), "{part} in\n{cwl}");
+        }
+        let spl = export(&plan, Target::Spl).unwrap();
+        assert!(spl.starts_with("sourcetype=\"aws:cloudtrail\""), "{spl}");
+        assert!(spl.contains("'requestParameters.name'"), "{spl}");
+        // A column the platform has no field for is named.
+        let e = export(&kql_plan("AWSCloudTrail | project CidrIp"), Target::Athena).unwrap_err();
+        assert!(e.to_string().contains("AWSCloudTrail.CidrIp"), "{e}");
+    }
+
+    #[test]
+    fn sumo_scopes_windows_events_by_source_category() {
+        let sumo = export(
+            &kql_plan("Sysmon | where EventID == 1 and Image endswith @\"\\nmap.exe\" | summarize n = count() by Computer"),
+            Target::Sumo,
+        )
+        .unwrap();
+        assert_eq!(
+            sumo,
+            "_sourceCategory=OS/Windows/Sysmon\n| where (EventID = 1) and (Image matches /(?is).*\\\\nmap\\.exe/)\n| count as n by Computer"
+        );
     }
 
     #[test]

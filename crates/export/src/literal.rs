@@ -64,6 +64,27 @@ pub(crate) fn rewrite_as_backslashes(rewrite: &str) -> String {
     out
 }
 
+/// KQL's `has` as a regular expression: the needle as whole terms (runs of letters and digits);
+/// an end of the needle that is a letter or digit needs a term boundary there.
+pub(crate) fn has_regex(needle: &str, case_insensitive: bool) -> String {
+    let term_char = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let before = if term_char(needle.chars().next()) {
+        r"(^|[^\p{L}\p{N}])"
+    } else {
+        ""
+    };
+    let after = if term_char(needle.chars().next_back()) {
+        r"($|[^\p{L}\p{N}])"
+    } else {
+        ""
+    };
+    format!(
+        "{}{before}{}{after}",
+        if case_insensitive { "(?i)" } else { "" },
+        regex_escape(needle)
+    )
+}
+
 /// Whether every value of integer type `from` is a value of integer type `to`.
 pub(crate) fn widens(from: &DataType, to: &DataType) -> bool {
     let bits = |t: &DataType| match t {

@@ -73,6 +73,13 @@ pub(crate) enum Stage {
     Take(usize),
     /// Distinct rows over every column.
     Distinct,
+    /// One row per element of each named column (dynamic arrays, or bags as `{key: value}`
+    /// bags (`kind=bag`) or `[key, value]` arrays (`kind=array`)), the lists expanded side by
+    /// side; the column holds the element.
+    MvExpand {
+        columns: Vec<String>,
+        kind: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -239,7 +246,49 @@ pub(crate) fn pipeline(plan: &LogicalPlan) -> Result<Pipeline, String> {
             Err("a window function (row_number, prev/next, serialize, row_window_session)".into())
         }
         LogicalPlan::Join(j) => join(j),
-        LogicalPlan::Unnest(_) => Err("an unnest (mv-expand, mv-apply)".into()),
+        LogicalPlan::Unnest(u) => {
+            let mut p = pipeline(&u.input)?;
+            if !u.struct_type_columns.is_empty() {
+                return Err("an unnest of a struct".into());
+            }
+            let columns: Vec<String> = u.exec_columns.iter().map(|c| c.name.clone()).collect();
+            // spoor plans an expanded column as `kql_mv_expand_elements(value, kind)`: the
+            // value is what is expanded, the kind how bags are.
+            let mut kind = None;
+            for c in &columns {
+                let defined = p.stages.iter().rev().find_map(|(stage, _)| match stage {
+                    Stage::Extend(items) | Stage::Project(items) => {
+                        items.iter().find(|(n, _)| n == c).map(|(_, e)| e.clone())
+                    }
+                    _ => None,
+                });
+                let k = match defined.as_ref().map(unalias) {
+                    Some(Expr::ScalarFunction(f))
+                        if f.func.name() == "kql_mv_expand_elements" && f.args.len() == 2 =>
+                    {
+                        match unalias(&f.args[1]) {
+                            Expr::Literal(v, _) => v.try_as_str().flatten().map(str::to_string),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    format!("an unnest of {c} (only mv-expand's expansions of dynamic values are written)")
+                })?;
+                if kind.get_or_insert(k.clone()) != &k {
+                    return Err("mv-expand of bags in two ways at once".into());
+                }
+            }
+            p.stages.push((
+                Stage::MvExpand {
+                    columns,
+                    kind: kind.unwrap_or_else(|| "bag".into()),
+                },
+                u.input.schema().clone(),
+            ));
+            Ok(p)
+        }
         LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => {
             Err("rows written in the query (datatable, print, VALUES)".into())
         }

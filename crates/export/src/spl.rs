@@ -83,7 +83,7 @@ fn search(e: &Expr, windows: bool) -> Option<String> {
                 grouped(right, windows)?
             )),
             Operator::Eq => {
-                let name = field(search_column(left)?, windows).ok()?;
+                let name = field(&search_column(left)?, windows).ok()?;
                 match unalias(right) {
                     Expr::Literal(v, _) if v.data_type().is_integer() && !v.is_null() => {
                         Some(format!("{name}={v}"))
@@ -101,7 +101,7 @@ fn search(e: &Expr, windows: bool) -> Option<String> {
             list,
             negated: false,
         }) => {
-            let name = field(search_column(expr)?, windows).ok()?;
+            let name = field(&search_column(expr)?, windows).ok()?;
             let values = list
                 .iter()
                 .map(|v| match unalias(v) {
@@ -114,7 +114,7 @@ fn search(e: &Expr, windows: bool) -> Option<String> {
             Some(format!("{name} IN ({})", values.join(", ")))
         }
         Expr::ScalarFunction(f) if f.args.len() >= 2 => {
-            let name = field(search_column(&f.args[0])?, windows).ok()?;
+            let name = field(&search_column(&f.args[0])?, windows).ok()?;
             let values: Vec<String> = f.args[1..]
                 .iter()
                 .map(literal_string)
@@ -158,10 +158,21 @@ fn grouped(e: &Expr, windows: bool) -> Option<String> {
 
 /// The column a search term tests: a plain column (KQL's string operators read null as "",
 /// which is what a search term does with a missing field).
-fn search_column(e: &Expr) -> Option<&str> {
+fn search_column(e: &Expr) -> Option<String> {
     match unalias(e) {
-        Expr::Cast(Cast { expr, .. }) | Expr::TryCast(TryCast { expr, .. }) => column_name(expr),
-        other => column_name(other),
+        Expr::Cast(Cast { expr, .. }) | Expr::TryCast(TryCast { expr, .. }) => {
+            column_name(expr).map(str::to_string)
+        }
+        // A field inside a JSON field, by its dotted name.
+        Expr::ScalarFunction(f) if f.func.name() == "kql_json_text" && f.args.len() >= 2 => {
+            let mut path = column_name(&f.args[0])?.to_string();
+            for a in &f.args[1..] {
+                path.push('.');
+                path.push_str(&literal_string(a)?);
+            }
+            Some(path)
+        }
+        other => column_name(other).map(str::to_string),
     }
 }
 
@@ -180,6 +191,12 @@ struct Writer<'a> {
 impl Writer<'_> {
     fn field(&self, name: &str) -> Result<String, String> {
         field(name, self.windows)
+    }
+
+    /// A field read in an eval expression: a dotted name in single quotes, as eval reads it.
+    fn value_field(&self, name: &str) -> Result<String, String> {
+        let f = self.field(name)?;
+        Ok(if f.contains('.') { format!("'{f}'") } else { f })
     }
 
     fn stage(&self, stage: &Stage) -> Result<String, String> {
@@ -242,6 +259,7 @@ impl Writer<'_> {
                 format!("sort 0 {}", keys.join(", "))
             }
             Stage::Take(n) => format!("head {n}"),
+            Stage::MvExpand { .. } => return Err("mv-expand (mvexpand is not written)".into()),
             Stage::Distinct => {
                 return Err("distinct rows (dedup drops events that lack a field)".into());
             }
@@ -285,7 +303,7 @@ impl Writer<'_> {
     fn expr(&self, e: &Expr) -> Result<String, String> {
         Ok(match e {
             Expr::Alias(a) => self.expr(&a.expr)?,
-            Expr::Column(c) => self.field(&c.name)?,
+            Expr::Column(c) => self.value_field(&c.name)?,
             Expr::Literal(v, _) => literal_text(v)?,
             Expr::BinaryExpr(b) => self.binary(b)?,
             Expr::Not(x) => format!("NOT {}", self.operand(x)?),
@@ -424,25 +442,7 @@ impl Writer<'_> {
             ("kql_endswith_cs", 2) => term(false, "", "$")?,
             ("kql_equals_ci", 2) => term(true, "^", "$")?,
             ("kql_has" | "kql_has_cs", 2) => {
-                // Kusto's terms: runs of letters and digits; a needle end that is one needs a
-                // boundary there.
-                let needle = value(1)?;
-                let term_char = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-                let before = if term_char(needle.chars().next()) {
-                    r"(^|[^\p{L}\p{N}])"
-                } else {
-                    ""
-                };
-                let after = if term_char(needle.chars().next_back()) {
-                    r"($|[^\p{L}\p{N}])"
-                } else {
-                    ""
-                };
-                let ci = if name == "kql_has" { "(?i)" } else { "" };
-                self.matches(
-                    &args[0],
-                    format!("{ci}{before}{}{after}", regex_escape(&needle)),
-                )?
+                self.matches(&args[0], literal::has_regex(&value(1)?, name == "kql_has"))?
             }
             ("kql_in_ci", n) if n >= 2 => {
                 let values = (1..n)
@@ -451,6 +451,17 @@ impl Writer<'_> {
                 self.matches(&args[0], format!("(?i)^({})$", values.join("|")))?
             }
             ("kql_in", n) if n >= 2 => format!("in({})", self.list(args)?),
+            // A field inside a JSON field: the add-on's dotted name (`userIdentity.arn`).
+            ("kql_json_text" | "kql_json_text_ignore_case", n) if n >= 2 => {
+                let column = column_name(&args[0])
+                    .ok_or_else(|| "a JSON path into an expression".to_string())?;
+                let mut path = self.field(column)?;
+                for i in 1..n {
+                    path.push('.');
+                    path.push_str(&value(i)?);
+                }
+                self.value_field(&path)?
+            }
             ("regexp_like", 2) => {
                 let text = match unalias(&args[0]) {
                     // spoor's KQL reads a null text as "" with coalesce; match() does too.

@@ -4,7 +4,9 @@
 //!   each source's documented schema);
 //! - `column.key.key` on a JSON (dynamic) column reads the value at that path as text, as
 //!   Athena's struct fields read (`useridentity.sessioncontext.sessionissuer.username`);
-//! - an unknown table is an error at its name, with the closest catalog table.
+//! - an unknown table is an error at its name, with the closest catalog table;
+//! - Trino's `json_parse`, `json_extract_scalar(json, '$.path')` and
+//!   `regexp_extract(text, regex, group)` are spoor's functions of the same meaning.
 //!
 //! Names the query itself defines (CTEs, table and column aliases) are never rewritten.
 
@@ -244,10 +246,19 @@ impl VisitorMut for ColumnResolver<'_> {
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         match expr {
             Expr::Identifier(ident) => {
-                if let Some(alias) = self.local.alias(&ident.value) {
-                    ident.value.clone_from(alias);
-                } else if let Some((name, _)) = self.columns.resolve(&ident.value) {
-                    ident.value = name;
+                // A name spelled as an alias is the alias; otherwise a table's column comes
+                // before an alias that matches only ignoring case (Trino resolves names in
+                // WHERE and SELECT against the FROM tables, and a subquery's column must not
+                // become an outer query's alias).
+                match self.local.alias(&ident.value) {
+                    Some(alias) if *alias == ident.value => {}
+                    alias => {
+                        if let Some((name, _)) = self.columns.resolve(&ident.value) {
+                            ident.value = name;
+                        } else if let Some(alias) = alias {
+                            ident.value.clone_from(alias);
+                        }
+                    }
                 }
             }
             Expr::CompoundIdentifier(parts) => {
@@ -270,6 +281,34 @@ impl VisitorMut for ColumnResolver<'_> {
                             return ControlFlow::Break(());
                         }
                     }
+                }
+            }
+            // Trino's `json_extract_scalar(json, '$.path')` is spoor's
+            // `kql_extract_json('$.path', json)`.
+            Expr::Function(f)
+                if f.name
+                    .to_string()
+                    .eq_ignore_ascii_case("json_extract_scalar") =>
+            {
+                if let sqlparser::ast::FunctionArguments::List(list) = &mut f.args
+                    && list.args.len() == 2
+                {
+                    list.args.swap(0, 1);
+                    f.name = sqlparser::ast::ObjectName::from(vec![Ident::new("kql_extract_json")]);
+                }
+            }
+            // Trino's `json_parse(text)` is spoor's `kql_parse_json(text)` (JSON as text).
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("json_parse") => {
+                f.name = sqlparser::ast::ObjectName::from(vec![Ident::new("kql_parse_json")]);
+            }
+            // Trino's `regexp_extract(text, regex, group)` is spoor's
+            // `kql_extract(regex, group, text)` (null where nothing matches, in both).
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("regexp_extract") => {
+                if let sqlparser::ast::FunctionArguments::List(list) = &mut f.args
+                    && list.args.len() == 3
+                {
+                    list.args.rotate_left(1);
+                    f.name = sqlparser::ast::ObjectName::from(vec![Ident::new("kql_extract")]);
                 }
             }
             _ => {}
