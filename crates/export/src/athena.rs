@@ -15,7 +15,7 @@ use datafusion::logical_expr::expr::{AggregateFunction, Case, InList, Like, Scal
 use datafusion::logical_expr::{Between, BinaryExpr, Cast, Expr, Operator, TryCast};
 
 use crate::literal::{self, regex_escape};
-use crate::pipeline::{Pipeline, Source, Stage, column_name, unalias};
+use crate::pipeline::{Pipeline, Source, Stage, column_name, literal_str, unalias};
 
 /// One SELECT being built.
 #[derive(Default)]
@@ -619,13 +619,6 @@ impl Writer<'_> {
             ("now", 0) => "current_timestamp".into(),
             (other, _) => return Err(format!("the function {other}() in Athena")),
         })
-    }
-}
-
-fn literal_str(e: &Expr) -> Option<String> {
-    match unalias(e) {
-        Expr::Literal(v, _) => v.try_as_str().flatten().map(str::to_string),
-        _ => None,
     }
 }
 

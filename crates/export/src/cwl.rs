@@ -9,12 +9,15 @@
 //! the result has the plan's columns in the plan's order.
 
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::expr::{AggregateFunction, InList, Like, ScalarFunction};
+use datafusion::logical_expr::expr::{InList, Like, ScalarFunction};
 use datafusion::logical_expr::{BinaryExpr, Cast, Expr, Operator, TryCast};
 use spoor_cwl::groups::VPC_FIELDS;
 
 use crate::literal::{self, regex_escape};
-use crate::pipeline::{Pipeline, Source, Stage, column_name, unalias};
+use crate::pipeline::{
+    Pipeline, Source, Stage, column_name, literal_str, plain_aggregate, text_under_empty_coalesce,
+    unalias,
+};
 
 /// The pipeline as a Logs Insights query.
 pub(crate) fn write(p: &Pipeline) -> Result<String, String> {
@@ -151,26 +154,19 @@ impl Writer {
     }
 
     fn aggregate(&self, e: &Expr) -> Result<String, String> {
-        let Expr::AggregateFunction(AggregateFunction { func, params }) = unalias(e) else {
-            return Err(format!("the aggregate {e}"));
-        };
-        if params.filter.is_some() || !params.order_by.is_empty() {
-            return Err(format!("a filtered or ordered aggregate ({e})"));
-        }
+        let (name, args, distinct) = plain_aggregate(e)?;
         let arg = |i: usize| -> Result<String, String> {
-            params
-                .args
-                .get(i)
+            args.get(i)
                 .ok_or_else(|| format!("{e}"))
                 .and_then(|a| self.expr(a))
         };
-        Ok(match (func.name(), params.distinct) {
-            ("count", false) => match params.args.first().map(unalias) {
+        Ok(match (name, distinct) {
+            ("count", false) => match args.first().map(unalias) {
                 Some(Expr::Literal(v, _)) if !v.is_null() => "count(*)".into(),
                 _ => format!("count({})", arg(0)?),
             },
             ("count", true) | ("kql_dcount", false) => format!("count_distinct({})", arg(0)?),
-            ("sum" | "min" | "max" | "avg", false) => format!("{}({})", func.name(), arg(0)?),
+            ("sum" | "min" | "max" | "avg", false) => format!("{name}({})", arg(0)?),
             (other, _) => return Err(format!("the aggregate {other}() in Logs Insights")),
         })
     }
@@ -332,17 +328,11 @@ impl Writer {
                 format!("{} in [{}]", self.operand(&args[0])?, items.join(", "))
             }
             ("regexp_like", 2) => {
-                let text = match unalias(&args[0]) {
-                    Expr::ScalarFunction(c)
-                        if c.func.name() == "coalesce"
-                            && c.args.len() == 2
-                            && literal_str(&c.args[1]).as_deref() == Some("") =>
-                    {
-                        &c.args[0]
-                    }
-                    other => other,
-                };
-                format!("{} like {}", self.operand(text)?, regex_literal(&value(1)?))
+                format!(
+                    "{} like {}",
+                    self.operand(text_under_empty_coalesce(&args[0]))?,
+                    regex_literal(&value(1)?)
+                )
             }
             ("lower" | "upper", 1) => format!("to{name}({})", self.expr(&args[0])?),
             ("character_length" | "char_length" | "length", 1) => {
@@ -391,13 +381,6 @@ fn duration(ns: i64) -> Result<String, String> {
 /// A regular expression literal, `/.../` with `/` escaped.
 fn regex_literal(regex: &str) -> String {
     format!("/{}/", regex.replace('/', "\\/"))
-}
-
-fn literal_str(e: &Expr) -> Option<String> {
-    match unalias(e) {
-        Expr::Literal(v, _) => v.try_as_str().flatten().map(str::to_string),
-        _ => None,
-    }
 }
 
 fn literal_text(v: &ScalarValue) -> Result<String, String> {

@@ -13,7 +13,7 @@ use datafusion::logical_expr::expr::{AggregateFunction, Case, InList, Like, Scal
 use datafusion::logical_expr::{Between, BinaryExpr, Cast, Expr, ExprSchemable, Operator, TryCast};
 
 use crate::literal;
-use crate::pipeline::{Pipeline, Source, Stage, column_name, unalias};
+use crate::pipeline::{Pipeline, Source, Stage, column_name, literal_str, unalias};
 
 /// The pipeline as KQL text.
 pub(crate) fn write(p: &Pipeline) -> Result<String, String> {
@@ -712,13 +712,6 @@ fn unwrap_nullif_empty(e: &Expr) -> &Expr {
             &f.args[0]
         }
         other => other,
-    }
-}
-
-fn literal_str(e: &Expr) -> Option<String> {
-    match unalias(e) {
-        Expr::Literal(v, _) => v.try_as_str().flatten().map(str::to_string),
-        _ => None,
     }
 }
 

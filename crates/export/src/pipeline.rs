@@ -365,6 +365,42 @@ pub(crate) fn column_name(e: &Expr) -> Option<&str> {
     }
 }
 
+/// The text of a string literal.
+pub(crate) fn literal_str(e: &Expr) -> Option<String> {
+    match unalias(e) {
+        Expr::Literal(v, _) => v.try_as_str().flatten().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The text a regex test reads, without spoor's KQL `coalesce(text, "")` (which reads a
+/// missing text as "", as the piped languages' regex tests also do).
+pub(crate) fn text_under_empty_coalesce(e: &Expr) -> &Expr {
+    match unalias(e) {
+        Expr::ScalarFunction(c)
+            if c.func.name() == "coalesce"
+                && c.args.len() == 2
+                && literal_str(&c.args[1]).as_deref() == Some("") =>
+        {
+            &c.args[0]
+        }
+        other => other,
+    }
+}
+
+/// An aggregate's function name, arguments and DISTINCT flag; FILTER and ORDER BY clauses are
+/// refused (the callers that write them handle them first).
+pub(crate) fn plain_aggregate(e: &Expr) -> Result<(&str, &[Expr], bool), String> {
+    use datafusion::logical_expr::expr::AggregateFunction;
+    let Expr::AggregateFunction(AggregateFunction { func, params }) = unalias(e) else {
+        return Err(format!("the aggregate {e}"));
+    };
+    if params.filter.is_some() || !params.order_by.is_empty() {
+        return Err(format!("a filtered or ordered aggregate ({e})"));
+    }
+    Ok((func.name(), &params.args, params.distinct))
+}
+
 /// The column names an expression reads.
 fn reads(e: &Expr) -> Vec<String> {
     e.column_refs()

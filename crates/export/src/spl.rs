@@ -9,12 +9,15 @@
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DFSchema, ScalarValue};
-use datafusion::logical_expr::expr::{AggregateFunction, Case, InList, Like, ScalarFunction};
+use datafusion::logical_expr::expr::{Case, InList, Like, ScalarFunction};
 use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, Operator, TryCast};
 use spoor_spl::sourcetypes::{SOURCETYPES, Shape};
 
 use crate::literal::{self, regex_escape};
-use crate::pipeline::{Pipeline, Source, Stage, column_name, unalias};
+use crate::pipeline::{
+    Pipeline, Source, Stage, column_name, literal_str, plain_aggregate, text_under_empty_coalesce,
+    unalias,
+};
 
 /// The pipeline as SPL text.
 pub(crate) fn write(p: &Pipeline) -> Result<String, String> {
@@ -117,7 +120,7 @@ fn search(e: &Expr, windows: bool) -> Option<String> {
             let name = field(&search_column(&f.args[0])?, windows).ok()?;
             let values: Vec<String> = f.args[1..]
                 .iter()
-                .map(literal_string)
+                .map(literal_str)
                 .collect::<Option<Vec<_>>>()?;
             let one = |pattern: String| Some(format!("{name}={}", quote(&pattern)));
             match (f.func.name(), values.as_slice()) {
@@ -168,18 +171,11 @@ fn search_column(e: &Expr) -> Option<String> {
             let mut path = column_name(&f.args[0])?.to_string();
             for a in &f.args[1..] {
                 path.push('.');
-                path.push_str(&literal_string(a)?);
+                path.push_str(&literal_str(a)?);
             }
             Some(path)
         }
         other => column_name(other).map(str::to_string),
-    }
-}
-
-fn literal_string(e: &Expr) -> Option<String> {
-    match unalias(e) {
-        Expr::Literal(v, _) => v.try_as_str().flatten().map(str::to_string),
-        _ => None,
     }
 }
 
@@ -275,27 +271,21 @@ impl Writer<'_> {
     }
 
     fn aggregate(&self, e: &Expr) -> Result<String, String> {
-        let Expr::AggregateFunction(AggregateFunction { func, params }) = unalias(e) else {
-            return Err(format!("the aggregate {e}"));
-        };
-        if params.filter.is_some() || !params.order_by.is_empty() {
-            return Err(format!("a filtered or ordered aggregate ({e})"));
-        }
+        let (name, args, distinct) = plain_aggregate(e)?;
         let arg = |i: usize| -> Result<String, String> {
-            let name = params
-                .args
+            let field = args
                 .get(i)
                 .and_then(column_name)
                 .ok_or_else(|| format!("an aggregate over an expression ({e})"))?;
-            self.field(name)
+            self.field(field)
         };
-        Ok(match (func.name(), params.distinct) {
-            ("count", false) => match params.args.first().map(unalias) {
+        Ok(match (name, distinct) {
+            ("count", false) => match args.first().map(unalias) {
                 Some(Expr::Literal(v, _)) if !v.is_null() => "count".into(),
                 _ => format!("count({})", arg(0)?),
             },
             ("count", true) | ("kql_dcount", false) => format!("dc({})", arg(0)?),
-            ("sum" | "min" | "max" | "avg", false) => format!("{}({})", func.name(), arg(0)?),
+            ("sum" | "min" | "max" | "avg", false) => format!("{name}({})", arg(0)?),
             (other, _) => return Err(format!("the aggregate {other}() in SPL")),
         })
     }
@@ -386,7 +376,7 @@ impl Writer<'_> {
     }
 
     fn like(&self, like: &Like) -> Result<String, String> {
-        let pattern = literal_string(&like.pattern)
+        let pattern = literal_str(&like.pattern)
             .ok_or_else(|| "LIKE with a pattern that is not a literal".to_string())?;
         let regex = literal::like_to_regex(&pattern, like.escape_char, like.case_insensitive);
         let test = format!("match({}, {})", self.expr(&like.expr)?, quote(&regex));
@@ -423,7 +413,7 @@ impl Writer<'_> {
         let name = f.func.name();
         let args = &f.args;
         let value = |i: usize| {
-            literal_string(&args[i])
+            literal_str(&args[i])
                 .ok_or_else(|| format!("{name}() with a value that is not a literal string"))
         };
         let term = |ci: bool, pre: &str, post: &str| -> Result<String, String> {
@@ -462,20 +452,7 @@ impl Writer<'_> {
                 }
                 self.value_field(&path)?
             }
-            ("regexp_like", 2) => {
-                let text = match unalias(&args[0]) {
-                    // spoor's KQL reads a null text as "" with coalesce; match() does too.
-                    Expr::ScalarFunction(c)
-                        if c.func.name() == "coalesce"
-                            && c.args.len() == 2
-                            && literal_string(&c.args[1]).as_deref() == Some("") =>
-                    {
-                        &c.args[0]
-                    }
-                    other => other,
-                };
-                self.matches(text, value(1)?)?
-            }
+            ("regexp_like", 2) => self.matches(text_under_empty_coalesce(&args[0]), value(1)?)?,
             ("lower" | "upper" | "abs" | "round" | "coalesce" | "ln" | "exp" | "sqrt", _) => {
                 format!("{name}({})", self.list(args)?)
             }

@@ -9,12 +9,12 @@
 //! as KQL reads a missing text as "".
 
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::expr::{AggregateFunction, InList, ScalarFunction};
+use datafusion::logical_expr::expr::{InList, ScalarFunction};
 use datafusion::logical_expr::{BinaryExpr, Cast, Expr, Operator, TryCast};
 use spoor_sumo::sources::TABLES;
 
 use crate::literal::regex_escape;
-use crate::pipeline::{Pipeline, Source, Stage, column_name, unalias};
+use crate::pipeline::{Pipeline, Source, Stage, column_name, plain_aggregate, unalias};
 
 /// The pipeline as a Sumo Logic query.
 pub(crate) fn write(p: &Pipeline) -> Result<String, String> {
@@ -111,27 +111,20 @@ fn assignments(items: &[(String, Expr)]) -> Result<String, String> {
 }
 
 fn aggregate(e: &Expr) -> Result<String, String> {
-    let Expr::AggregateFunction(AggregateFunction { func, params }) = unalias(e) else {
-        return Err(format!("the aggregate {e}"));
-    };
-    if params.filter.is_some() || !params.order_by.is_empty() {
-        return Err(format!("a filtered or ordered aggregate ({e})"));
-    }
+    let (function, args, distinct) = plain_aggregate(e)?;
     let arg = || -> Result<String, String> {
-        params
-            .args
-            .first()
+        args.first()
             .and_then(column_name)
             .ok_or_else(|| format!("an aggregate over an expression ({e})"))
             .and_then(name)
     };
-    Ok(match (func.name(), params.distinct) {
-        ("count", false) => match params.args.first().map(unalias) {
+    Ok(match (function, distinct) {
+        ("count", false) => match args.first().map(unalias) {
             Some(Expr::Literal(v, _)) if !v.is_null() => "count".into(),
             _ => return Err("count of a field (Sumo counts messages)".into()),
         },
         ("count", true) | ("kql_dcount", false) => format!("count_distinct({})", arg()?),
-        ("sum" | "min" | "max" | "avg", false) => format!("{}({})", func.name(), arg()?),
+        ("sum" | "min" | "max" | "avg", false) => format!("{function}({})", arg()?),
         (other, _) => return Err(format!("the aggregate {other}() in Sumo Logic")),
     })
 }
