@@ -311,7 +311,24 @@ impl Writer<'_> {
         }
         if params.distinct {
             return match (name, args.as_slice()) {
-                ("count", [a]) => Ok(format!("count_distinct({})", self.expr(a)?)),
+                ("count", [a]) => match unalias(a) {
+                    Expr::Case(Case {
+                        expr: None,
+                        when_then_expr,
+                        else_expr,
+                    }) if when_then_expr.len() == 1
+                        && else_expr.as_deref().is_none_or(is_null_literal) =>
+                    {
+                        let (when, then) = &when_then_expr[0];
+                        Ok(format!(
+                            "dcountif({}, {})",
+                            self.expr(then)?,
+                            self.expr(when)?
+                        ))
+                    }
+                    _ => Ok(format!("count_distinct({})", self.expr(a)?)),
+                },
+                ("array_agg", [a]) => Ok(format!("make_set({})", self.expr(a)?)),
                 _ => Err(format!("a DISTINCT aggregate other than count ({e})")),
             };
         }
@@ -366,6 +383,7 @@ impl Writer<'_> {
             },
             "sum" | "min" | "max" | "avg" => call(name),
             "mean" => call("avg"),
+            "array_agg" => call("make_list"),
             "approx_distinct" => call("dcount"),
             "stddev" => call("stdev"),
             "stddev_pop" => call("stdevp"),
@@ -639,6 +657,16 @@ impl Writer<'_> {
             ("ceil", 1) => format!("ceiling({})", arg(0)?),
             ("round", 1 | 2) => format!("round({})", all()?),
             ("now", 0) => "now()".into(),
+            // SQL's to_timestamp reads numbers as unix seconds and text as a time.
+            ("to_timestamp", 1) => match args[0].get_type(self.schema) {
+                Ok(t) if t.is_numeric() => {
+                    format!("unixtime_seconds_todatetime({})", arg(0)?)
+                }
+                Ok(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
+                    format!("todatetime({})", arg(0)?)
+                }
+                _ => return Err("to_timestamp() of something other than a number or text".into()),
+            },
             ("starts_with", 2) => infix("startswith_cs")?,
             ("ends_with", 2) => infix("endswith_cs")?,
             ("contains", 2) => infix("contains_cs")?,
