@@ -180,6 +180,7 @@ const COMMANDS: &[&str] = &[
     "rare",
     "bin",
     "bucket",
+    "regex",
 ];
 
 /// Commands spoor does not run yet, said as such.
@@ -476,6 +477,7 @@ impl<'a> Parser<'a> {
         let kind = match lower.as_str() {
             "search" => CommandKind::Search(self.search_expr()?),
             "where" => CommandKind::Where(self.expr()?),
+            "regex" => CommandKind::Where(self.regex_command()?),
             "eval" => {
                 let mut items = Vec::new();
                 loop {
@@ -814,6 +816,66 @@ impl<'a> Parser<'a> {
             aggregates,
             by,
             keep_events,
+        })
+    }
+
+    /// `regex field="re"` keeps the events whose field matches (anywhere in the value),
+    /// `regex field!="re"` those whose field does not (or is missing), `regex "re"` matches
+    /// the raw event: read as `where match(field, "re")`, `where NOT match(...)`.
+    fn regex_command(&mut self) -> PResult<Expr> {
+        self.skip_ws();
+        let start = self.pos;
+        let (field, negated) = if self.rest().starts_with('"') {
+            (
+                Expr {
+                    kind: ExprKind::Field("_raw".into()),
+                    span: Span::new(start as u32, start as u32),
+                },
+                false,
+            )
+        } else {
+            let name = self.name("a field or a \"regex\"")?;
+            self.skip_ws();
+            let negated = self.eat("!=");
+            if !negated && !self.eat("=") {
+                return Err(self.error_here("`=` or `!=` and a \"regex\""));
+            }
+            (
+                Expr {
+                    kind: ExprKind::Field(name.name),
+                    span: name.span,
+                },
+                negated,
+            )
+        };
+        self.skip_ws();
+        if !self.rest().starts_with('"') {
+            return Err(self.error_here("a \"regex\" in double quotes"));
+        }
+        let pattern_start = self.pos;
+        let pattern = self.quoted()?;
+        let span = self.span_from(start);
+        let test = Expr {
+            kind: ExprKind::Call {
+                name: "match".into(),
+                name_span: Span::new(start as u32, start as u32),
+                args: vec![
+                    field,
+                    Expr {
+                        kind: ExprKind::Str(pattern),
+                        span: self.span_from(pattern_start),
+                    },
+                ],
+            },
+            span,
+        };
+        Ok(if negated {
+            Expr {
+                kind: ExprKind::Not(Box::new(test)),
+                span,
+            }
+        } else {
+            test
         })
     }
 

@@ -105,3 +105,16 @@ fn search_reads_or_before_and() {
         "and(or(and(a,b),not(c)),d)"
     );
 }
+
+/// `regex field="re"` keeps matching events; `!=` keeps the others, and events without the field.
+#[test]
+fn regex_command_plans_as_match() {
+    let plan = plan_text(
+        "sourcetype=XmlWinEventLog source=\"XmlWinEventLog:Microsoft-Windows-Sysmon/Operational\" \
+         | regex CommandLine=\"://[0-9]{1,3}\\\\.[0-9]\" | regex Image!=\"curl\"",
+    );
+    assert!(plan.contains("regexp_like"), "{plan}");
+    assert!(plan.contains("://[0-9]{1,3}\\.[0-9]"), "{plan}");
+    let e = error("sourcetype=XmlWinEventLog | regex CommandLine");
+    assert!(e.contains("`=` or `!=`"), "{e}");
+}
