@@ -264,6 +264,23 @@ fn convert_writes_sql_that_runs_to_the_same_rows() {
     assert!(!want.is_empty());
     assert_eq!(run("sql", &sql), want, "{sql}");
 
+    // KQL reads a missing text as "": a negated string test keeps the events without the
+    // field (most CloudTrail events have no errorCode), in every language it is written in.
+    let negated =
+        "AWSCloudTrail | where not(ErrorCode contains \"Denied\") | summarize n = count()";
+    let want = run("kql", negated);
+    assert_ne!(want, vec!["0".to_string()]);
+    for (target, lang) in [("athena", "sql"), ("spl", "spl"), ("sql", "sql")] {
+        let out = spoor(&["convert", "--from", "kql", "--to", target, negated]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(run(lang, &text), want, "{target}:\n{text}");
+    }
+
     let out = spoor(&["convert", "--to", "esql", "AWSCloudTrail | take 1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

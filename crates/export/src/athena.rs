@@ -519,12 +519,16 @@ impl Writer<'_> {
             literal_str(&args[i])
                 .ok_or_else(|| format!("{name}() with a value that is not a literal string"))
         };
-        // KQL's case-insensitive string operators: on lowercased text, as Kusto compares.
-        let lower = |i: usize| -> Result<String, String> { Ok(format!("lower({})", arg(i)?)) };
+        // KQL's string operators read a missing text as "" (so `not(x contains "a")` keeps the
+        // rows without x, where SQL's NULL would drop them); the case-insensitive ones compare
+        // lowercased text.
+        let text =
+            |i: usize| -> Result<String, String> { Ok(format!("coalesce({}, '')", arg(i)?)) };
+        let lower = |i: usize| -> Result<String, String> { Ok(format!("lower({})", text(i)?)) };
         let regex = |ci: bool, pre: &str, post: &str| -> Result<String, String> {
             Ok(format!(
                 "regexp_like({}, {})",
-                arg(0)?,
+                text(0)?,
                 string(&format!(
                     "{}{pre}{}{post}",
                     if ci { "(?i)" } else { "" },
@@ -585,15 +589,15 @@ impl Writer<'_> {
                 format!("date_trunc('{unit}', {})", arg(0)?)
             }
             ("kql_contains", 2) => format!("strpos({}, lower({})) > 0", lower(0)?, arg(1)?),
-            ("kql_contains_cs", 2) => format!("strpos({}, {}) > 0", arg(0)?, arg(1)?),
+            ("kql_contains_cs", 2) => format!("strpos({}, {}) > 0", text(0)?, arg(1)?),
             ("kql_startswith", 2) => regex(true, "^", "")?,
-            ("kql_startswith_cs", 2) => format!("starts_with({}, {})", arg(0)?, arg(1)?),
+            ("kql_startswith_cs", 2) => format!("starts_with({}, {})", text(0)?, arg(1)?),
             ("kql_endswith", 2) => regex(true, "", "$")?,
             ("kql_endswith_cs", 2) => regex(false, "", "$")?,
             ("kql_equals_ci", 2) => format!("{} = lower({})", lower(0)?, arg(1)?),
             ("kql_has" | "kql_has_cs", 2) => format!(
                 "regexp_like({}, {})",
-                arg(0)?,
+                text(0)?,
                 string(&literal::has_regex(&value(1)?, name == "kql_has"))
             ),
             // KQL's extract(regex, group, text); Trino's regexp_extract(text, regex, group).

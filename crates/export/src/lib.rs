@@ -233,7 +233,7 @@ mod tests {
         for part in [
             "FROM cloudtrail",
             "eventname = 'StopLogging'",
-            "strpos(lower(useridentity.arn), lower('mallory')) > 0",
+            "strpos(lower(coalesce(useridentity.arn, '')), lower('mallory')) > 0",
             "json_extract_scalar(requestparameters, '$.name') AS \"Trail\"",
             "GROUP BY 1, 2",
         ] {
@@ -288,7 +288,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            spl.contains("| where match(CommandLine, \"a.b\")\n| stats count AS n BY Computer"),
+            spl.contains("| where match(coalesce(CommandLine, \"\"), \"a.b\")\n| stats count AS n BY Computer"),
             "{spl}"
         );
         let e = export(&kql_plan("SigninLogs | take 1"), Target::Spl).unwrap_err();

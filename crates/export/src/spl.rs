@@ -403,10 +403,15 @@ impl Writer<'_> {
         Ok(format!("case({})", parts.join(", ")))
     }
 
-    /// A regex test of a text: `match()` reads a missing field as no match, as KQL's string
-    /// operators read a null text as "".
+    /// A regex test of a text, where a missing text is "".
     fn matches(&self, text: &Expr, regex: String) -> Result<String, String> {
-        Ok(format!("match({}, {})", self.expr(text)?, quote(&regex)))
+        // Splunk's eval functions give null for a missing field, and NOT null drops the event;
+        // KQL reads a missing text as "", so `not(x contains "a")` keeps it.
+        Ok(format!(
+            "match(coalesce({}, \"\"), {})",
+            self.expr(text)?,
+            quote(&regex)
+        ))
     }
 
     fn function(&self, f: &ScalarFunction) -> Result<String, String> {
