@@ -1,7 +1,9 @@
 //! Differential tests: the seed playbook's hunts that it writes in several languages return the
 //! same rows in every language on the same evidence (`tests/fixtures/playbook`). The hunts,
 //! spoor's KQL for each and the columns to compare are data: `tests/differential/playbook.yml`.
-//! The Athena SQL and Logs Insights texts are the playbook's own, read from the seed file.
+//! The Athena SQL and Logs Insights texts are the playbook's own, read from the seed file. Each
+//! Athena hunt is also converted to KQL (`spoor-export`, Sentinel's table names) and must find
+//! the same rows.
 
 mod support;
 
@@ -120,6 +122,7 @@ fn playbook_hunts_agree_across_languages() {
     let evidence = repo_root().join("crates/cli/tests/fixtures/playbook");
     let now = spoor_functions::datetime::parse_kql_datetime("2023-08-10T00:00:00Z").unwrap();
     let mut compared = 0;
+    let mut converted_hunts = 0;
     for case in &cases {
         let kql = run_kql(&evidence, &case.kql, &case.hunt, now)
             .unwrap_or_else(|e| panic!("{}: KQL: {e}", case.hunt))
@@ -149,7 +152,30 @@ fn playbook_hunts_agree_across_languages() {
                 case.hunt
             );
             compared += 1;
+            // The Athena hunt written as Sentinel KQL (`spoor convert --from sql --to kql`)
+            // finds the same rows on Sentinel's tables.
+            if language == "athena-sql" {
+                let text = seed_query(&hunts, &case.hunt, language).unwrap();
+                let plan = spoor_sql::compile(&text, now).unwrap().plan;
+                let kql = spoor_export::export(&plan, spoor_export::Target::Kql)
+                    .unwrap_or_else(|e| panic!("{}: {e}", case.hunt));
+                assert!(!kql.contains("vpc_flow_logs"), "{kql}");
+                let converted = run_kql(&evidence, &kql, &case.hunt, now)
+                    .unwrap_or_else(|e| panic!("{}: converted KQL: {e}\n{kql}", case.hunt))
+                    .0;
+                assert_eq!(
+                    rows_of(&converted, columns, &case.null_as_zero),
+                    expected,
+                    "{}: the Athena hunt converted to KQL disagrees:\n{kql}",
+                    case.hunt
+                );
+                converted_hunts += 1;
+            }
         }
     }
     assert!(compared >= 14, "only {compared} comparisons ran");
+    assert!(
+        converted_hunts >= 5,
+        "only {converted_hunts} Athena hunts converted to KQL"
+    );
 }

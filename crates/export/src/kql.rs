@@ -309,40 +309,23 @@ impl Writer<'_> {
                 _ => Err(format!("an aggregate with a FILTER clause ({e})")),
             };
         }
-        if params.distinct {
-            return match (name, args.as_slice()) {
-                ("count", [a]) => match unalias(a) {
-                    Expr::Case(Case {
-                        expr: None,
-                        when_then_expr,
-                        else_expr,
-                    }) if when_then_expr.len() == 1
-                        && else_expr.as_deref().is_none_or(is_null_literal) =>
-                    {
-                        let (when, then) = &when_then_expr[0];
-                        Ok(format!(
-                            "dcountif({}, {})",
-                            self.expr(then)?,
-                            self.expr(when)?
-                        ))
-                    }
-                    _ => Ok(format!("count_distinct({})", self.expr(a)?)),
-                },
-                ("array_agg", [a]) => Ok(format!("make_set({})", self.expr(a)?)),
-                _ => Err(format!("a DISTINCT aggregate other than count ({e})")),
-            };
-        }
         // `CASE WHEN c THEN x END` as an aggregate's argument is Kusto's conditional form:
         // `dcountif(x, c)`, `make_set_if(x, c, n)`.
-        if let Some(Expr::Case(Case {
-            expr: None,
-            when_then_expr,
-            else_expr,
-        })) = args.first().map(unalias)
-            && when_then_expr.len() == 1
-            && else_expr.as_deref().is_none_or(is_null_literal)
-        {
-            let (when, then) = &when_then_expr[0];
+        let conditional = args.first().and_then(|a| when_then_only(a));
+        if params.distinct {
+            let plain = match (name, args.as_slice()) {
+                ("count", [_]) => ("count_distinct", "dcountif"),
+                ("array_agg", [_]) => ("make_set", "make_set_if"),
+                _ => return Err(format!("a DISTINCT aggregate other than count ({e})")),
+            };
+            return Ok(match conditional {
+                Some((when, then)) => {
+                    format!("{}({}, {})", plain.1, self.expr(then)?, self.expr(when)?)
+                }
+                None => format!("{}({})", plain.0, self.expr(&args[0])?),
+            });
+        }
+        if let Some((when, then)) = conditional {
             let conditional = match name {
                 "count" => Some("countif"),
                 "sum" => Some("sumif"),
@@ -657,6 +640,9 @@ impl Writer<'_> {
             ("ceil", 1) => format!("ceiling({})", arg(0)?),
             ("round", 1 | 2) => format!("round({})", all()?),
             ("now", 0) => "now()".into(),
+            ("to_unixtime", 1) => {
+                format!("datetime_diff('second', {}, datetime(1970-01-01))", arg(0)?)
+            }
             // SQL's to_timestamp reads numbers as unix seconds and text as a time.
             ("to_timestamp", 1) => match args[0].get_type(self.schema) {
                 Ok(t) if t.is_numeric() => {
@@ -723,6 +709,21 @@ fn unwrap_to_json(e: &Expr) -> &Expr {
             &f.args[0]
         }
         other => other,
+    }
+}
+
+/// `CASE WHEN c THEN x END` (no ELSE, or ELSE NULL) as its condition and value.
+fn when_then_only(e: &Expr) -> Option<(&Expr, &Expr)> {
+    match unalias(e) {
+        Expr::Case(Case {
+            expr: None,
+            when_then_expr,
+            else_expr,
+        }) if when_then_expr.len() == 1 && else_expr.as_deref().is_none_or(is_null_literal) => {
+            let (when, then) = &when_then_expr[0];
+            Some((when.as_ref(), then.as_ref()))
+        }
+        _ => None,
     }
 }
 

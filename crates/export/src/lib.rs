@@ -118,7 +118,8 @@ impl std::error::Error for ExportError {}
 pub fn export(plan: &LogicalPlan, target: Target) -> Result<String, ExportError> {
     match target {
         Target::Sql => sql::to_sql(plan),
-        Target::Kql => piped(plan, target, None, kql::write),
+        // Athena's and CloudTrail's tables under Sentinel's names.
+        Target::Kql => piped(plan, target, Some(platform::sentinel), kql::write),
         // AWS's events under AWS's names; Windows events under the add-on's.
         Target::Spl => piped(plan, target, Some(platform::aws), spl::write),
         Target::Cwl => piped(plan, target, Some(platform::aws), cwl::write),

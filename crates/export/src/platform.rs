@@ -27,6 +27,66 @@ pub(crate) struct Remap {
     pub table: &'static str,
     /// A column of spoor's table as an expression over the platform table's columns.
     pub column: fn(&str) -> Option<Expr>,
+    /// A text at a JSON path into a column of spoor's table (`userIdentity.arn`), when the
+    /// platform has a column for it.
+    pub path: fn(&str, &[String]) -> Option<Expr>,
+}
+
+fn no_path(_: &str, _: &[String]) -> Option<Expr> {
+    None
+}
+
+/// The Sentinel table for Athena's and CloudTrail's tables (`vpc_flow_logs`, `cloudtrail`):
+/// the correspondences of [`aws`], read the other way.
+pub(crate) fn sentinel(table: &str) -> Option<Remap> {
+    match table {
+        "cloudtrail" => Some(Remap {
+            table: "AWSCloudTrail",
+            column: |c| inverse("AWSCloudTrail", cloudtrail, c, &[]),
+            path: |c, keys| inverse("AWSCloudTrail", cloudtrail, c, keys),
+        }),
+        "vpc_flow_logs" => Some(Remap {
+            table: "AWSVPCFlow",
+            column: |c| inverse("AWSVPCFlow", vpc_flow, c, &[]),
+            path: no_path,
+        }),
+        _ => None,
+    }
+}
+
+/// The column of `table` that `forward` reads from `column` (at `keys`, for a JSON path).
+fn inverse(
+    table: &str,
+    forward: fn(&str) -> Option<Expr>,
+    column: &str,
+    keys: &[String],
+) -> Option<Expr> {
+    let def = catalog().table(table)?;
+    def.columns.iter().find_map(|c| {
+        let reads = match forward(&c.name)? {
+            Expr::Column(col) => keys.is_empty() && col.name == column,
+            // A time the platform keeps in unix seconds (the flow's start and end).
+            Expr::ScalarFunction(f)
+                if f.func.name() == "kql_unixtime_seconds_todatetime"
+                    && keys.is_empty()
+                    && matches!(&f.args[0], Expr::Column(col) if col.name == column) =>
+            {
+                return Some(datafusion::functions::datetime::expr_fn::to_unixtime(vec![
+                    field(&c.name),
+                ]));
+            }
+            Expr::ScalarFunction(f) if f.func.name() == "kql_json_text" => {
+                matches!(&f.args[0], Expr::Column(col) if col.name == column)
+                    && f.args.len() == keys.len() + 1
+                    && f.args[1..].iter().zip(keys).all(|(a, k)| {
+                        matches!(a, Expr::Literal(v, _)
+                            if v.try_as_str().flatten().is_some_and(|a| a.eq_ignore_ascii_case(k)))
+                    })
+            }
+            _ => false,
+        };
+        reads.then(|| field(&c.name))
+    })
 }
 
 /// The platform table for `AWSCloudTrail` and `AWSVPCFlow`.
@@ -35,10 +95,12 @@ pub(crate) fn aws(table: &str) -> Option<Remap> {
         "AWSCloudTrail" => Some(Remap {
             table: "cloudtrail",
             column: cloudtrail,
+            path: no_path,
         }),
         "AWSVPCFlow" => Some(Remap {
             table: "vpc_flow_logs",
             column: vpc_flow,
+            path: no_path,
         }),
         _ => None,
     }
@@ -201,26 +263,52 @@ pub(crate) fn remap(p: &mut Pipeline, choose: fn(&str) -> Option<Remap>) -> Resu
                 merged.merge(&platform_schema);
                 *schema = Arc::new(merged);
                 let read = |e: &Expr, scope: &HashMap<String, Option<Expr>>| {
-                    e.clone()
-                        .transform_up(|e| match &e {
-                            Expr::Column(c) => match scope.get(&c.name) {
-                                Some(Some(mapped)) => Ok(Transformed::yes(mapped.clone())),
-                                Some(None) => {
-                                    Err(datafusion::error::DataFusionError::Plan(format!(
-                                        "{spoor_table}.{} (the platform's {} has no such field)",
-                                        c.name, r.table
-                                    )))
-                                }
-                                None => Ok(Transformed::no(e)),
-                            },
-                            _ => Ok(Transformed::no(e)),
-                        })
-                        .map(|t| t.data)
-                        .map_err(|e| match e {
-                            datafusion::error::DataFusionError::Plan(m) => m,
-                            other => other.to_string(),
-                        })
-                        .and_then(json_paths_as_text)
+                    // JSON paths the platform has a column for, then columns.
+                    let paths = e.clone().transform_up(|e| {
+                        let Expr::ScalarFunction(f) = &e else {
+                            return Ok(Transformed::no(e));
+                        };
+                        if !matches!(f.func.name(), "kql_json_text" | "kql_json_text_ignore_case") {
+                            return Ok(Transformed::no(e));
+                        }
+                        let Some(Expr::Column(c)) = f.args.first() else {
+                            return Ok(Transformed::no(e));
+                        };
+                        let keys: Option<Vec<String>> = f.args[1..]
+                            .iter()
+                            .map(|a| match a {
+                                Expr::Literal(v, _) => v.try_as_str().flatten().map(str::to_string),
+                                _ => None,
+                            })
+                            .collect();
+                        match keys.and_then(|k| {
+                            scope
+                                .contains_key(&c.name)
+                                .then(|| (r.path)(&c.name, &k))
+                                .flatten()
+                        }) {
+                            Some(mapped) => Ok(Transformed::yes(mapped)),
+                            None => Ok(Transformed::no(e)),
+                        }
+                    });
+                    let e = paths.map(|t| t.data).map_err(|e| e.to_string())?;
+                    e.transform_up(|e| match &e {
+                        Expr::Column(c) => match scope.get(&c.name) {
+                            Some(Some(mapped)) => Ok(Transformed::yes(mapped.clone())),
+                            Some(None) => Err(datafusion::error::DataFusionError::Plan(format!(
+                                "{spoor_table}.{} (the platform's {} has no such field)",
+                                c.name, r.table
+                            ))),
+                            None => Ok(Transformed::no(e)),
+                        },
+                        _ => Ok(Transformed::no(e)),
+                    })
+                    .map(|t| t.data)
+                    .map_err(|e| match e {
+                        datafusion::error::DataFusionError::Plan(m) => m,
+                        other => other.to_string(),
+                    })
+                    .and_then(json_paths_as_text)
                 };
                 let read_all = |items: &mut Vec<(String, Expr)>,
                                 scope: &HashMap<String, Option<Expr>>|
