@@ -317,11 +317,11 @@ fn compiled_rules_agree_with_the_reference_evaluator_on_the_regression_data() {
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
 
-/// A rule's plan written as KQL and as SPL (`spoor-export`) and read back by spoor's KQL and SPL
-/// front-ends finds the events the rule finds, on every regression data file. What a language
+/// A rule's plan written as KQL, SPL and Athena SQL (`spoor-export`) and read back by spoor's
+/// KQL, SPL and SQL front-ends finds the events the rule finds, on every regression data file. What a language
 /// cannot express is listed, and may not be more than a few rules.
 #[test]
-fn exports_to_kql_and_spl_find_the_rules_events_on_the_regression_data() {
+fn exports_to_kql_spl_and_athena_find_the_rules_events_on_the_regression_data() {
     let Some(sigma) = sigma_corpus() else { return };
     // Deep conditions (a rule with 1,090 terms) recurse deeply in debug builds' planning.
     std::thread::Builder::new()
@@ -342,7 +342,7 @@ fn exports_agree(sigma: &Path) {
         .filter_map(|r| r.id.as_deref().map(|id| (id, r)))
         .collect();
     let rt = runtime();
-    let (mut same, mut not_written, mut differ) = ([0usize; 2], Vec::new(), Vec::new());
+    let (mut same, mut not_written, mut differ) = ([0usize; 3], Vec::new(), Vec::new());
     for case in cases(sigma) {
         let Some(rule) = by_id.get(case.rule_id.as_str()) else {
             continue;
@@ -354,7 +354,10 @@ fn exports_agree(sigma: &Path) {
             let plan = t.plan().unwrap();
             let batches = rt.block_on(engine.execute(plan.clone())).unwrap();
             let want = rows(&spoor_output::ResultSet::of_table(def, batches), false);
-            for (i, target) in [Target::Kql, Target::Spl].into_iter().enumerate() {
+            for (i, target) in [Target::Kql, Target::Spl, Target::Athena]
+                .into_iter()
+                .enumerate()
+            {
                 let label = format!("{} ({}) as {target}", case.rule_id, t.table);
                 let text = match spoor_export::export(&plan, target) {
                     Ok(text) => text,
@@ -371,6 +374,8 @@ fn exports_agree(sigma: &Path) {
                         };
                         spoor_kql::compile(&text, &options).map(|p| p.plan)
                     }
+                    // Athena's SQL, read by spoor's SQL (which knows Trino's functions).
+                    Target::Athena => spoor_sql::compile(&text, 0).map(|p| p.plan),
                     _ => {
                         // The event's columns, as the rule's result has them.
                         let text = format!(
@@ -404,9 +409,10 @@ fn exports_agree(sigma: &Path) {
         }
     }
     println!(
-        "regression data through exports: KQL {} and SPL {} rule/table pairs find the rule's events; {} not written",
+        "regression data through exports: KQL {}, SPL {} and Athena {} rule/table pairs find the rule's events; {} not written",
         same[0],
         same[1],
+        same[2],
         not_written.len()
     );
     for n in &not_written {
@@ -418,6 +424,6 @@ fn exports_agree(sigma: &Path) {
         differ.len(),
         differ.join("\n\n")
     );
-    assert!(same[0] > 150 && same[1] > 150, "{same:?}");
+    assert!(same.iter().all(|n| *n > 150), "{same:?}");
     assert!(not_written.len() <= 5, "{not_written:#?}");
 }
