@@ -110,11 +110,6 @@ impl ContextProvider for PlanningContext {
         if name.eq_ignore_ascii_case("now") || name.eq_ignore_ascii_case("current_timestamp") {
             return Some(Arc::clone(&self.now));
         }
-        // Trino's names (Athena's SQL) for DataFusion's functions of the same meaning.
-        let name = match name.to_ascii_lowercase().as_str() {
-            "from_iso8601_timestamp" => "to_timestamp",
-            _ => name,
-        };
         self.state.scalar_functions().get(name).cloned()
     }
 

@@ -5,8 +5,9 @@
 //! - `column.key.key` on a JSON (dynamic) column reads the value at that path as text, as
 //!   Athena's struct fields read (`useridentity.sessioncontext.sessionissuer.username`);
 //! - an unknown table is an error at its name, with the closest catalog table;
-//! - Trino's `json_parse`, `json_extract_scalar(json, '$.path')` and
-//!   `regexp_extract(text, regex, group)` are spoor's functions of the same meaning.
+//! - Trino's `json_parse`, `json_extract_scalar(json, '$.path')`,
+//!   `regexp_extract(text, regex, group)` and `from_iso8601_timestamp` are spoor's functions of
+//!   the same meaning ([`TRINO_FUNCTIONS`]).
 //!
 //! Names the query itself defines (CTEs, table and column aliases) are never rewritten.
 
@@ -283,32 +284,16 @@ impl VisitorMut for ColumnResolver<'_> {
                     }
                 }
             }
-            // Trino's `json_extract_scalar(json, '$.path')` is spoor's
-            // `kql_extract_json('$.path', json)`.
-            Expr::Function(f)
-                if f.name
-                    .to_string()
-                    .eq_ignore_ascii_case("json_extract_scalar") =>
-            {
-                if let sqlparser::ast::FunctionArguments::List(list) = &mut f.args
-                    && list.args.len() == 2
+            Expr::Function(f) => {
+                let name = f.name.to_string();
+                if let Some((_, spoor, order)) = TRINO_FUNCTIONS
+                    .iter()
+                    .find(|(trino, _, _)| trino.eq_ignore_ascii_case(&name))
+                    && let sqlparser::ast::FunctionArguments::List(list) = &mut f.args
+                    && list.args.len() == order.len()
                 {
-                    list.args.swap(0, 1);
-                    f.name = sqlparser::ast::ObjectName::from(vec![Ident::new("kql_extract_json")]);
-                }
-            }
-            // Trino's `json_parse(text)` is spoor's `kql_parse_json(text)` (JSON as text).
-            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("json_parse") => {
-                f.name = sqlparser::ast::ObjectName::from(vec![Ident::new("kql_parse_json")]);
-            }
-            // Trino's `regexp_extract(text, regex, group)` is spoor's
-            // `kql_extract(regex, group, text)` (null where nothing matches, in both).
-            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("regexp_extract") => {
-                if let sqlparser::ast::FunctionArguments::List(list) = &mut f.args
-                    && list.args.len() == 3
-                {
-                    list.args.rotate_left(1);
-                    f.name = sqlparser::ast::ObjectName::from(vec![Ident::new("kql_extract")]);
+                    list.args = order.iter().map(|&i| list.args[i].clone()).collect();
+                    f.name = sqlparser::ast::ObjectName::from(vec![Ident::new(*spoor)]);
                 }
             }
             _ => {}
@@ -316,6 +301,19 @@ impl VisitorMut for ColumnResolver<'_> {
         ControlFlow::Continue(())
     }
 }
+
+/// Trino's functions that Athena queries use, as spoor's functions of the same meaning: the
+/// Trino name, spoor's, and which of Trino's arguments each of spoor's is.
+const TRINO_FUNCTIONS: &[(&str, &str, &[usize])] = &[
+    // json_extract_scalar(json, '$.path') is kql_extract_json('$.path', json).
+    ("json_extract_scalar", "kql_extract_json", &[1, 0]),
+    // json_parse(text): JSON, which spoor keeps as text.
+    ("json_parse", "kql_parse_json", &[0]),
+    // regexp_extract(text, regex, group) is kql_extract(regex, group, text); null where
+    // nothing matches, in both.
+    ("regexp_extract", "kql_extract", &[1, 2, 0]),
+    ("from_iso8601_timestamp", "to_timestamp", &[0]),
+];
 
 /// `kql_json_text_ignore_case(column, 'key', ...)`: the text at `path` in a JSON column, keys
 /// matched ignoring case as Athena does.
