@@ -9,7 +9,7 @@ mod support;
 
 use spoor_detections::model::Language;
 use spoor_detections::run::{
-    compile_kql, compile_sql, load_sigma_block, parameter_literals, probe_of, run_detection,
+    compile_kql, compile_sql, kql_options, load_sigma_block, parameter_literals, run_detection,
 };
 use spoor_detections::testing::prepare;
 use spoor_export::Target;
@@ -69,17 +69,9 @@ fn read_back(
         Target::Sql | Target::Athena => spoor_sql::compile(text, now_ns)
             .map(|p| p.plan)
             .map_err(render),
-        Target::Kql => {
-            let options = spoor_kql::PlanOptions {
-                now_ns,
-                tables_with_data: engine.tables_with_data(),
-                workspace: spoor_kql::workspace::Workspace::builtin(),
-                probe: Some(probe_of(engine)),
-            };
-            spoor_kql::compile(text, &options)
-                .map(|p| p.plan)
-                .map_err(render)
-        }
+        Target::Kql => spoor_kql::compile(text, &kql_options(engine, now_ns))
+            .map(|p| p.plan)
+            .map_err(render),
         Target::Spl => {
             let options = spoor_spl::SplOptions {
                 tables_with_data: engine.tables_with_data(),
@@ -133,12 +125,7 @@ fn round_trip(target: Target) {
             // table it ran on.
             let plans = match d.query.language {
                 Language::Kql => {
-                    let options = spoor_kql::PlanOptions {
-                        now_ns,
-                        tables_with_data: engine.tables_with_data(),
-                        workspace: spoor_kql::workspace::Workspace::builtin(),
-                        probe: Some(probe_of(engine)),
-                    };
+                    let options = kql_options(engine, now_ns);
                     let plan = compile_kql(d, &params, &[], &options).unwrap().plan;
                     vec![(label.clone(), plan, &original.sets[0].1)]
                 }

@@ -278,13 +278,8 @@ pub async fn run_detection(
     let params = parameter_literals(d, &options.params)?;
     match d.query.language {
         Language::Kql => {
-            let plan_options = spoor_kql::PlanOptions {
-                now_ns: options.now_ns,
-                tables_with_data: engine.tables_with_data(),
-                workspace: spoor_kql::workspace::Workspace::builtin(),
-                probe: Some(probe_of(engine)),
-            };
-            let planned = compile_kql(d, &params, exclusions, &plan_options)?;
+            let planned =
+                compile_kql(d, &params, exclusions, &kql_options(engine, options.now_ns))?;
             let columns = column_names(&planned.plan);
             let batches = engine
                 .execute(planned.plan)
@@ -359,6 +354,17 @@ fn column_names(plan: &LogicalPlan) -> Vec<String> {
         .iter()
         .map(|f| f.name().clone())
         .collect()
+}
+
+/// How KQL plans over the engine's evidence: its tables with data, the built-in workspace
+/// functions, and the engine's probe.
+pub fn kql_options(engine: &Engine, now_ns: i64) -> spoor_kql::PlanOptions {
+    spoor_kql::PlanOptions {
+        now_ns,
+        tables_with_data: engine.tables_with_data(),
+        workspace: spoor_kql::workspace::Workspace::builtin(),
+        probe: Some(probe_of(engine)),
+    }
 }
 
 /// The engine's probe, for the KQL plugins that take their columns from the data.

@@ -15,8 +15,8 @@ use spoor_cwl::groups::VPC_FIELDS;
 
 use crate::literal::{self, regex_escape};
 use crate::pipeline::{
-    Pipeline, Source, Stage, column_name, literal_str, plain_aggregate, text_under_empty_coalesce,
-    unalias,
+    Pipeline, Source, Stage, column_name, computed, literal_str, plain_aggregate,
+    text_under_empty_coalesce, unalias,
 };
 
 /// The pipeline as a Logs Insights query.
@@ -97,9 +97,8 @@ impl Writer {
         Ok(match stage {
             Stage::Where(e) => format!("filter {}", self.expr(e)?),
             Stage::Extend(items) | Stage::Project(items) => {
-                let computed: Vec<String> = items
+                let computed: Vec<String> = computed(items)
                     .iter()
-                    .filter(|(n, e)| column_name(e) != Some(n.as_str()))
                     .map(|(n, e)| Ok(format!("{} as {}", self.expr(e)?, self.name(n)?)))
                     .collect::<Result<_, String>>()?;
                 if computed.is_empty() {
@@ -364,18 +363,17 @@ impl Writer {
 
 /// A span as Logs Insights writes it (`5m`, `1h`, `1d`).
 fn duration(ns: i64) -> Result<String, String> {
-    for (size, unit) in [
+    const UNITS: &[(i64, &str)] = &[
         (86_400_000_000_000, "d"),
         (3_600_000_000_000, "h"),
         (60_000_000_000, "m"),
         (1_000_000_000, "s"),
         (1_000_000, "ms"),
-    ] {
-        if ns > 0 && ns % size == 0 {
-            return Ok(format!("{}{unit}", ns / size));
-        }
-    }
-    Err(format!("a span of {ns} ns"))
+    ];
+    (ns > 0)
+        .then(|| literal::in_largest_unit(ns, UNITS))
+        .flatten()
+        .ok_or_else(|| format!("a span of {ns} ns"))
 }
 
 /// A regular expression literal, `/.../` with `/` escaped.

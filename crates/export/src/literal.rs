@@ -24,16 +24,10 @@ pub(crate) fn like_to_regex(pattern: &str, escape: Option<char>, case_insensitiv
     out
 }
 
-/// Text matched literally in a regular expression (RE2's and the regex crate's metacharacters).
+/// Text matched literally in a regular expression: the regex crate's escaping, whose
+/// backslashed punctuation RE2 (KQL, Sumo), PCRE (Splunk) and Java (Athena) read alike.
 pub(crate) fn regex_escape(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    regex::escape(text)
 }
 
 /// A regex replacement in DataFusion's form (`${1}`, `$$`) in RE2's (`\\1`, `$`).
@@ -119,6 +113,14 @@ pub(crate) fn datetime(ns: i64) -> String {
     t.unwrap_or_else(|| ns.to_string())
 }
 
+/// A span in the largest of `units` (size in ns, suffix) that divides it (`1d`, `90m`).
+pub(crate) fn in_largest_unit(ns: i64, units: &[(i64, &str)]) -> Option<String> {
+    units
+        .iter()
+        .find(|(size, _)| ns % size == 0)
+        .map(|(size, unit)| format!("{}{unit}", ns / size))
+}
+
 /// A KQL timespan literal in the largest unit that divides it (`1d`, `90m`, `250ms`).
 pub(crate) fn timespan(ns: i64) -> Result<String, String> {
     const UNITS: &[(i64, &str)] = &[
@@ -133,20 +135,9 @@ pub(crate) fn timespan(ns: i64) -> Result<String, String> {
     if ns == 0 {
         return Ok("0s".into());
     }
-    let (sign, magnitude) = if ns < 0 { ("-", -ns) } else { ("", ns) };
-    for (size, unit) in UNITS {
-        if magnitude % size == 0 {
-            let text = format!("{}{unit}", magnitude / size);
-            return Ok(if sign.is_empty() {
-                text
-            } else {
-                format!("(-{text})")
-            });
-        }
-    }
-    Err(format!(
-        "a timespan of {ns} ns (KQL's smallest unit is 100 ns)"
-    ))
+    let text = in_largest_unit(ns.abs(), UNITS)
+        .ok_or_else(|| format!("a timespan of {ns} ns (KQL's smallest unit is 100 ns)"))?;
+    Ok(if ns < 0 { format!("(-{text})") } else { text })
 }
 
 #[cfg(test)]

@@ -401,6 +401,16 @@ pub(crate) fn plain_aggregate(e: &Expr) -> Result<(&str, &[Expr], bool), String>
     Ok((func.name(), &params.args, params.distinct))
 }
 
+/// Whether an assignment only restates its input column (`X = X`).
+pub(crate) fn restates((name, e): &(String, Expr)) -> bool {
+    column_name(e) == Some(name.as_str())
+}
+
+/// The assignments of a projection that compute something (not `X = X`).
+pub(crate) fn computed(items: &[(String, Expr)]) -> Vec<(String, Expr)> {
+    items.iter().filter(|i| !restates(i)).cloned().collect()
+}
+
 /// The column names an expression reads.
 fn reads(e: &Expr) -> Vec<String> {
     e.column_refs()
@@ -444,8 +454,7 @@ impl Pipeline {
         input: DFSchemaRef,
     ) -> Result<(), String> {
         let names: Vec<String> = outputs.iter().map(|(n, _)| n.clone()).collect();
-        let restated = |(n, e): &(String, Expr)| column_name(e) == Some(n.as_str());
-        if names == self.columns && outputs.iter().all(restated) {
+        if names == self.columns && outputs.iter().all(restates) {
             return Ok(());
         }
         // Only renames of a summarize's columns, in their order: the summarize names them.
@@ -489,8 +498,7 @@ impl Pipeline {
                 return Ok(());
             }
         }
-        let computed: Vec<(String, Expr)> =
-            outputs.iter().filter(|o| !restated(o)).cloned().collect();
+        let computed = computed(&outputs);
         // What `extend computed` would give: the input's columns with replaced ones in place,
         // then the new ones.
         let mut extended = self.columns.clone();

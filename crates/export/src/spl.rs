@@ -15,8 +15,8 @@ use spoor_spl::sourcetypes::{SOURCETYPES, Shape};
 
 use crate::literal::{self, regex_escape};
 use crate::pipeline::{
-    Pipeline, Source, Stage, column_name, literal_str, plain_aggregate, text_under_empty_coalesce,
-    unalias,
+    Pipeline, Source, Stage, column_name, computed, literal_str, plain_aggregate,
+    text_under_empty_coalesce, unalias,
 };
 
 /// The pipeline as SPL text.
@@ -200,11 +200,7 @@ impl Writer<'_> {
             Stage::Where(e) => format!("where {}", self.expr(e)?),
             Stage::Extend(items) => format!("eval {}", self.assignments(items)?),
             Stage::Project(items) => {
-                let computed: Vec<(String, Expr)> = items
-                    .iter()
-                    .filter(|(n, e)| column_name(e) != Some(n.as_str()))
-                    .cloned()
-                    .collect();
+                let computed = computed(items);
                 let names = items
                     .iter()
                     .map(|(n, _)| self.field(n))
@@ -217,14 +213,12 @@ impl Writer<'_> {
                 }
             }
             Stage::Summarize { aggregates, by } => {
-                let mut groups = Vec::new();
-                let mut evals = Vec::new();
-                for (n, e) in by {
-                    if column_name(e) != Some(n.as_str()) {
-                        evals.push((n.clone(), e.clone()));
-                    }
-                    groups.push(self.field(n)?);
-                }
+                // Computed group keys are made by an eval first: BY takes fields.
+                let evals = computed(by);
+                let groups = by
+                    .iter()
+                    .map(|(n, _)| self.field(n))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let aggs = aggregates
                     .iter()
                     .map(|(n, e)| Ok(format!("{} AS {}", self.aggregate(e)?, self.field(n)?)))

@@ -14,7 +14,7 @@ use datafusion::logical_expr::{BinaryExpr, Cast, Expr, Operator, TryCast};
 use spoor_sumo::sources::TABLES;
 
 use crate::literal::regex_escape;
-use crate::pipeline::{Pipeline, Source, Stage, column_name, plain_aggregate, unalias};
+use crate::pipeline::{Pipeline, Source, Stage, column_name, computed, plain_aggregate, unalias};
 
 /// The pipeline as a Sumo Logic query.
 pub(crate) fn write(p: &Pipeline) -> Result<String, String> {
@@ -47,11 +47,7 @@ fn stage_text(stage: &Stage) -> Result<String, String> {
         Stage::Where(e) => format!("where {}", expr(e)?),
         Stage::Extend(items) => assignments(items)?,
         Stage::Project(items) => {
-            let computed: Vec<(String, Expr)> = items
-                .iter()
-                .filter(|(n, e)| column_name(e) != Some(n.as_str()))
-                .cloned()
-                .collect();
+            let computed = computed(items);
             let names = items
                 .iter()
                 .map(|(n, _)| name(n))
