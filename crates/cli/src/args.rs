@@ -83,7 +83,8 @@ pub enum Command {
     /// Targets: sql (spoor's SQL), kql (Sentinel's tables), athena (Athena's CloudTrail and
     /// VPC flow log tables), cwl (Logs Insights on the CloudTrail or flow log group), spl (the
     /// Windows and AWS add-ons' sourcetypes, search terms where it can), sumo (Windows source
-    /// categories). esql is not written yet.
+    /// categories), esql (Elastic's data streams with their ECS fields: process.executable,
+    /// winlog.event_data.*, event.action).
     ///
     /// Examples:
     ///   spoor convert --from kql --to sql 'AWSCloudTrail | where EventName == "StopLogging" | count'
@@ -309,14 +310,14 @@ pub enum RulesCommand {
     /// Write rules in another language, one after the other, each after a comment line with
     /// its id. A rule the target cannot express is reported with the part it cannot write.
     ///
-    /// Targets: sql, kql, athena, cwl, spl, sumo (esql is not written yet). A Sigma block is
-    /// written once per table.
+    /// Targets: sql, kql, athena, cwl, spl, sumo, esql. A Sigma block is written once per
+    /// table.
     ///   spoor rules export --to sql
     ///   spoor rules export --to kql aws-cloudtrail-stop-logging
     ///   spoor rules export --to spl windows-security-log-cleared
     #[command(verbatim_doc_comment)]
     Export {
-        /// The language to write (sql, kql, athena, cwl, spl, sumo; esql is not written yet).
+        /// The language to write (sql, kql, athena, cwl, spl, sumo, esql).
         #[arg(long, value_name = "LANG")]
         to: String,
         /// Only these rules (ids); default: all.
@@ -348,9 +349,9 @@ pub struct ConvertArgs {
     /// The language the query is written in.
     #[arg(long, value_enum, default_value_t = Lang::Kql)]
     pub from: Lang,
-    /// The language to write: sql, kql, athena, cwl, spl or sumo (esql is not written yet).
-    /// Each platform's names are used: Athena's and Logs Insights' CloudTrail and flow log
-    /// fields for AWSCloudTrail and AWSVPCFlow, the add-ons' sourcetypes in SPL.
+    /// The language to write: sql, kql, athena, cwl, spl, sumo or esql. Each platform's names
+    /// are used: Athena's and Logs Insights' CloudTrail and flow log fields for AWSCloudTrail
+    /// and AWSVPCFlow, the add-ons' sourcetypes in SPL, ECS fields in ES|QL.
     #[arg(long, value_name = "LANG")]
     pub to: String,
     /// Sigma: the table to write the rule for, when its log source maps to several (the

@@ -8,14 +8,14 @@
 //! Targets:
 //! - `sql`: spoor's SQL (DataFusion's dialect with spoor's functions, as `--lang sql` reads
 //!   it), written by DataFusion's unparser and read back before it is handed out;
-//! - `kql`, `spl`, `cwl`, `athena`, `sumo`: the plan read as a pipeline of stages
+//! - `kql`, `spl`, `cwl`, `athena`, `sumo`, `esql`: the plan read as a pipeline of stages
 //!   ([`pipeline`]) and written stage by stage, with each platform's names for the tables
 //!   ([`platform`]: CloudTrail's and the flow logs' fields for the AWS platforms; the Windows
-//!   add-on's sourcetypes and Sumo's source categories for Windows events).
+//!   add-on's sourcetypes, Sumo's source categories and Elastic's data streams with their ECS
+//!   fields for Windows events).
 //!
 //! The round-trip test (`crates/cli/tests/roundtrip.rs`) reads every written pack rule back
-//! through spoor's front-end for the language and compares rows. `esql` is refused with an
-//! error until it is written.
+//! through spoor's front-end for the language and compares rows.
 
 use std::fmt;
 
@@ -23,8 +23,10 @@ use datafusion::logical_expr::LogicalPlan;
 
 mod athena;
 mod cwl;
+mod esql;
 mod kql;
 mod literal;
+mod lucene;
 mod pipeline;
 mod platform;
 mod spl;
@@ -125,12 +127,8 @@ pub fn export(plan: &LogicalPlan, target: Target) -> Result<String, ExportError>
         Target::Cwl => piped(plan, target, Some(platform::aws), cwl::write),
         Target::Athena => piped(plan, target, Some(platform::aws), athena::write),
         Target::Sumo => piped(plan, target, None, sumo::write),
-        other => Err(ExportError {
-            target: other,
-            message: "spoor does not write this language yet (sql, kql, spl, cwl, athena and \
-                      sumo are written)"
-                .into(),
-        }),
+        // CloudTrail's events under the AWS integration's names; Windows events under ECS's.
+        Target::Esql => piped(plan, target, Some(platform::aws), esql::write),
     }
 }
 
@@ -191,9 +189,10 @@ mod tests {
     }
 
     #[test]
-    fn targets_not_written_yet_say_so() {
-        let e = export(&kql_plan("AWSCloudTrail | take 1"), Target::Esql).unwrap_err();
+    fn what_a_target_cannot_express_is_named() {
+        let e = export(&kql_plan("SigninLogs | take 1"), Target::Esql).unwrap_err();
         assert!(e.to_string().contains("cannot write this as esql"), "{e}");
+        assert!(e.to_string().contains("SigninLogs"), "{e}");
     }
 
     #[test]
