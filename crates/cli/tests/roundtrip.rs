@@ -2,8 +2,9 @@
 //! (`spoor-export`) and read back through that language's front-end, returns the rows the rule
 //! returns, on each of the rule's own tests' events.
 //!
-//! Targets: spoor's SQL, KQL, SPL, Athena, Logs Insights and Sumo Logic. A Sigma block is exported once per table it ran on. What a
-//! target cannot express is listed with the reason, never skipped silently.
+//! Targets: spoor's SQL, KQL, SPL, Athena, Logs Insights, Sumo Logic and ES|QL. A Sigma block
+//! is exported once per table it ran on. What a target cannot express is listed with the
+//! reason, never skipped silently.
 
 mod support;
 
@@ -13,7 +14,7 @@ use spoor_detections::run::{
 };
 use spoor_detections::testing::prepare;
 use spoor_export::Target;
-use support::{execute, rows, runtime};
+use support::{execute, only_columns, rows, runtime};
 
 /// The pack's rules run through `target` and read back must give their own rows.
 fn on_big_stack(target: Target) {
@@ -57,6 +58,11 @@ fn pack_rules_round_trip_through_sumo() {
     on_big_stack(Target::Sumo);
 }
 
+#[test]
+fn pack_rules_round_trip_through_esql() {
+    on_big_stack(Target::Esql);
+}
+
 /// The written text planned again by the target's own front-end.
 fn read_back(
     target: Target,
@@ -98,7 +104,14 @@ fn read_back(
                 .map(|p| p.plan)
                 .map_err(render)
         }
-        other => Err(format!("no read-back for {other}")),
+        Target::Esql => {
+            let options = spoor_esql::EsqlOptions {
+                tables_with_data: engine.tables_with_data(),
+            };
+            spoor_esql::compile(text, &options)
+                .map(|p| p.plan)
+                .map_err(render)
+        }
     }
 }
 
@@ -160,9 +173,23 @@ fn round_trip(target: Target) {
                 // A search ends with Splunk's event fields (_time, _raw...) unless it makes a
                 // table, and Sumo's with the fields it read; the rule's own columns are asked
                 // for, as a user of either would.
+                // ES|QL's whole events are the data stream's fields: the rule's columns that
+                // Elastic holds as one field each are asked for and compared.
+                let mut compared: Option<Vec<String>> = None;
                 let text = match target {
                     Target::Spl => format!("{text}\n| table {}", want.columns.join(", ")),
                     Target::Sumo => format!("{text}\n| fields {}", want.columns.join(", ")),
+                    Target::Esql if !text.contains("\n| KEEP ") && !text.contains("\n| STATS ") => {
+                        let (columns, fields) = esql_fields(&text, &want.columns);
+                        if columns.is_empty() {
+                            not_exported.push(format!(
+                                "{label}: its whole events have none of the rule's columns as an ES|QL field"
+                            ));
+                            continue;
+                        }
+                        compared = Some(columns);
+                        format!("{text}\n| KEEP {}", fields.join(", "))
+                    }
                     _ => text,
                 };
                 let back = read_back(target, &text, now_ns, engine).unwrap_or_else(|e| {
@@ -170,14 +197,27 @@ fn round_trip(target: Target) {
                 });
                 // Shown with the rule's column types: the text computes the same values, but
                 // only KQL knows which text is dynamic (JSON) and shows it as JSON.
-                let result = execute(engine, back, want.types.clone()).unwrap_or_else(|e| {
+                let types = match &compared {
+                    Some(columns) => columns
+                        .iter()
+                        .map(|c| want.types[want.columns.iter().position(|w| w == c).unwrap()])
+                        .collect(),
+                    None => want.types.clone(),
+                };
+                let result = execute(engine, back, types).unwrap_or_else(|e| {
                     panic!("{label}: the exported {target} fails:\n{text}\n{e}")
                 });
                 let strings_never_null = target == Target::Kql;
-                let (want, got) = (
-                    rows(want, strings_never_null),
-                    rows(&result, strings_never_null),
-                );
+                let (want, got) = match &compared {
+                    Some(columns) => (
+                        rows(&only_columns(want, columns), false),
+                        rows(&result, false),
+                    ),
+                    None => (
+                        rows(want, strings_never_null),
+                        rows(&result, strings_never_null),
+                    ),
+                };
                 if got == want {
                     same += 1;
                 } else {
@@ -200,6 +240,28 @@ fn round_trip(target: Target) {
         differ.join("\n\n")
     );
     assert!(same > 0);
+}
+
+/// The columns of `columns` that the data stream in `text`'s FROM holds as a field of their
+/// own (not converted, not shared with another column), with those fields.
+fn esql_fields(text: &str, columns: &[String]) -> (Vec<String>, Vec<String>) {
+    use spoor_esql::datastreams::{Conversion, DataStream};
+    let pattern = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("FROM "))
+        .unwrap_or_default();
+    let Some(stream) = DataStream::matching(pattern).first().copied() else {
+        return (vec![], vec![]);
+    };
+    columns
+        .iter()
+        .filter_map(|c| {
+            let w = stream.written(c).ok()?;
+            let shared = stream.fields.iter().filter(|f| f.ecs == w.ecs).count() > 1;
+            (w.conversion == Conversion::Same && !shared).then(|| (c.clone(), w.ecs.to_string()))
+        })
+        .unzip()
 }
 
 fn spoor(args: &[&str]) -> std::process::Output {

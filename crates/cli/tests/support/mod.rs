@@ -289,3 +289,26 @@ pub fn rows(result: &spoor_output::ResultSet, strings_never_null: bool) -> Vec<V
     out.sort();
     out
 }
+
+/// `result` with only `columns` (each a column of it), in that order.
+pub fn only_columns(result: &ResultSet, columns: &[String]) -> ResultSet {
+    let indices: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            result
+                .columns
+                .iter()
+                .position(|r| r == c)
+                .expect("a column of the result")
+        })
+        .collect();
+    ResultSet::new(
+        columns.to_vec(),
+        result
+            .batches
+            .iter()
+            .map(|b| b.project(&indices).expect("columns of the batch"))
+            .collect(),
+        indices.iter().map(|i| result.types[*i]).collect(),
+    )
+}
