@@ -92,7 +92,11 @@ const SYSMON_FIELDS: &[EcsField] = &[
     WINLOG_SYSTEM[2],
     WINLOG_SYSTEM[3],
     WINLOG_SYSTEM[4],
-    converted("winlog.record_id", "EventRecordID", Conversion::NumberAsText),
+    converted(
+        "winlog.record_id",
+        "EventRecordID",
+        Conversion::NumberAsText,
+    ),
     same("process.executable", "Image"),
     same("process.command_line", "CommandLine"),
     same("process.entity_id", "ProcessGuid"),
@@ -110,7 +114,11 @@ const SYSMON_FIELDS: &[EcsField] = &[
     same("file.path", "TargetFilename"),
     same("file.path", "ImageLoaded"),
     same("file.path", "Device"),
-    converted("file.code_signature.signed", "Signed", Conversion::BoolAsText),
+    converted(
+        "file.code_signature.signed",
+        "Signed",
+        Conversion::BoolAsText,
+    ),
     same("file.code_signature.subject_name", "Signature"),
     same("file.code_signature.status", "SignatureStatus"),
     converted("source.ip", "SourceIp", Conversion::Ip),
@@ -137,9 +145,15 @@ const SYSMON_FIELDS: &[EcsField] = &[
 const WINLOG_WITHOUT: [(&str, &str); 5] = [
     ("Level", "Elastic holds the level's name in log.level"),
     ("Task", "Elastic holds the task's name in winlog.task"),
-    ("Keywords", "Elastic holds the keywords' names in winlog.keywords"),
+    (
+        "Keywords",
+        "Elastic holds the keywords' names in winlog.keywords",
+    ),
     ("Opcode", "Elastic holds the opcode's name in winlog.opcode"),
-    ("EventData", "spoor's bag of every EventData field; name the field instead"),
+    (
+        "EventData",
+        "spoor's bag of every EventData field; name the field instead",
+    ),
 ];
 
 pub const DATA_STREAMS: &[DataStream] = &[
@@ -168,7 +182,12 @@ pub const DATA_STREAMS: &[DataStream] = &[
         pattern: "logs-system.security-*",
         table: "SecurityEvent",
         // No Provider column: Log Analytics' table names the provider in EventSourceName.
-        fields: &[WINLOG_SYSTEM[0], WINLOG_SYSTEM[1], WINLOG_SYSTEM[2], WINLOG_SYSTEM[3]],
+        fields: &[
+            WINLOG_SYSTEM[0],
+            WINLOG_SYSTEM[1],
+            WINLOG_SYSTEM[2],
+            WINLOG_SYSTEM[3],
+        ],
         prefix: Some("winlog.event_data."),
         without: &[
             WINLOG_WITHOUT[0],
@@ -182,13 +201,19 @@ pub const DATA_STREAMS: &[DataStream] = &[
             ("EventSourceName", "Log Analytics computes it"),
             ("EventLevelName", "Log Analytics computes it"),
             ("LogonTypeName", "Log Analytics computes it"),
-            ("Process", "Log Analytics computes it (the executable's name)"),
+            (
+                "Process",
+                "Log Analytics computes it (the executable's name)",
+            ),
             ("SubjectAccount", "Log Analytics computes it (DOMAIN\\user)"),
             ("TargetAccount", "Log Analytics computes it (DOMAIN\\user)"),
             ("TargetUser", "Log Analytics computes it"),
             ("FilePathNoUser", "Log Analytics computes it"),
             ("Fqbn", "Log Analytics computes it"),
-            ("FullyQualifiedSubjectMachineName", "Log Analytics computes it"),
+            (
+                "FullyQualifiedSubjectMachineName",
+                "Log Analytics computes it",
+            ),
             ("FullyQualifiedSubjectUserName", "Log Analytics computes it"),
             ("EventOriginId", "Log Analytics computes it"),
             ("SourceComputerId", "Log Analytics computes it"),
@@ -201,7 +226,10 @@ pub const DATA_STREAMS: &[DataStream] = &[
             ("_SubscriptionId", "Log Analytics computes it"),
             ("_BilledSize", "Log Analytics computes it"),
             ("_IsBillable", "Log Analytics computes it"),
-            ("EventRecordId", "Elastic holds it as winlog.record_id, a number"),
+            (
+                "EventRecordId",
+                "Elastic holds it as winlog.record_id, a number",
+            ),
         ],
     },
     DataStream {
@@ -341,6 +369,35 @@ impl DataStream {
         }
     }
 
+    /// Every ES|QL field this data stream's events can have, in the mapping's order: the
+    /// mapped fields, the table's other columns under the prefix, CloudTrail's identity
+    /// members. (For `KEEP` wildcards and suggestions; reading each gives `Some`.)
+    pub fn field_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |n: String| {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        };
+        for f in self.fields.iter().filter(|f| self.has(f.column)) {
+            push(f.ecs.to_string());
+        }
+        if let (Some(prefix), Some(table)) = (self.prefix, catalog().table(self.table)) {
+            for c in &table.columns {
+                let name = format!("{prefix}{}", c.name);
+                if self.read(&name).is_some() {
+                    push(name);
+                }
+            }
+        }
+        if self.table == "cloudtrail" {
+            for (_, ecs) in CLOUDTRAIL_IDENTITY {
+                push(ecs.to_string());
+            }
+        }
+        out
+    }
+
     fn has(&self, column: &str) -> bool {
         catalog()
             .table(self.table)
@@ -385,10 +442,19 @@ mod tests {
     #[test]
     fn fields_are_read_back_as_the_columns_they_come_from() {
         let sysmon = DataStream::of_table("Sysmon").unwrap();
-        assert_eq!(sysmon.read("process.command_line"), Some(field("CommandLine")));
+        assert_eq!(
+            sysmon.read("process.command_line"),
+            Some(field("CommandLine"))
+        );
         // Several Sysmon fields are one ECS field: whichever the event has.
-        assert!(matches!(sysmon.read("file.path"), Some(Expr::ScalarFunction(_))));
-        assert_eq!(sysmon.read("winlog.event_data.Hashes"), Some(field("Hashes")));
+        assert!(matches!(
+            sysmon.read("file.path"),
+            Some(Expr::ScalarFunction(_))
+        ));
+        assert_eq!(
+            sysmon.read("winlog.event_data.Hashes"),
+            Some(field("Hashes"))
+        );
         // A column with an ECS name is not also read by its own name.
         assert_eq!(sysmon.read("winlog.event_data.Image"), None);
         assert_eq!(sysmon.read("winlog.event_data.User"), None);
@@ -397,9 +463,8 @@ mod tests {
 
     #[test]
     fn index_patterns_name_data_streams() {
-        let tables = |p: &str| -> Vec<&str> {
-            DataStream::matching(p).iter().map(|d| d.table).collect()
-        };
+        let tables =
+            |p: &str| -> Vec<&str> { DataStream::matching(p).iter().map(|d| d.table).collect() };
         assert_eq!(tables("logs-windows.sysmon_operational-*"), ["Sysmon"]);
         assert_eq!(tables("logs-aws.cloudtrail-default"), ["cloudtrail"]);
         assert_eq!(tables("logs-*").len(), 3);
