@@ -287,3 +287,11 @@ fn cloudtrail_fields() {
         ]
     );
 }
+
+#[test]
+fn times_compare_with_spans_and_text() {
+    planned(&format!(
+        "{SYSMON} | WHERE @timestamp > NOW() - 7 days AND @timestamp >= \"2023-08-09T10:00:00Z\" \
+         | EVAL later = @timestamp + 90 minutes, day = DATE_TRUNC(1 day, @timestamp)"
+    ));
+}
