@@ -412,6 +412,11 @@ pub enum Lang {
     /// _sourceCategory chooses the tables).
     #[value(alias = "sumologic")]
     Sumo,
+    /// Elastic ES|QL, over the data streams spoor maps onto its tables
+    /// (logs-windows.sysmon_operational-*, logs-system.security-*, logs-aws.cloudtrail-*) with
+    /// their ECS field names.
+    #[value(alias = "elastic")]
+    Esql,
     /// Sigma rules (YAML): every rule of the file runs on the tables its log source maps to.
     Sigma,
 }

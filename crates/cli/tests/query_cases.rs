@@ -1,5 +1,5 @@
 //! Behaviour cases of the front-ends other than KQL, as data: every `tests/sql/*.sql`,
-//! `tests/cwl/*.cwl`, `tests/spl/*.spl` and `tests/sumo/*.sumo` runs over fixture evidence and its result is compared with the snapshot beside it
+//! `tests/cwl/*.cwl`, `tests/spl/*.spl`, `tests/sumo/*.sumo` and `tests/esql/*.esql` runs over fixture evidence and its result is compared with the snapshot beside it
 //! (`tests/snapshots/`). Adding a case is adding a file; `cargo insta review` shows a new or
 //! changed result for approval.
 //!
@@ -10,7 +10,7 @@
 //! -- now: 2023-08-10T00:00:00Z          (the pinned now; the default)
 //! # log-group: vpcflow                  (Logs Insights: the log groups, comma-separated)
 //! # macros: examples/splunk/macros.conf  (SPL: macro files, comma-separated)
-//! // evidence: crates/cli/tests/fixtures/sumo   (Sumo Logic cases comment with //)
+//! // evidence: crates/cli/tests/fixtures/sumo   (Sumo Logic and ES|QL cases comment with //)
 //! ```
 //!
 //! SPL has no line comments, so an SPL case's header lines are blanked before it runs (line
@@ -22,7 +22,7 @@ use std::path::Path;
 
 mod support;
 
-use support::{header, render_result, repo_root, run_cwl, run_spl, run_sql, run_sumo};
+use support::{header, render_result, repo_root, run_cwl, run_esql, run_spl, run_sql, run_sumo};
 
 fn run_case(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("case file");
@@ -51,6 +51,9 @@ fn run_case(path: &Path) -> String {
             .iter()
             .any(|s| lower.contains(s));
         (run_sumo(&evidence, &text, &name), ordered)
+    } else if name.ends_with(".esql") {
+        // ES|QL's commands are case-insensitive.
+        (run_esql(&evidence, &text, &name), lower.contains("| sort"))
     } else if name.ends_with(".cwl") {
         let groups = header(&text, "log-group")
             .map(|g| g.split(',').map(|s| s.trim().to_string()).collect())
@@ -95,6 +98,13 @@ fn spl_cases() {
 #[test]
 fn sumo_cases() {
     insta::glob!("sumo/*.sumo", |path| {
+        insta::assert_snapshot!(run_case(path));
+    });
+}
+
+#[test]
+fn esql_cases() {
+    insta::glob!("esql/*.esql", |path| {
         insta::assert_snapshot!(run_case(path));
     });
 }

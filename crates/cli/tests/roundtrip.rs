@@ -259,7 +259,7 @@ fn esql_fields(text: &str, columns: &[String]) -> (Vec<String>, Vec<String>) {
         .filter_map(|c| {
             let w = stream.written(c).ok()?;
             let shared = stream.fields.iter().filter(|f| f.ecs == w.ecs).count() > 1;
-            (w.conversion == Conversion::Same && !shared).then(|| (c.clone(), w.ecs.to_string()))
+            (w.conversion == Conversion::Same && !shared).then(|| (c.clone(), w.ecs))
         })
         .unzip()
 }

@@ -353,7 +353,10 @@ fn exports_agree(sigma: &Path) {
             let def = spoor_catalog::catalog().table(&t.table).unwrap();
             let plan = t.plan().unwrap();
             let batches = rt.block_on(engine.execute(plan.clone())).unwrap();
-            let want = rows(&spoor_output::ResultSet::of_table(def, batches.clone()), false);
+            let want = rows(
+                &spoor_output::ResultSet::of_table(def, batches.clone()),
+                false,
+            );
             for (i, target) in [Target::Kql, Target::Spl, Target::Athena, Target::Esql]
                 .into_iter()
                 .enumerate()

@@ -268,9 +268,9 @@ pub const CLOUDTRAIL_IDENTITY: &[(&str, &str)] = &[
 ];
 
 /// How one column is written in ES|QL: its field and how its values are held there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
-    pub ecs: &'static str,
+    pub ecs: String,
     pub conversion: Conversion,
 }
 
@@ -282,23 +282,27 @@ impl DataStream {
 
     /// The data streams an index pattern of `FROM` names (`*` wildcards; `logs-*` names all).
     pub fn matching(pattern: &str) -> Vec<&'static DataStream> {
-        let re = format!(
-            "^{}$",
-            pattern
-                .split('*')
-                .map(regex::escape)
-                .collect::<Vec<_>>()
-                .join(".*")
-        );
-        let Ok(re) = regex::Regex::new(&re) else {
+        let wildcard = |p: &str| {
+            regex::Regex::new(&format!(
+                "^{}$",
+                p.split('*')
+                    .map(regex::escape)
+                    .collect::<Vec<_>>()
+                    .join(".*")
+            ))
+            .ok()
+        };
+        let Some(re) = wildcard(pattern) else {
             return vec![];
         };
         DATA_STREAMS
             .iter()
             .filter(|d| {
-                // A pattern matches a data stream when it matches the stream's names, with or
-                // without the namespace (`logs-aws.cloudtrail-default`).
-                re.is_match(d.pattern) || re.is_match(&d.pattern.replace('*', "default"))
+                // A pattern names a data stream when it matches the stream's names in some
+                // namespace (`logs-*`, `logs-aws.cloudtrail-default`, `logs-aws.cloudtrail-prod`).
+                re.is_match(d.pattern)
+                    || re.is_match(&d.pattern.replace('*', "default"))
+                    || wildcard(d.pattern).is_some_and(|own| own.is_match(pattern))
             })
             .collect()
     }
@@ -310,14 +314,13 @@ impl DataStream {
         }
         if let Some(f) = self.fields.iter().find(|f| f.column == column) {
             return Ok(Written {
-                ecs: f.ecs,
+                ecs: f.ecs.to_string(),
                 conversion: f.conversion,
             });
         }
         match self.prefix {
             Some(prefix) if self.has(column) => Ok(Written {
-                // Leaked: a column's prefixed name is asked for a handful of times per export.
-                ecs: Box::leak(format!("{prefix}{column}").into_boxed_str()),
+                ecs: format!("{prefix}{column}"),
                 conversion: Conversion::Same,
             }),
             _ => Err(format!(
@@ -364,6 +367,35 @@ impl DataStream {
             1 => columns.pop(),
             _ => Some(df("coalesce", columns)),
         }
+    }
+
+    /// Every ES|QL field this data stream's events can have, in the mapping's order: the
+    /// mapped fields, the table's other columns under the prefix, CloudTrail's identity
+    /// members. (For `KEEP` wildcards and suggestions; reading each gives `Some`.)
+    pub fn field_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |n: String| {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        };
+        for f in self.fields.iter().filter(|f| self.has(f.column)) {
+            push(f.ecs.to_string());
+        }
+        if let (Some(prefix), Some(table)) = (self.prefix, catalog().table(self.table)) {
+            for c in &table.columns {
+                let name = format!("{prefix}{}", c.name);
+                if self.read(&name).is_some() {
+                    push(name);
+                }
+            }
+        }
+        if self.table == "cloudtrail" {
+            for (_, ecs) in CLOUDTRAIL_IDENTITY {
+                push(ecs.to_string());
+            }
+        }
+        out
     }
 
     fn has(&self, column: &str) -> bool {
@@ -435,6 +467,7 @@ mod tests {
             |p: &str| -> Vec<&str> { DataStream::matching(p).iter().map(|d| d.table).collect() };
         assert_eq!(tables("logs-windows.sysmon_operational-*"), ["Sysmon"]);
         assert_eq!(tables("logs-aws.cloudtrail-default"), ["cloudtrail"]);
+        assert_eq!(tables("logs-aws.cloudtrail-prod"), ["cloudtrail"]);
         assert_eq!(tables("logs-*").len(), 3);
         assert!(tables("metrics-*").is_empty());
     }

@@ -136,7 +136,7 @@ impl Writer {
             return Err(format!("the column {c}"));
         }
         let w = self.stream.written(c)?;
-        let field = name(w.ecs);
+        let field = name(&w.ecs);
         Ok(match w.conversion {
             Conversion::Same => field,
             Conversion::NumberAsText => format!("TO_LONG({field})"),

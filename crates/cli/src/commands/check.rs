@@ -78,6 +78,11 @@ fn check_one(
                 spoor_sumo::compile(text, &Default::default()).map(|p| p.notes)
             });
         }
+        Lang::Esql => {
+            return searched(spoor_esql::syntax::parse(text).map(|_| ()), &|| {
+                spoor_esql::compile(text, &Default::default()).map(|p| p.notes)
+            });
+        }
         _ => {}
     }
     if lang == Lang::Sql {

@@ -51,6 +51,11 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
                 .map_err(render)?
                 .plan
         }
+        Lang::Esql => {
+            spoor_esql::compile(&text, &Default::default())
+                .map_err(render)?
+                .plan
+        }
         Lang::Sigma => sigma_plan(&text, &origin, args.table.as_deref())?,
     };
     let written =

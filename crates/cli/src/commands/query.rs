@@ -112,6 +112,7 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
                 Lang::Sql => spoor_sql::parse(&text),
                 Lang::Cwl => spoor_cwl::syntax::parse(&text).map(|_| ()),
                 Lang::Spl => spoor_spl::parse(&text, &macros).map(|_| ()),
+                Lang::Esql => spoor_esql::syntax::parse(&text).map(|_| ()),
                 _ => spoor_sumo::syntax::parse(&text).map(|_| ()),
             }
             .map_err(render)?;
@@ -133,6 +134,13 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
                     &spoor_spl::SplOptions {
                         tables_with_data: with_data,
                         now_ns,
+                    },
+                )
+                .map(|p| (p.plan, p.types, p.notes)),
+                Lang::Esql => spoor_esql::compile(
+                    &text,
+                    &spoor_esql::EsqlOptions {
+                        tables_with_data: with_data,
                     },
                 )
                 .map(|p| (p.plan, p.types, p.notes)),

@@ -234,6 +234,15 @@ pub fn run_sumo(evidence: &Path, text: &str, origin: &str) -> Result<ResultSet, 
     execute(&engine, planned.plan, planned.types)
 }
 
+pub fn run_esql(evidence: &Path, text: &str, origin: &str) -> Result<ResultSet, String> {
+    let engine = open_engine(evidence)?;
+    let options = spoor_esql::EsqlOptions {
+        tables_with_data: engine.tables_with_data(),
+    };
+    let planned = spoor_esql::compile(text, &options).map_err(|ds| rendered(&ds, text, origin))?;
+    execute(&engine, planned.plan, planned.types)
+}
+
 /// Diagnostics rendered against their text, one after the other.
 pub fn rendered(ds: &[spoor_core::Diagnostic], text: &str, origin: &str) -> String {
     ds.iter()
