@@ -317,11 +317,12 @@ fn compiled_rules_agree_with_the_reference_evaluator_on_the_regression_data() {
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
 
-/// A rule's plan written as KQL, SPL and Athena SQL (`spoor-export`) and read back by spoor's
-/// KQL, SPL and SQL front-ends finds the events the rule finds, on every regression data file. What a language
-/// cannot express is listed, and may not be more than a few rules.
+/// A rule's plan written as KQL, SPL, Athena SQL and ES|QL (`spoor-export`) and read back by
+/// spoor's front-ends for them finds the events the rule finds, on every regression data file
+/// (ES|QL's by computer and record number: its whole events are ECS documents). What a
+/// language cannot express is listed, and may not be more than a few rules.
 #[test]
-fn exports_to_kql_spl_and_athena_find_the_rules_events_on_the_regression_data() {
+fn exports_to_kql_spl_athena_and_esql_find_the_rules_events_on_the_regression_data() {
     let Some(sigma) = sigma_corpus() else { return };
     // Deep conditions (a rule with 1,090 terms) recurse deeply in debug builds' planning.
     std::thread::Builder::new()
@@ -381,7 +382,15 @@ fn exports_agree(sigma: &Path) {
                     Target::Athena => spoor_sql::compile(&text, 0).map(|p| p.plan),
                     // The events' computer and record number, compared with the rule's.
                     Target::Esql => {
-                        let text = format!("{text}\n| KEEP winlog.computer_name, winlog.record_id");
+                        // Elastic holds the record number as text; Sysmon's column is a number.
+                        let record = if def.column("EventRecordID").is_some() {
+                            "TO_LONG(winlog.record_id)"
+                        } else {
+                            "winlog.record_id"
+                        };
+                        let text = format!(
+                            "{text}\n| EVAL record = {record}\n| KEEP winlog.computer_name, record"
+                        );
                         let options = spoor_esql::EsqlOptions {
                             tables_with_data: with_data.clone(),
                         };
@@ -422,9 +431,11 @@ fn exports_agree(sigma: &Path) {
                     same[i] += 1;
                 } else {
                     differ.push(format!(
-                        "{label}: {} rows, the rule {}\n{text}",
+                        "{label}: {} rows, the rule {}\n{text}\nfirst rows: {:?} / the rule's {:?}",
                         got.len(),
-                        want.len()
+                        want.len(),
+                        got.first(),
+                        want.first()
                     ));
                 }
             }
@@ -453,6 +464,7 @@ fn exports_agree(sigma: &Path) {
             .iter()
             .filter(|n| n.contains(&format!(" as {target}: ")))
             .count();
-        assert!(refused <= 5, "{target}: {not_written:#?}");
+        // 4 rules are on WindowsEvent, which has no Splunk sourcetype or Elastic data stream.
+        assert!(refused <= 6, "{target}: {not_written:#?}");
     }
 }
