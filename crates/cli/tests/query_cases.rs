@@ -53,7 +53,10 @@ fn run_case(path: &Path) -> String {
         (run_sumo(&evidence, &text, &name), ordered)
     } else if name.ends_with(".esql") {
         // ES|QL's commands are case-insensitive.
-        (run_esql(&evidence, &text, &name), lower.contains("| sort"))
+        (
+            run_esql(&evidence, &text, &name, now_ns),
+            lower.contains("| sort"),
+        )
     } else if name.ends_with(".cwl") {
         let groups = header(&text, "log-group")
             .map(|g| g.split(',').map(|s| s.trim().to_string()).collect())

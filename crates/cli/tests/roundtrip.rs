@@ -107,6 +107,7 @@ fn read_back(
         Target::Esql => {
             let options = spoor_esql::EsqlOptions {
                 tables_with_data: engine.tables_with_data(),
+                now_ns,
             };
             spoor_esql::compile(text, &options)
                 .map(|p| p.plan)
@@ -319,7 +320,12 @@ fn convert_writes_sql_that_runs_to_the_same_rows() {
         "AWSCloudTrail | where not(ErrorCode contains \"Denied\") | summarize n = count()";
     let want = run("kql", negated);
     assert_ne!(want, vec!["0".to_string()]);
-    for (target, lang) in [("athena", "sql"), ("spl", "spl"), ("sql", "sql")] {
+    for (target, lang) in [
+        ("athena", "sql"),
+        ("spl", "spl"),
+        ("sql", "sql"),
+        ("esql", "esql"),
+    ] {
         let out = spoor(&["convert", "--from", "kql", "--to", target, negated]);
         assert!(
             out.status.success(),
@@ -330,10 +336,11 @@ fn convert_writes_sql_that_runs_to_the_same_rows() {
         assert_eq!(run(lang, &text), want, "{target}:\n{text}");
     }
 
-    let out = spoor(&["convert", "--to", "esql", "AWSCloudTrail | take 1"]);
+    // A table no Elastic data stream holds is refused by name.
+    let out = spoor(&["convert", "--to", "esql", "SigninLogs | take 1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("cannot write this as esql"),
+        String::from_utf8_lossy(&out.stderr).contains("esql cannot express events of SigninLogs"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -393,6 +393,7 @@ fn exports_agree(sigma: &Path) {
                         );
                         let options = spoor_esql::EsqlOptions {
                             tables_with_data: with_data.clone(),
+                            now_ns: 0,
                         };
                         spoor_esql::compile(&text, &options).map(|p| p.plan)
                     }

@@ -39,6 +39,8 @@ pub struct EsqlOptions {
     /// The catalog tables the evidence fills (empty when checking without evidence). Of the
     /// data streams `FROM` names, those with data are read.
     pub tables_with_data: HashSet<String>,
+    /// What `NOW()` is (ns since the epoch): the CLI's `--now`, or the clock.
+    pub now_ns: i64,
 }
 
 /// A planned query: the plan, the KQL type of each column, and notes (fields no selected data
@@ -119,7 +121,11 @@ pub fn plan(query: &Query, text: &str, options: &EsqlOptions) -> PResult<Planned
         .collect();
     let plan =
         spoor_events::union(branches, &fields).map_err(|e| plan_error(e, query.from_span))?;
-    let mut p = Planner { plan, text };
+    let mut p = Planner {
+        plan,
+        text,
+        now_ns: options.now_ns,
+    };
     for c in &query.commands {
         p.command(c)?;
     }
@@ -314,6 +320,7 @@ pub(crate) fn like_regex(pattern: &str) -> String {
 struct Planner<'a> {
     plan: LogicalPlan,
     text: &'a str,
+    now_ns: i64,
 }
 
 impl Planner<'_> {
@@ -958,10 +965,7 @@ impl Planner<'_> {
             }
             "now" => {
                 n(0..=0)?;
-                cast(
-                    df("now", vec![]),
-                    DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Nanosecond, None),
-                )
+                lit(ScalarValue::TimestampNanosecond(Some(self.now_ns), None))
             }
             // CIDR_MATCH(ip, block, ...): in any of the blocks (IPv4 or IPv6).
             "cidr_match" => {

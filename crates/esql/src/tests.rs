@@ -59,6 +59,7 @@ fn from_names_data_streams() {
 fn tables_with_data_are_preferred() {
     let options = EsqlOptions {
         tables_with_data: ["Sysmon".to_string()].into_iter().collect(),
+        ..Default::default()
     };
     let p = compile("FROM logs-*", &options).unwrap();
     let text = p.plan.display_indent().to_string();

@@ -158,6 +158,15 @@ fn select(p: &Pipeline) -> Result<Select, String> {
             table: table.as_deref(),
             schema,
         };
+        // Window functions are columns added to each row, each with its own OVER clause.
+        let window_as_extend;
+        let stage = match stage {
+            Stage::Window { items, .. } => {
+                window_as_extend = Stage::Extend(items.clone());
+                &window_as_extend
+            }
+            other => other,
+        };
         match stage {
             Stage::Where(e) => {
                 if q.closed() {
@@ -267,6 +276,7 @@ fn select(p: &Pipeline) -> Result<Select, String> {
             Stage::MvExpand { .. } => {
                 return Err("mv-expand (CROSS JOIN UNNEST is not written)".into());
             }
+            Stage::Window { .. } => unreachable!("written as an extend above"),
         }
     }
     Ok(q)
@@ -354,12 +364,48 @@ impl Writer<'_> {
         Ok(text)
     }
 
+    /// lag, lead and row_number over the rows' order, as Trino writes them.
+    fn window_function(
+        &self,
+        f: &datafusion::logical_expr::expr::WindowFunction,
+    ) -> Result<String, String> {
+        let name = f.fun.name();
+        if !matches!(name, "lag" | "lead" | "row_number") {
+            return Err(format!("the window function {name}() in Athena"));
+        }
+        let args = f
+            .params
+            .args
+            .iter()
+            .map(|a| self.expr(a))
+            .collect::<Result<Vec<_>, String>>()?;
+        let order = f
+            .params
+            .order_by
+            .iter()
+            .map(|k| {
+                Ok(format!(
+                    "{} {} NULLS {}",
+                    self.expr(&k.expr)?,
+                    if k.asc { "ASC" } else { "DESC" },
+                    if k.nulls_first { "FIRST" } else { "LAST" }
+                ))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(format!(
+            "{name}({}) OVER (ORDER BY {})",
+            args.join(", "),
+            order.join(", ")
+        ))
+    }
+
     fn expr(&self, e: &Expr) -> Result<String, String> {
         Ok(match e {
             Expr::Alias(a) => self.expr(&a.expr)?,
             Expr::Column(c) => self.column(&c.name),
             Expr::Literal(v, _) => literal_text(v)?,
             Expr::BinaryExpr(b) => self.binary(b)?,
+            Expr::WindowFunction(f) => self.window_function(f)?,
             Expr::Not(x) => format!("NOT {}", self.operand(x)?),
             Expr::IsNull(x) => format!("{} IS NULL", self.operand(x)?),
             Expr::IsNotNull(x) => format!("{} IS NOT NULL", self.operand(x)?),

@@ -15,7 +15,7 @@ use spoor_cwl::groups::VPC_FIELDS;
 
 use crate::literal::{self, regex_escape};
 use crate::pipeline::{
-    Pipeline, Source, Stage, column_name, computed, literal_str, plain_aggregate,
+    Pipeline, Source, Stage, WINDOW, column_name, computed, literal_str, plain_aggregate,
     text_under_empty_coalesce, unalias,
 };
 
@@ -149,6 +149,7 @@ impl Writer {
             Stage::Take(n) => format!("limit {n}"),
             Stage::Distinct => return Err("distinct rows".into()),
             Stage::MvExpand { .. } => return Err("mv-expand (unnest)".into()),
+            Stage::Window { .. } => return Err(WINDOW.into()),
         })
     }
 

@@ -23,8 +23,8 @@ use spoor_esql::datastreams::{CLOUDTRAIL_IDENTITY, Conversion, DataStream};
 use crate::literal::{self, in_largest_unit};
 use crate::lucene::search_as_lucene;
 use crate::pipeline::{
-    Pipeline, Source, Stage, column_name, literal_str, plain_aggregate, text_under_empty_coalesce,
-    unalias,
+    Pipeline, Source, Stage, WINDOW, column_name, literal_str, plain_aggregate,
+    text_under_empty_coalesce, unalias,
 };
 
 /// The pipeline as ES|QL text.
@@ -238,6 +238,7 @@ impl Writer {
                 return Err("mv-expand (MV_EXPAND of dynamic arrays is not written)".into());
             }
             Stage::Distinct => return Err("distinct rows".into()),
+            Stage::Window { .. } => return Err(WINDOW.into()),
         })
     }
 

@@ -163,7 +163,10 @@ impl Writer<'_> {
         Ok(match stage {
             Stage::Where(e) => format!("where {}", self.expr(e)?),
             Stage::Extend(items) => format!("extend {}", self.assignments(items)?),
-            Stage::Project(items) => format!("project {}", self.assignments(items)?),
+            Stage::Project(items) => match self.extend_and_away(items)? {
+                Some(text) => text,
+                None => format!("project {}", self.assignments(items)?),
+            },
             Stage::Summarize { aggregates, by } => self.summarize(aggregates, by)?,
             Stage::Sort(keys) => {
                 let keys = keys
@@ -185,7 +188,81 @@ impl Writer<'_> {
                 let columns: Vec<String> = columns.iter().map(|c| ident(c)).collect();
                 format!("mv-expand kind={kind} {}", columns.join(", "))
             }
+            // prev() and its kin read the row set in the order a sort gave it (Kusto's
+            // serialized rows), so the window's order is sorted by first.
+            Stage::Window { items, order } => format!(
+                "{}\n| extend {}",
+                self.stage(&Stage::Sort(order.clone()))?,
+                self.assignments(items)?
+            ),
         })
+    }
+
+    /// A projection that keeps the input's columns in order but some, then adds new ones, as
+    /// `extend` and `project-away` (rather than a `project` naming every column kept).
+    fn extend_and_away(&self, items: &[(String, Expr)]) -> Result<Option<String>, String> {
+        let input: Vec<&String> = self.schema.fields().iter().map(|f| f.name()).collect();
+        let kept = items
+            .iter()
+            .take_while(|(n, e)| column_name(e) == Some(n.as_str()));
+        let kept: Vec<&String> = kept.map(|(n, _)| n).collect();
+        let added = &items[kept.len()..];
+        let mut remaining = input.iter().copied().filter(|c| kept.contains(c));
+        let in_order = kept.iter().all(|k| remaining.next() == Some(*k));
+        let dropped: Vec<&String> = input
+            .iter()
+            .copied()
+            .filter(|c| !kept.contains(c))
+            .collect();
+        if !in_order
+            || added.is_empty()
+            || dropped.is_empty()
+            || kept.len() < dropped.len()
+            || added.iter().any(|(n, _)| input.contains(&n))
+        {
+            return Ok(None);
+        }
+        let away: Vec<String> = dropped.iter().map(|c| ident(c)).collect();
+        let mut text = String::new();
+        if !added.is_empty() {
+            text = format!("extend {}\n| ", self.assignments(added)?);
+        }
+        text.push_str(&format!("project-away {}", away.join(", ")));
+        Ok(Some(text))
+    }
+
+    /// A row-order function as KQL's: `prev`/`next` for lag/lead, `row_number`,
+    /// `row_window_session`.
+    fn window_function(
+        &self,
+        f: &datafusion::logical_expr::expr::WindowFunction,
+    ) -> Result<String, String> {
+        let args = f
+            .params
+            .args
+            .iter()
+            .map(|a| self.expr(a))
+            .collect::<Result<Vec<_>, String>>()?;
+        let mut args = args;
+        if matches!(f.fun.name(), "lag" | "lead") {
+            // prev(x) and prev(x, n): a null default and an offset of 1 are KQL's own.
+            let null_default = matches!(f.params.args.get(2).map(unalias), Some(Expr::Literal(v, _)) if v.is_null());
+            if args.len() == 3 && null_default {
+                args.pop();
+            }
+            if args.len() == 2 && args[1] == "1" {
+                args.pop();
+            }
+        }
+        let name = match f.fun.name() {
+            "lag" => "prev",
+            "lead" => "next",
+            "row_number" => "row_number",
+            "kql_row_number_restart" => "row_number",
+            "kql_row_window_session" => "row_window_session",
+            other => return Err(format!("the window function {other}()")),
+        };
+        Ok(format!("{name}({})", args.join(", ")))
     }
 
     fn assignments(&self, items: &[(String, Expr)]) -> Result<String, String> {
@@ -373,7 +450,7 @@ impl Writer<'_> {
             "var" | "var_samp" => call("variance"),
             "var_pop" => call("variancep"),
             kql if kql.starts_with("kql_") => call(&kql["kql_".len()..]),
-            other => Err(format!("the aggregate {other}() has no KQL writing")),
+            other => Err(format!("the aggregate {other}() in KQL")),
         }
     }
 
@@ -383,6 +460,7 @@ impl Writer<'_> {
             Expr::Column(c) => ident(&c.name),
             Expr::Literal(v, _) => literal_text(v)?,
             Expr::BinaryExpr(b) => self.binary(b)?,
+            Expr::WindowFunction(f) => self.window_function(f)?,
             Expr::Not(x) => format!("not({})", self.expr(x)?),
             Expr::IsNull(x) => format!("isnull({})", self.expr(x)?),
             Expr::IsNotNull(x) => format!("isnotnull({})", self.expr(x)?),
@@ -668,7 +746,7 @@ impl Writer<'_> {
             ("least", _) => format!("min_of({})", all()?),
             ("to_hex", 1) => format!("tohex({})", arg(0)?),
             ("reverse", 1) => format!("reverse({})", arg(0)?),
-            (other, _) => return Err(format!("the function {other}() has no KQL writing")),
+            (other, _) => return Err(format!("the function {other}() in KQL")),
         })
     }
 

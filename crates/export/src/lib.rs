@@ -189,6 +189,31 @@ mod tests {
     }
 
     #[test]
+    fn row_order_functions_are_written_where_the_language_has_them() {
+        let kql = export(
+            &kql_plan("SecurityEvent | sort by TimeGenerated asc | extend Previous = prev(Account, 1, \"none\"), N = row_number() | project TimeGenerated, Account, Previous, N"),
+            Target::Kql,
+        )
+        .unwrap();
+        assert!(kql.contains("prev(Account, 1, \"none\")"), "{kql}");
+        assert!(kql.contains("row_number()"), "{kql}");
+        assert!(kql.contains("| project-away __win"), "{kql}");
+        kql_plan(&kql);
+        let plan = kql_plan(
+            "cloudtrail | sort by eventTime asc | extend Previous = prev(eventName, 1, \"none\"), N = row_number() | project eventTime, eventName, Previous, N",
+        );
+        let athena = export(&plan, Target::Athena).unwrap();
+        assert!(
+            athena.contains("lag(eventname, 1, 'none') OVER (ORDER BY "),
+            "{athena}"
+        );
+        assert!(athena.contains("row_number() OVER (ORDER BY "), "{athena}");
+        spoor_sql::compile(&athena, 0).unwrap_or_else(|ds| panic!("{athena}\n{}", ds[0].message));
+        let e = export(&plan, Target::Spl).unwrap_err();
+        assert!(e.message.contains("window function"), "{e}");
+    }
+
+    #[test]
     fn what_a_target_cannot_express_is_named() {
         let e = export(&kql_plan("SigninLogs | take 1"), Target::Esql).unwrap_err();
         assert!(e.to_string().contains("cannot write this as esql"), "{e}");

@@ -73,6 +73,12 @@ pub(crate) enum Stage {
     Take(usize),
     /// Distinct rows over every column.
     Distinct,
+    /// Row-order functions (`prev`, `next`, `row_number`, `row_window_session`) over the rows
+    /// in `order`, each a new column: `items` are window function calls with no partition.
+    Window {
+        items: Vec<(String, Expr)>,
+        order: Vec<SortExpr>,
+    },
     /// One row per element of each named column (dynamic arrays, or bags as `{key: value}`
     /// bags (`kind=bag`) or `[key, value]` arrays (`kind=array`)), the lists expanded side by
     /// side; the column holds the element.
@@ -242,8 +248,42 @@ pub(crate) fn pipeline(plan: &LogicalPlan) -> Result<Pipeline, String> {
                 qualified: Vec::new(),
             })
         }
-        LogicalPlan::Window(_) => {
-            Err("a window function (row_number, prev/next, serialize, row_window_session)".into())
+        LogicalPlan::Window(w) => {
+            use datafusion::logical_expr::expr::WindowFunction;
+            let mut p = pipeline(&w.input)?;
+            let out = names(plan);
+            let added = &out[w.input.schema().fields().len()..];
+            let mut order: Option<Vec<SortExpr>> = None;
+            let mut items = Vec::new();
+            for (name, e) in added.iter().zip(&w.window_expr) {
+                let e = p.resolve(unalias(e))?;
+                let Expr::WindowFunction(f) = &e else {
+                    return Err(format!("the window expression {e}"));
+                };
+                let WindowFunction { params, .. } = f.as_ref();
+                if !params.partition_by.is_empty() || params.filter.is_some() || params.distinct {
+                    return Err("a partitioned or filtered window function".into());
+                }
+                // spoor's row-order functions read the whole ordered row set: its default frame.
+                if *order.get_or_insert_with(|| params.order_by.clone()) != params.order_by {
+                    return Err("window functions over two orders at once".into());
+                }
+                // spoor's mv-apply numbers rows in no order to join its parts back: those
+                // numbers mean something only inside one run of the plan.
+                if params.order_by.is_empty() {
+                    return Err("row numbers over rows in no order (mv-apply)".into());
+                }
+                items.push((name.clone(), e));
+            }
+            p.stages.push((
+                Stage::Window {
+                    items,
+                    order: order.unwrap_or_default(),
+                },
+                w.input.schema().clone(),
+            ));
+            p.columns = out;
+            Ok(p)
         }
         LogicalPlan::Join(j) => join(j),
         LogicalPlan::Unnest(u) => {
@@ -348,6 +388,10 @@ fn join(j: &datafusion::logical_expr::Join) -> Result<Pipeline, String> {
         qualified,
     })
 }
+
+/// What a writer without row-order functions says of a window stage.
+pub(crate) const WINDOW: &str =
+    "a window function (row_number, prev/next, row_window_session) in this language";
 
 /// The expression under any aliases.
 pub(crate) fn unalias(e: &Expr) -> &Expr {

@@ -340,6 +340,15 @@ pub(crate) fn remap(p: &mut Pipeline, choose: fn(&str) -> Option<Remap>) -> Resu
                             k.expr = read(&k.expr, &scope)?;
                         }
                     }
+                    Stage::Window { items, order } => {
+                        read_all(items, &scope)?;
+                        for k in order.iter_mut() {
+                            k.expr = read(&k.expr, &scope)?;
+                        }
+                        for (n, _) in items.iter() {
+                            scope.remove(n);
+                        }
+                    }
                     Stage::Take(_) | Stage::Distinct | Stage::MvExpand { .. } => {}
                 }
             }

@@ -15,7 +15,7 @@ use spoor_spl::sourcetypes::{SOURCETYPES, Shape};
 
 use crate::literal::{self, regex_escape};
 use crate::pipeline::{
-    Pipeline, Source, Stage, column_name, computed, literal_str, plain_aggregate,
+    Pipeline, Source, Stage, WINDOW, column_name, computed, literal_str, plain_aggregate,
     text_under_empty_coalesce, unalias,
 };
 
@@ -250,6 +250,7 @@ impl Writer<'_> {
             }
             Stage::Take(n) => format!("head {n}"),
             Stage::MvExpand { .. } => return Err("mv-expand (mvexpand is not written)".into()),
+            Stage::Window { .. } => return Err(WINDOW.into()),
             Stage::Distinct => {
                 return Err("distinct rows (dedup drops events that lack a field)".into());
             }

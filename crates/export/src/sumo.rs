@@ -14,7 +14,9 @@ use datafusion::logical_expr::{BinaryExpr, Cast, Expr, Operator, TryCast};
 use spoor_sumo::sources::TABLES;
 
 use crate::literal::regex_escape;
-use crate::pipeline::{Pipeline, Source, Stage, column_name, computed, plain_aggregate, unalias};
+use crate::pipeline::{
+    Pipeline, Source, Stage, WINDOW, column_name, computed, plain_aggregate, unalias,
+};
 
 /// The pipeline as a Sumo Logic query.
 pub(crate) fn write(p: &Pipeline) -> Result<String, String> {
@@ -95,6 +97,7 @@ fn stage_text(stage: &Stage) -> Result<String, String> {
         Stage::Take(n) => format!("limit {n}"),
         Stage::Distinct => return Err("distinct rows".into()),
         Stage::MvExpand { .. } => return Err("mv-expand".into()),
+        Stage::Window { .. } => return Err(WINDOW.into()),
     })
 }
 

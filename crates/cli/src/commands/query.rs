@@ -141,6 +141,7 @@ pub fn run(args: QueryArgs) -> Result<ExitCode, Failure> {
                     &text,
                     &spoor_esql::EsqlOptions {
                         tables_with_data: with_data,
+                        now_ns,
                     },
                 )
                 .map(|p| (p.plan, p.types, p.notes)),

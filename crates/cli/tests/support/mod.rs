@@ -234,10 +234,16 @@ pub fn run_sumo(evidence: &Path, text: &str, origin: &str) -> Result<ResultSet, 
     execute(&engine, planned.plan, planned.types)
 }
 
-pub fn run_esql(evidence: &Path, text: &str, origin: &str) -> Result<ResultSet, String> {
+pub fn run_esql(
+    evidence: &Path,
+    text: &str,
+    origin: &str,
+    now_ns: i64,
+) -> Result<ResultSet, String> {
     let engine = open_engine(evidence)?;
     let options = spoor_esql::EsqlOptions {
         tables_with_data: engine.tables_with_data(),
+        now_ns,
     };
     let planned = spoor_esql::compile(text, &options).map_err(|ds| rendered(&ds, text, origin))?;
     execute(&engine, planned.plan, planned.types)

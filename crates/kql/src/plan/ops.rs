@@ -273,6 +273,7 @@ impl Planner {
         // Each new column can use the ones before it (`extend a = 1, b = a + 1`).
         for (n, a) in columns.iter().enumerate() {
             // prev()/next()/row_number() become window columns the expression reads.
+            let before = tab.types.len();
             let (windowed, expr) = self.with_windows(tab, &a.expr, a.span)?;
             tab = windowed;
             let new: Vec<(String, TExpr)> = match self.spread(&a.names, &expr, &tab, a.span) {
@@ -298,7 +299,7 @@ impl Planner {
             let mut types = Vec::new();
             let mut placed = vec![false; new.len()];
             for (i, existing) in tab.names().into_iter().enumerate() {
-                if existing.starts_with("__win") || existing == SPREAD {
+                if (i >= before && existing.starts_with("__win")) || existing == SPREAD {
                     continue; // columns computed for this expression only
                 }
                 match new.iter().position(|(name, _)| *name == existing) {

@@ -50,9 +50,20 @@ impl Planner {
             })
             .collect();
         let mut windows: Vec<Window> = Vec::new();
-        let rewritten = self.extract_windows(e, &tab, &order, &mut windows)?;
         let first = tab.types.len();
-        let name = |i: usize| format!("__win{}", first + i);
+        // Past any `__win<n>` column already there (a query written from a plan names its
+        // columns so), so that the new names are new.
+        let base = tab
+            .schema()
+            .fields()
+            .iter()
+            .filter_map(|f| f.name().strip_prefix("__win")?.parse::<usize>().ok())
+            .map(|n| n + 1)
+            .max()
+            .unwrap_or(0)
+            .max(first);
+        let rewritten = self.extract_windows(e, &tab, &order, base, &mut windows)?;
+        let name = |i: usize| format!("__win{}", base + i);
         // The window functions themselves (DataFusion wants them bare in the Window node), then
         // a projection that finishes each value (row_number's start and type).
         let exprs: Vec<Expr> = windows
@@ -102,6 +113,7 @@ impl Planner {
         e: &ast::Expr,
         tab: &Tab,
         order: &[SortExpr],
+        base: usize,
         windows: &mut Vec<Window>,
     ) -> Result<ast::Expr, Diagnostic> {
         super::rewrite_calls(e, &is_window_function, &mut |call, span| {
@@ -113,12 +125,12 @@ impl Planner {
                 // Its arguments' windows first; this call waits for the next round.
                 let mut inner = call.clone();
                 for a in &mut inner.args {
-                    *a = self.extract_windows(a, tab, order, windows)?;
+                    *a = self.extract_windows(a, tab, order, base, windows)?;
                 }
                 return Ok(ExprKind::Call(inner));
             }
             let w = self.window_call(call, tab, order, span)?;
-            let name = format!("__win{}", tab.types.len() + windows.len());
+            let name = format!("__win{}", base + windows.len());
             windows.push(w);
             Ok(ExprKind::Name(ast::Ident { name, span }))
         })
