@@ -1,5 +1,6 @@
 //! Shared infrastructure for every spoor crate: byte [`Span`]s, [`Diagnostic`]s, a
-//! [`LineIndex`] (byte offset → line:column) and a plain-text diagnostic renderer.
+//! [`LineIndex`] (byte offset → line:column), a plain-text diagnostic renderer, and a
+//! [`cursor::Cursor`] over query text for the hand-written parsers.
 //!
 //! ```
 //! use spoor_core::{Diagnostic, Span};
@@ -11,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cursor;
 mod diagnostic;
 mod line_index;
 mod span;

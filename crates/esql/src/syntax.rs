@@ -8,6 +8,7 @@
 //! - commands: https://www.elastic.co/docs/reference/query-languages/esql/esql-commands
 //! - operators: https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/operators
 
+use spoor_core::cursor::{Cursor, span};
 use spoor_core::{Diagnostic, Span};
 
 /// A parsed query.
@@ -173,30 +174,29 @@ const UNSUPPORTED: &[&str] = &[
 /// Parses a query.
 pub fn parse(text: &str) -> Result<Query, Vec<Diagnostic>> {
     let mut p = Parser {
-        text,
-        pos: 0,
-        depth: 0,
+        cursor: Cursor::new(text, is_name_char),
     };
     p.query().map_err(|d| vec![d])
 }
 
 struct Parser<'a> {
-    text: &'a str,
-    pos: usize,
-    depth: usize,
+    cursor: Cursor<'a>,
 }
 
-/// The deepest nesting a query may have.
-const MAX_DEPTH: usize = 40;
+impl<'a> std::ops::Deref for Parser<'a> {
+    type Target = Cursor<'a>;
+    fn deref(&self) -> &Cursor<'a> {
+        &self.cursor
+    }
+}
+
+impl std::ops::DerefMut for Parser<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.cursor
+    }
+}
 
 type PResult<T> = Result<T, Diagnostic>;
-
-pub(crate) fn span(start: usize, end: usize) -> Span {
-    Span::new(
-        u32::try_from(start).unwrap_or(u32::MAX),
-        u32::try_from(end).unwrap_or(u32::MAX),
-    )
-}
 
 fn is_name_start(c: char) -> bool {
     c.is_alphabetic() || c == '_' || c == '@'
@@ -207,123 +207,12 @@ fn is_name_char(c: char) -> bool {
 }
 
 impl<'a> Parser<'a> {
+    /// Runs `f` one level deeper, or fails when the query nests too deeply.
     fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
-        if self.depth >= MAX_DEPTH {
-            return Err(Diagnostic::new(
-                format!("the query nests more than {MAX_DEPTH} levels deep"),
-                self.word_span(),
-            ));
-        }
-        self.depth += 1;
+        self.enter()?;
         let out = f(self);
-        self.depth -= 1;
+        self.leave();
         out
-    }
-
-    fn rest(&self) -> &'a str {
-        &self.text[self.pos..]
-    }
-
-    fn at_end(&self) -> bool {
-        self.pos >= self.text.len()
-    }
-
-    fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
-    }
-
-    fn skip_trivia(&mut self) -> PResult<()> {
-        loop {
-            let rest = self.rest();
-            let trimmed = rest.trim_start();
-            self.pos += rest.len() - trimmed.len();
-            if trimmed.starts_with("//") {
-                self.pos += trimmed.find('\n').unwrap_or(trimmed.len());
-            } else if let Some(body) = trimmed.strip_prefix("/*") {
-                let Some(end) = body.find("*/") else {
-                    return Err(
-                        Diagnostic::new("unclosed comment", span(self.pos, self.pos + 2))
-                            .with_hint("close it with */"),
-                    );
-                };
-                self.pos += end + 4;
-            } else {
-                return Ok(());
-            }
-        }
-    }
-
-    fn eat(&mut self, s: &str) -> bool {
-        if self.rest().starts_with(s) {
-            self.pos += s.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// The word at the cursor (letters, digits, `_`, `@`), not consumed.
-    fn peek_word(&self) -> &'a str {
-        let rest = self.rest();
-        let len = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
-        &rest[..len]
-    }
-
-    fn peek_keyword(&self, word: &str) -> bool {
-        self.peek_word().eq_ignore_ascii_case(word)
-    }
-
-    fn eat_keyword(&mut self, word: &str) -> PResult<bool> {
-        if self.peek_keyword(word) {
-            self.pos += word.len();
-            self.skip_trivia()?;
-            Ok(true)
-        } else {
-            Ok(false)
-        }
-    }
-
-    fn word_span(&self) -> Span {
-        let w = self.peek_word();
-        let len = if w.is_empty() {
-            self.peek().map_or(0, char::len_utf8)
-        } else {
-            w.len()
-        };
-        span(self.pos, self.pos + len)
-    }
-
-    fn describe(&self, s: Span) -> String {
-        if s.start == s.end {
-            "the end of the query".into()
-        } else {
-            format!("`{}`", &self.text[s.start as usize..s.end as usize])
-        }
-    }
-
-    fn expected(&self, what: &str) -> Diagnostic {
-        let s = self.word_span();
-        Diagnostic::new(format!("expected {what}, found {}", self.describe(s)), s)
-    }
-
-    fn expect(&mut self, s: &str, what: &str) -> PResult<()> {
-        self.skip_trivia()?;
-        if self.eat(s) {
-            self.skip_trivia()
-        } else {
-            Err(self.expected(what))
-        }
-    }
-
-    fn eat_comma(&mut self) -> PResult<bool> {
-        self.skip_trivia()?;
-        let yes = self.eat(",");
-        self.skip_trivia()?;
-        Ok(yes)
-    }
-
-    fn at_command_end(&self) -> bool {
-        self.at_end() || self.rest().starts_with('|')
     }
 
     fn unsupported(&self, word: &str, at: Span) -> Diagnostic {
@@ -372,7 +261,7 @@ impl<'a> Parser<'a> {
                 self.word_span(),
             ));
         }
-        if !self.at_command_end() {
+        if !self.at_pipe() {
             return Err(self.expected("`,`, `|` or the end of the query"));
         }
         let from_span = span(start, self.pos);
@@ -382,7 +271,7 @@ impl<'a> Parser<'a> {
                 return Err(self.expected("`|`"));
             }
             self.skip_trivia()?;
-            if self.at_command_end() {
+            if self.at_pipe() {
                 return Err(Diagnostic::new(
                     "expected a command after `|`",
                     span(self.pos, self.pos),
@@ -390,7 +279,7 @@ impl<'a> Parser<'a> {
             }
             commands.push(self.command()?);
             self.skip_trivia()?;
-            if !self.at_command_end() {
+            if !self.at_pipe() {
                 let s = self.word_span();
                 return Err(Diagnostic::new(
                     format!(

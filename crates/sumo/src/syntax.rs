@@ -10,6 +10,7 @@
 //! - expressions: https://www.sumologic.com/help/docs/search/search-query-language/field-expressions/
 //! - comments: https://www.sumologic.com/help/docs/search/get-started-with-search/search-basics/comments-search-queries/
 
+use spoor_core::cursor::{Cursor, span};
 use spoor_core::{Diagnostic, Span};
 
 /// A parsed query.
@@ -252,32 +253,29 @@ const OPERATORS: &[&str] = &[
 /// Parses a query.
 pub fn parse(text: &str) -> Result<Query, Vec<Diagnostic>> {
     let mut p = Parser {
-        text,
-        pos: 0,
-        depth: 0,
+        cursor: Cursor::new(text, is_name_char),
     };
     p.parse_query().map_err(|d| vec![d])
 }
 
 struct Parser<'a> {
-    text: &'a str,
-    pos: usize,
-    /// How deeply the expression being read nests (parentheses, `!`, `-`), bounded so that
-    /// hostile input is an error rather than a stack overflow.
-    depth: usize,
+    cursor: Cursor<'a>,
 }
 
-/// The deepest nesting a query may have.
-const MAX_DEPTH: usize = 40;
+impl<'a> std::ops::Deref for Parser<'a> {
+    type Target = Cursor<'a>;
+    fn deref(&self) -> &Cursor<'a> {
+        &self.cursor
+    }
+}
+
+impl std::ops::DerefMut for Parser<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.cursor
+    }
+}
 
 type PResult<T> = Result<T, Diagnostic>;
-
-fn span(start: usize, end: usize) -> Span {
-    Span::new(
-        u32::try_from(start).unwrap_or(u32::MAX),
-        u32::try_from(end).unwrap_or(u32::MAX),
-    )
-}
 
 fn is_name_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
@@ -286,133 +284,16 @@ fn is_name_char(c: char) -> bool {
 impl<'a> Parser<'a> {
     /// Runs `f` one level deeper, or fails when the query nests too deeply.
     fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
-        if self.depth >= MAX_DEPTH {
-            return Err(Diagnostic::new(
-                format!("the query nests more than {MAX_DEPTH} levels deep"),
-                self.word_span(),
-            ));
-        }
-        self.depth += 1;
+        self.enter()?;
         let out = f(self);
-        self.depth -= 1;
+        self.leave();
         out
-    }
-
-    fn span_from(&self, start: usize) -> Span {
-        span(start, self.pos)
-    }
-
-    fn rest(&self) -> &'a str {
-        &self.text[self.pos..]
-    }
-
-    fn at_end(&self) -> bool {
-        self.pos >= self.text.len()
-    }
-
-    fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
-    }
-
-    /// Skips whitespace, `// line` and `/* block */` comments.
-    fn skip_trivia(&mut self) -> PResult<()> {
-        loop {
-            let rest = self.rest();
-            let trimmed = rest.trim_start();
-            self.pos += rest.len() - trimmed.len();
-            if trimmed.starts_with("//") {
-                self.pos += trimmed.find('\n').unwrap_or(trimmed.len());
-            } else if let Some(body) = trimmed.strip_prefix("/*") {
-                let Some(end) = body.find("*/") else {
-                    return Err(
-                        Diagnostic::new("unclosed comment", span(self.pos, self.pos + 2))
-                            .with_hint("close it with */"),
-                    );
-                };
-                self.pos += end + 4;
-            } else {
-                return Ok(());
-            }
-        }
-    }
-
-    fn eat(&mut self, s: &str) -> bool {
-        if self.rest().starts_with(s) {
-            self.pos += s.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    /// The name at the cursor (letters, digits, `_`), without consuming it.
-    fn peek_word(&self) -> &'a str {
-        let rest = self.rest();
-        let len = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
-        &rest[..len]
-    }
-
-    /// Consumes `word` (ignoring case) when it stands at the cursor as a whole word.
-    fn eat_keyword(&mut self, word: &str) -> PResult<bool> {
-        let w = self.peek_word();
-        if w.eq_ignore_ascii_case(word) {
-            self.pos += w.len();
-            self.skip_trivia()?;
-            Ok(true)
-        } else {
-            Ok(false)
-        }
-    }
-
-    /// The span of the word or character at the cursor.
-    fn word_span(&self) -> Span {
-        let w = self.peek_word();
-        let len = if w.is_empty() {
-            self.peek().map_or(0, char::len_utf8)
-        } else {
-            w.len()
-        };
-        span(self.pos, self.pos + len)
-    }
-
-    fn describe(&self, s: Span) -> String {
-        if s.start == s.end {
-            "the end of the query".into()
-        } else {
-            format!("`{}`", &self.text[s.start as usize..s.end as usize])
-        }
-    }
-
-    fn expected(&self, what: &str) -> Diagnostic {
-        let s = self.word_span();
-        Diagnostic::new(format!("expected {what}, found {}", self.describe(s)), s)
-    }
-
-    fn expect(&mut self, s: &str, what: &str) -> PResult<()> {
-        self.skip_trivia()?;
-        if self.eat(s) {
-            self.skip_trivia()
-        } else {
-            Err(self.expected(what))
-        }
-    }
-
-    fn eat_comma(&mut self) -> PResult<bool> {
-        self.skip_trivia()?;
-        let yes = self.eat(",");
-        self.skip_trivia()?;
-        Ok(yes)
-    }
-
-    /// Whether the operator ends here (`|` or the end of the query).
-    fn at_operator_end(&self) -> bool {
-        self.at_end() || self.rest().starts_with('|')
     }
 
     fn parse_query(&mut self) -> PResult<Query> {
         self.skip_trivia()?;
         let scope_start = self.pos;
-        let scope = if self.at_operator_end() {
+        let scope = if self.at_pipe() {
             Scope {
                 kind: ScopeKind::All,
                 span: span(scope_start, scope_start),
@@ -420,7 +301,7 @@ impl<'a> Parser<'a> {
         } else {
             let s = self.scope_or()?;
             self.skip_trivia()?;
-            if !self.at_operator_end() {
+            if !self.at_pipe() {
                 return Err(self.expected("`|` or the end of the scope"));
             }
             s
@@ -431,7 +312,7 @@ impl<'a> Parser<'a> {
                 return Err(self.expected("`|`"));
             }
             self.skip_trivia()?;
-            if self.at_operator_end() {
+            if self.at_pipe() {
                 return Err(Diagnostic::new(
                     "expected an operator after `|`",
                     span(self.pos, self.pos),
@@ -440,7 +321,7 @@ impl<'a> Parser<'a> {
             }
             operators.push(self.operator()?);
             self.skip_trivia()?;
-            if !self.at_operator_end() {
+            if !self.at_pipe() {
                 let s = self.word_span();
                 return Err(Diagnostic::new(
                     format!(
@@ -482,7 +363,7 @@ impl<'a> Parser<'a> {
         let mut left = self.scope_not()?;
         loop {
             self.skip_trivia()?;
-            if self.at_operator_end()
+            if self.at_pipe()
                 || self.rest().starts_with(')')
                 || self.peek_word().eq_ignore_ascii_case("or")
             {
@@ -866,7 +747,7 @@ impl<'a> Parser<'a> {
             if self.eat_comma()? {
                 continue;
             }
-            if self.at_operator_end() {
+            if self.at_pipe() {
                 break;
             }
             if function == "count" && aggregates.len() == 1 && aggregates[0].alias.is_none() {
