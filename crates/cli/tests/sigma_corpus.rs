@@ -465,7 +465,10 @@ fn exports_agree(sigma: &Path) {
             .iter()
             .filter(|n| n.contains(&format!(" as {target}: ")))
             .count();
-        // 4 rules are on WindowsEvent, which has no Splunk sourcetype or Elastic data stream.
-        assert!(refused <= 6, "{target}: {not_written:#?}");
+        // SPL: 4 rules are on WindowsEvent, which has no Splunk sourcetype. ES|QL: 24 rules test
+        // Sysmon's Details or Hashes, which Elastic's pipeline rewrites (registry.data.strings
+        // with DWORDs in decimal; process.hash.*), so they are refused by name.
+        let limit = if target == Target::Esql { 25 } else { 6 };
+        assert!(refused <= limit, "{target}: {not_written:#?}");
     }
 }

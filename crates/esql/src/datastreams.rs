@@ -3,13 +3,18 @@
 //! ECS field as the column(s) it comes from, and the ES|QL writer (crates/export) writes a
 //! column as its ECS field.
 //!
-//! - `logs-windows.sysmon_operational-*`: Sysmon events as Winlogbeat 7+ and the Windows
-//!   integration name them. The field names follow pySigma's `ecs_windows` pipeline
-//!   (pySigma-backend-elasticsearch, sigma/pipelines/elasticsearch/windows.py): `Image` is
-//!   `process.executable`, `TargetObject` is `registry.path`, and an EventData field without an
-//!   ECS name is `winlog.event_data.<Name>`. Several Sysmon fields share one ECS field
-//!   (`TargetFilename` and `ImageLoaded` are both `file.path`); the event id tells them apart,
-//!   and reading `file.path` reads whichever the event has.
+//! - `logs-windows.sysmon_operational-*`: Sysmon events as the Windows integration's ingest
+//!   pipeline leaves them (elastic/beats x-pack/winlogbeat/module/sysmon/ingest/sysmon.yml,
+//!   which the integration shares): the fields it renames to ECS (`Image` is
+//!   `process.executable`, `TargetObject` is `registry.path`; the names pySigma's `ecs_windows`
+//!   pipeline also uses) under those names, and the EventData fields it keeps (copies such as
+//!   `Company`, and the fields it does not touch) as `winlog.event_data.<Name>`. Several Sysmon
+//!   fields share one ECS field (`TargetFilename` and `ImageLoaded` are both `file.path`); the
+//!   event id tells them apart, and reading `file.path` reads whichever the event has. Values
+//!   the pipeline rewrites are written back where it can be said: `User` is split into
+//!   `user.domain` and `user.name`, `Initiated` is `network.direction` ("egress"/"ingress"),
+//!   `OriginalFileName` is `process.pe.` or, for image loads, `file.pe.original_file_name`.
+//!   Note that the pipeline drops EventData values that are empty or `-`.
 //! - `logs-system.security-*`: Windows Security events (the System integration). Elastic's
 //!   ECS fields there depend on the event id (`user.name` is the subject in one event and the
 //!   target in another), so EventData fields are written as `winlog.event_data.<Name>`, which
@@ -18,8 +23,8 @@
 //!   reference): `eventName` is `event.action`, `userIdentity.arn` is
 //!   `aws.cloudtrail.user_identity.arn`.
 //!
-//! Fields whose values Elastic transforms (Sysmon's `User` split into `user.domain` and
-//! `user.name`, `Initiated` as `network.direction` "egress") and columns that Log Analytics
+//! Fields whose values Elastic rewrites beyond recovery (Sysmon's `Hashes` split into
+//! `process.hash.*`, `Details` as `registry.data.strings`) and columns that Log Analytics
 //! computes (`Activity`, `Account`) have no ES|QL field: writing them is an error that names
 //! them, and the reader does not offer them.
 
@@ -37,8 +42,17 @@ pub enum Conversion {
     NumberAsText,
     /// An address held in an `ip` field (spoor's column is its text).
     Ip,
-    /// `true`/`false` text held as a boolean (Sysmon's `Signed`).
+    /// `true`/`false` text held as a boolean (Sysmon's `Archived`).
     BoolAsText,
+    /// Held in this field or, for some events, in another (`OriginalFileName` is
+    /// `file.pe.original_file_name` in image loads).
+    Or(&'static str),
+    /// `DOMAIN\user` held as `user.name` and `user.domain` (only when it has one backslash).
+    UserName,
+    /// The domain part of `DOMAIN\user` (read only; the column is written as its name's).
+    UserDomain,
+    /// `true`/`false` held as `network.direction` "egress"/"ingress".
+    Direction,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +88,9 @@ pub struct DataStream {
     pub fields: &'static [EcsField],
     /// Where the other columns are, by their own names (`winlog.event_data.`), if anywhere.
     pub prefix: Option<&'static str>,
+    /// A column holding a bag of fields (spoor's `EventData`) and where its fields are
+    /// (`winlog.event_data.`).
+    pub bag: Option<(&'static str, &'static str)>,
     /// Columns with no ES|QL field, each with why.
     pub without: &'static [(&'static str, &'static str)],
 }
@@ -106,19 +123,20 @@ const SYSMON_FIELDS: &[EcsField] = &[
     same("process.parent.pid", "ParentProcessId"),
     same("process.parent.executable", "ParentImage"),
     same("process.parent.command_line", "ParentCommandLine"),
-    same("process.pe.file_version", "FileVersion"),
-    same("process.pe.description", "Description"),
-    same("process.pe.product", "Product"),
-    same("process.pe.company", "Company"),
-    same("process.pe.original_file_name", "OriginalFileName"),
+    converted(
+        "process.pe.original_file_name",
+        "OriginalFileName",
+        Conversion::Or("file.pe.original_file_name"),
+    ),
+    same("file.pe.original_file_name", "OriginalFileName"),
+    converted("user.name", "User", Conversion::UserName),
+    converted("user.domain", "User", Conversion::UserDomain),
+    converted("network.direction", "Initiated", Conversion::Direction),
+    same("rule.name", "RuleName"),
+    same("process.executable", "Destination"),
     same("file.path", "TargetFilename"),
     same("file.path", "ImageLoaded"),
     same("file.path", "Device"),
-    converted(
-        "file.code_signature.signed",
-        "Signed",
-        Conversion::BoolAsText,
-    ),
     same("file.code_signature.subject_name", "Signature"),
     same("file.code_signature.status", "SignatureStatus"),
     converted("source.ip", "SourceIp", Conversion::Ip),
@@ -136,9 +154,12 @@ const SYSMON_FIELDS: &[EcsField] = &[
     same("registry.path", "TargetObject"),
     same("file.name", "PipeName"),
     same("dns.question.name", "QueryName"),
-    same("sysmon.dns.status", "QueryStatus"),
-    same("sysmon.file.is_executable", "IsExecutable"),
-    same("sysmon.file.archived", "Archived"),
+    converted(
+        "sysmon.file.is_executable",
+        "IsExecutable",
+        Conversion::BoolAsText,
+    ),
+    converted("sysmon.file.archived", "Archived", Conversion::BoolAsText),
 ];
 
 /// Event metadata that the Windows integrations hold as names, not as logged.
@@ -162,19 +183,38 @@ pub const DATA_STREAMS: &[DataStream] = &[
         table: "Sysmon",
         fields: SYSMON_FIELDS,
         prefix: Some("winlog.event_data."),
+        bag: None,
         without: &[
             WINLOG_WITHOUT[0],
             WINLOG_WITHOUT[1],
             WINLOG_WITHOUT[2],
             WINLOG_WITHOUT[3],
             WINLOG_WITHOUT[4],
+            ("UtcTime", "Elastic takes it as @timestamp"),
             (
-                "User",
-                "Elastic splits DOMAIN\\user into user.domain and user.name",
+                "Hashes",
+                "Elastic splits it into process.hash.* and file.hash.*",
             ),
             (
-                "Initiated",
-                "Elastic holds it as network.direction (egress/ingress)",
+                "Details",
+                "Elastic rewrites it as registry.data.strings, DWORD values in decimal",
+            ),
+            ("QueryResults", "Elastic parses it into dns.answers"),
+            (
+                "QueryStatus",
+                "Elastic holds the status's name in sysmon.dns.status",
+            ),
+            (
+                "SourceIsIpv6",
+                "Elastic holds one of the two as network.type",
+            ),
+            (
+                "DestinationIsIpv6",
+                "Elastic holds one of the two as network.type",
+            ),
+            (
+                "SourcePortName",
+                "Elastic keeps one port name, in network.protocol",
             ),
         ],
     },
@@ -190,6 +230,7 @@ pub const DATA_STREAMS: &[DataStream] = &[
             same("winlog.record_id", "EventRecordId"),
         ],
         prefix: Some("winlog.event_data."),
+        bag: None,
         without: &[
             WINLOG_WITHOUT[0],
             WINLOG_WITHOUT[1],
@@ -255,7 +296,48 @@ pub const DATA_STREAMS: &[DataStream] = &[
             same("aws.cloudtrail.event_category", "eventCategory"),
         ],
         prefix: None,
+        bag: None,
         without: &[],
+    },
+    DataStream {
+        // The Custom Windows Event Logs integration (`winlog`): any channel, as Winlogbeat
+        // gives it, EventData fields under winlog.event_data.
+        pattern: "logs-winlog.winlog-*",
+        table: "WindowsEvent",
+        fields: &[
+            WINLOG_SYSTEM[0],
+            WINLOG_SYSTEM[1],
+            WINLOG_SYSTEM[2],
+            WINLOG_SYSTEM[3],
+            WINLOG_SYSTEM[4],
+            same("winlog.record_id", "EventRecordId"),
+            same("winlog.process.pid", "SystemProcessId"),
+            same("winlog.process.thread.id", "SystemThreadId"),
+            same("winlog.user.identifier", "SystemUserId"),
+            same("winlog.version", "Version"),
+        ],
+        prefix: None,
+        bag: Some(("EventData", "winlog.event_data.")),
+        without: &[
+            WINLOG_WITHOUT[1],
+            WINLOG_WITHOUT[2],
+            WINLOG_WITHOUT[3],
+            ("EventLevel", "Elastic holds the level's name in log.level"),
+            ("EventLevelName", "Log Analytics computes it"),
+            (
+                "RawEventData",
+                "Log Analytics keeps the event's XML; Elastic parses it",
+            ),
+            ("Correlation", "Log Analytics computes it"),
+            ("EventOriginId", "Log Analytics computes it"),
+            ("ManagementGroupName", "Log Analytics computes it"),
+            ("TenantId", "Log Analytics computes it"),
+            ("Type", "Log Analytics computes it"),
+            ("_ResourceId", "Log Analytics computes it"),
+            ("_SubscriptionId", "Log Analytics computes it"),
+            ("_BilledSize", "Log Analytics computes it"),
+            ("_IsBillable", "Log Analytics computes it"),
+        ],
     },
 ];
 
@@ -330,6 +412,13 @@ impl DataStream {
         }
     }
 
+    /// The field that holds `key` of the bag column `column` (`EventData`), if this data
+    /// stream keeps that bag's fields.
+    pub fn bag_field(&self, column: &str, key: &str) -> Option<String> {
+        let (bag, prefix) = self.bag?;
+        (bag == column).then(|| format!("{prefix}{key}"))
+    }
+
     /// An ES|QL field of this data stream's events as an expression over the table, or `None`
     /// when its events never have it.
     pub fn read(&self, name: &str) -> Option<Expr> {
@@ -340,9 +429,36 @@ impl DataStream {
             }
             let c = field(f.column);
             columns.push(match f.conversion {
-                Conversion::Same | Conversion::Ip => c,
+                Conversion::Same | Conversion::Ip | Conversion::Or(_) => c,
                 Conversion::NumberAsText => cast(c, DataType::Utf8),
                 Conversion::BoolAsText => df("lower", vec![c]).eq(lit("true")),
+                Conversion::UserName | Conversion::UserDomain => {
+                    // Elastic splits on the backslash and keeps the parts only when there
+                    // are two.
+                    let backslashes = df("length", vec![c.clone()])
+                        - df(
+                            "length",
+                            vec![df("replace", vec![c.clone(), lit("\\"), lit("")])],
+                        );
+                    let part = if f.conversion == Conversion::UserName {
+                        2
+                    } else {
+                        1
+                    };
+                    datafusion::logical_expr::when(
+                        backslashes.eq(lit(1)),
+                        df("split_part", vec![c, lit("\\"), lit(part)]),
+                    )
+                    .end()
+                    .ok()?
+                }
+                Conversion::Direction => datafusion::logical_expr::when(
+                    df("lower", vec![c.clone()]).eq(lit("true")),
+                    lit("egress"),
+                )
+                .when(df("lower", vec![c]).eq(lit("false")), lit("ingress"))
+                .end()
+                .ok()?,
             });
         }
         if columns.is_empty()
@@ -352,6 +468,15 @@ impl DataStream {
             && !self.fields.iter().any(|f| f.column == column)
         {
             columns.push(field(column));
+        }
+        if columns.is_empty()
+            && let Some((bag, prefix)) = self.bag
+            && let Some(key) = name.strip_prefix(prefix)
+        {
+            columns.push(spoor_events::spoor(
+                "kql_json_text",
+                vec![field(bag), lit(key.to_string())],
+            ));
         }
         if columns.is_empty()
             && self.table == "cloudtrail"
@@ -430,7 +555,17 @@ mod tests {
             sysmon.written("GrantedAccess").unwrap().ecs,
             "winlog.event_data.GrantedAccess"
         );
-        assert!(sysmon.written("User").unwrap_err().contains("user.domain"));
+        assert_eq!(sysmon.written("User").unwrap().ecs, "user.name");
+        assert!(
+            sysmon
+                .written("Hashes")
+                .unwrap_err()
+                .contains("process.hash")
+        );
+        assert_eq!(
+            sysmon.written("Company").unwrap().ecs,
+            "winlog.event_data.Company"
+        );
         let security = DataStream::of_table("SecurityEvent").unwrap();
         assert_eq!(
             security.written("TargetUserName").unwrap().ecs,
@@ -452,13 +587,34 @@ mod tests {
             Some(Expr::ScalarFunction(_))
         ));
         assert_eq!(
-            sysmon.read("winlog.event_data.Hashes"),
-            Some(field("Hashes"))
+            sysmon.read("winlog.event_data.GrantedAccess"),
+            Some(field("GrantedAccess"))
         );
+        // Elastic removes Hashes from EventData (it splits it into process.hash.*).
+        assert_eq!(sysmon.read("winlog.event_data.Hashes"), None);
         // A column with an ECS name is not also read by its own name.
         assert_eq!(sysmon.read("winlog.event_data.Image"), None);
         assert_eq!(sysmon.read("winlog.event_data.User"), None);
+        assert!(sysmon.read("user.domain").is_some());
+        assert_eq!(
+            sysmon.read("file.pe.original_file_name"),
+            Some(field("OriginalFileName"))
+        );
         assert_eq!(sysmon.read("no.such.field"), None);
+    }
+
+    #[test]
+    fn a_bag_of_event_data_is_read_and_written_by_key() {
+        let windows = DataStream::of_table("WindowsEvent").unwrap();
+        assert_eq!(
+            windows.bag_field("EventData", "ScriptBlockText").as_deref(),
+            Some("winlog.event_data.ScriptBlockText")
+        );
+        assert!(matches!(
+            windows.read("winlog.event_data.ScriptBlockText"),
+            Some(Expr::ScalarFunction(_))
+        ));
+        assert!(windows.written("RawEventData").is_err());
     }
 
     #[test]
@@ -468,7 +624,7 @@ mod tests {
         assert_eq!(tables("logs-windows.sysmon_operational-*"), ["Sysmon"]);
         assert_eq!(tables("logs-aws.cloudtrail-default"), ["cloudtrail"]);
         assert_eq!(tables("logs-aws.cloudtrail-prod"), ["cloudtrail"]);
-        assert_eq!(tables("logs-*").len(), 3);
+        assert_eq!(tables("logs-*").len(), 4);
         assert!(tables("metrics-*").is_empty());
     }
 }

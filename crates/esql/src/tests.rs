@@ -47,7 +47,7 @@ fn from_names_data_streams() {
     );
     assert_eq!(
         scanned("FROM logs-*"),
-        ["SecurityEvent", "Sysmon", "cloudtrail"]
+        ["SecurityEvent", "Sysmon", "WindowsEvent", "cloudtrail"]
     );
     let e = error("FROM logs-*, metrics-* | LIMIT 1");
     assert!(e.contains("`metrics-*` names no data stream"), "{e}");

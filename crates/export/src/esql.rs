@@ -141,6 +141,14 @@ impl Writer {
             Conversion::Same => field,
             Conversion::NumberAsText => format!("TO_LONG({field})"),
             Conversion::Ip | Conversion::BoolAsText => format!("TO_STRING({field})"),
+            Conversion::Or(other) => format!("COALESCE({field}, {})", name(other)),
+            // user.domain and user.name hold DOMAIN\user split at its backslash.
+            Conversion::UserName | Conversion::UserDomain => {
+                format!("CONCAT(user.domain, \"\\\\\", {field})")
+            }
+            Conversion::Direction => format!(
+                "CASE({field} == \"egress\", \"true\", {field} == \"ingress\", \"false\", null)"
+            ),
         })
     }
 
@@ -459,6 +467,20 @@ impl Writer {
                 text(false)?,
                 quote(&search_as_lucene(&value(1)?)?)
             ),
+            // A field of a bag column (WindowsEvent's EventData): winlog.event_data.<key>.
+            ("kql_json_text" | "kql_json_text_ignore_case", 2)
+                if self.table_columns
+                    && column_name(&args[0])
+                        .and_then(|c| self.stream.bag_field(c, &value(1).ok()?))
+                        .is_some() =>
+            {
+                let column = column_name(&args[0]).unwrap_or_default();
+                let field = self
+                    .stream
+                    .bag_field(column, &value(1)?)
+                    .unwrap_or_default();
+                self::name(&field)
+            }
             // CloudTrail's identity members that the AWS integration names.
             ("kql_json_text" | "kql_json_text_ignore_case", 2)
                 if column_name(&args[0]) == Some("userIdentity")
