@@ -361,6 +361,10 @@ pub struct ConvertArgs {
     /// SPL: a file of search macros (see `spoor query --help`). Repeatable.
     #[arg(long = "macros", value_name = "FILE")]
     pub macros: Vec<PathBuf>,
+    /// CloudWatch Logs Insights: the log group the query reads (`cloudtrail`, `vpcflow`),
+    /// repeatable. Without it a query reads every log group, a union only SQL writes.
+    #[arg(long = "log-group", value_name = "NAME")]
+    pub log_groups: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -152,10 +152,13 @@ fn select(p: &Pipeline) -> Result<Select, String> {
     };
     // The columns of the rows so far; None: the table's own (`*`) and `added`.
     let mut columns: Option<Vec<String>> = None;
+    let mut raw: Vec<String> = Vec::new();
     let mut added: Vec<String> = Vec::new();
     for (stage, schema) in &p.stages {
         let w = Writer {
             table: table.as_deref(),
+            own: columns.is_none(),
+            raw: &raw,
             schema,
         };
         // Window functions are columns added to each row, each with its own OVER clause.
@@ -217,6 +220,7 @@ fn select(p: &Pipeline) -> Result<Select, String> {
                         out.push((w.expr(e)?, n.clone()));
                     }
                 }
+                raw = passed_through(stage, columns.is_none(), &raw);
                 columns = Some(p_columns_after(&columns, stage));
                 q.columns = out;
             }
@@ -236,6 +240,7 @@ fn select(p: &Pipeline) -> Result<Select, String> {
                     return Err("a summarize of nothing".into());
                 }
                 q.columns = out;
+                raw = passed_through(stage, columns.is_none(), &raw);
                 columns = Some(p_columns_after(&columns, stage));
             }
             Stage::Sort(keys) => {
@@ -290,6 +295,29 @@ fn table_has(table: &Option<String>, name: &str) -> bool {
         .is_some_and(|d| d.columns.iter().any(|c| c.name.eq_ignore_ascii_case(name)))
 }
 
+/// The output columns of a projection or summarize that pass a table column through under
+/// its own name: read from the table (`own`) or already such a column (`raw`).
+fn passed_through(stage: &Stage, own: bool, raw: &[String]) -> Vec<String> {
+    let items: Vec<&(String, Expr)> = match stage {
+        Stage::Extend(items) | Stage::Project(items) => items.iter().collect(),
+        Stage::Summarize { by, .. } => by.iter().collect(),
+        _ => return raw.to_vec(),
+    };
+    let mut out: Vec<String> = items
+        .iter()
+        .filter(|(n, e)| column_name(e) == Some(n.as_str()) && (own || raw.contains(n)))
+        .map(|(n, _)| n.clone())
+        .collect();
+    if matches!(stage, Stage::Extend(_)) {
+        out.extend(
+            raw.iter()
+                .filter(|r| !items.iter().any(|(n, _)| n == *r))
+                .cloned(),
+        );
+    }
+    out
+}
+
 fn p_columns_after(before: &Option<Vec<String>>, stage: &Stage) -> Vec<String> {
     match stage {
         Stage::Extend(items) => {
@@ -314,12 +342,21 @@ fn p_columns_after(before: &Option<Vec<String>>, stage: &Stage) -> Vec<String> {
 struct Writer<'a> {
     /// The table the pipeline reads, when it reads one.
     table: Option<&'a str>,
+    /// Whether the rows are still the table's own (its names are its columns, `eventTime` is
+    /// from_iso8601_timestamp(eventtime)); after a projection a name is an output column.
+    own: bool,
+    /// Output columns that are a table column passed through under its own name (the
+    /// identity struct stays a struct).
+    raw: &'a [String],
     /// The schema of the stage's input.
     schema: &'a datafusion::common::DFSchema,
 }
 
 impl Writer<'_> {
     fn column(&self, name: &str) -> String {
+        if !self.own {
+            return ident(name);
+        }
         match (self.table, name) {
             // Athena's CloudTrail table keeps the event time as ISO 8601 text.
             (Some("cloudtrail"), "eventTime") => "from_iso8601_timestamp(eventtime)".into(),
@@ -590,7 +627,8 @@ impl Writer<'_> {
                 // Athena's CloudTrail table has structs for the identity and TLS details
                 // (read with dots) and JSON text for the request, response and the rest.
                 let is_struct = self.table == Some("cloudtrail")
-                    && matches!(column, "userIdentity" | "tlsDetails");
+                    && matches!(column, "userIdentity" | "tlsDetails")
+                    && (self.own || self.raw.iter().any(|r| r == column));
                 if is_struct {
                     let mut path = self.column(column);
                     for k in &keys {

@@ -608,8 +608,20 @@ mod tests {
         assert!(text.contains("aws.cloudtrail.user_identity.arn"), "{text}");
         let e = kql_as_esql(r#"SecurityEvent | where CommandLine has "mimikatz""#).unwrap_err();
         assert!(e.message.contains("has"), "{e}");
-        let e = kql_as_esql("Sysmon | where User == 'x'").unwrap_err();
-        assert!(e.message.contains("user.domain"), "{e}");
+        let e = kql_as_esql("Sysmon | where Hashes contains 'abc'").unwrap_err();
+        assert!(e.message.contains("process.hash"), "{e}");
+        // Values Elastic's pipeline rewrites are written back to the logged form.
+        let text =
+            kql_as_esql(r#"Sysmon | where User == @"NT AUTHORITY\SYSTEM" and Initiated == "true""#)
+                .unwrap();
+        assert!(
+            text.contains(r#"CONCAT(user.domain, "\\", user.name) == """NT AUTHORITY\SYSTEM""""#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"CASE(network.direction == "egress", "true""#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -132,6 +132,18 @@ pub fn export(plan: &LogicalPlan, target: Target) -> Result<String, ExportError>
     }
 }
 
+/// `plan` without the columns nothing reads. A front-end that plans a union of sources with
+/// every field of each (Logs Insights over its log groups) computes fields such as `@message`
+/// that the query never reads; pruned, the plan keeps only what the target must write.
+pub fn without_unused_columns(plan: LogicalPlan) -> Result<LogicalPlan, String> {
+    use datafusion::optimizer::optimize_projections::OptimizeProjections;
+    use datafusion::optimizer::{Optimizer, OptimizerContext};
+    let optimizer = Optimizer::with_rules(vec![std::sync::Arc::new(OptimizeProjections::new())]);
+    optimizer
+        .optimize(plan, &OptimizerContext::new(), |_, _| {})
+        .map_err(|e| e.strip_backtrace())
+}
+
 /// A plan read as a pipeline and written by `write`; what the pipeline or the language
 /// cannot hold is an error naming it.
 fn piped(

@@ -36,9 +36,13 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode, Failure> {
         }
         Lang::Sql => spoor_sql::compile(&text, 0).map_err(render)?.plan,
         Lang::Cwl => {
-            spoor_cwl::compile(&text, &Default::default())
-                .map_err(render)?
-                .plan
+            let options = spoor_cwl::CwlOptions {
+                log_groups: args.log_groups.clone(),
+                ..Default::default()
+            };
+            let plan = spoor_cwl::compile(&text, &options).map_err(render)?.plan;
+            spoor_export::without_unused_columns(plan)
+                .map_err(|e| Failure::Query(format!("error: {e}")))?
         }
         Lang::Spl => {
             let macros = load_macros(&args.macros)?;
