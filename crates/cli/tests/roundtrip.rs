@@ -337,6 +337,42 @@ fn convert_from_logs_insights_runs_to_the_same_rows() {
     }
 }
 
+/// Every kind of KQL join, written as Athena SQL (each side a subquery; semi and anti joins as
+/// EXISTS), runs to the rows KQL gives.
+#[test]
+fn convert_writes_athena_joins_that_run_to_the_same_rows() {
+    for kind in [
+        "inner",
+        "leftouter",
+        "leftsemi",
+        "leftanti",
+        "rightsemi",
+        "rightanti",
+    ] {
+        let stopped =
+            "AWSCloudTrail | where EventName == \"StopLogging\" | project UserIdentityArn";
+        let calls = "AWSCloudTrail | project UserIdentityArn, EventName";
+        let (left, right) = if kind.starts_with("right") {
+            (stopped, calls)
+        } else {
+            (calls, stopped)
+        };
+        let kql = format!(
+            "{left} | join kind={kind} ({right}) on UserIdentityArn | summarize n = count() by EventName"
+        );
+        let want = csv_rows("kql", &kql, &[]);
+        assert!(!want.is_empty(), "{kql}");
+        let out = spoor(&["convert", "--from", "kql", "--to", "athena", &kql]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sql = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(csv_rows("sql", &sql, &[]), want, "{kind}:\n{sql}");
+    }
+}
+
 /// `spoor convert` writes a query as SQL that `spoor query --lang sql` runs to the same rows;
 /// a target that is not written yet is an error that says so.
 #[test]

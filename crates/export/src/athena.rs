@@ -15,7 +15,7 @@ use datafusion::logical_expr::expr::{AggregateFunction, Case, InList, Like, Scal
 use datafusion::logical_expr::{Between, BinaryExpr, Cast, Expr, Operator, TryCast};
 
 use crate::literal::{self, regex_escape};
-use crate::pipeline::{Pipeline, Source, Stage, column_name, literal_str, unalias};
+use crate::pipeline::{JoinKind, Pipeline, Source, Stage, column_name, literal_str, unalias};
 
 /// One SELECT being built.
 #[derive(Default)]
@@ -133,6 +133,14 @@ pub(crate) fn write(p: &Pipeline) -> Result<String, String> {
 }
 
 fn select(p: &Pipeline) -> Result<Select, String> {
+    select_rows(p).map(|(q, _, _)| q)
+}
+
+/// The pipeline as a SELECT, with the table it reads and whether its rows are still that
+/// table's own (so that its names are the table's columns).
+fn select_rows(p: &Pipeline) -> Result<(Select, Option<String>, bool), String> {
+    // The columns of the rows so far; None: the table's own (`*`) and `added`.
+    let mut columns: Option<Vec<String>> = None;
     let (mut q, table) = match &p.source {
         Source::Table(t) => (
             Select::from(ident(&t.to_ascii_lowercase())),
@@ -148,10 +156,17 @@ fn select(p: &Pipeline) -> Result<Select, String> {
                 None,
             )
         }
-        Source::Join { .. } => return Err("a join".into()),
+        Source::Join {
+            left,
+            right,
+            kind,
+            on,
+        } => {
+            let (q, names) = join(left, right, *kind, on)?;
+            columns = Some(names);
+            (q, None)
+        }
     };
-    // The columns of the rows so far; None: the table's own (`*`) and `added`.
-    let mut columns: Option<Vec<String>> = None;
     let mut raw: Vec<String> = Vec::new();
     let mut added: Vec<String> = Vec::new();
     for (stage, schema) in &p.stages {
@@ -284,7 +299,88 @@ fn select(p: &Pipeline) -> Result<Select, String> {
             Stage::Window { .. } => unreachable!("written as an extend above"),
         }
     }
-    Ok(q)
+    let own = columns.is_none();
+    Ok((q, table, own))
+}
+
+/// Each side as a subquery naming its columns, joined; the output columns as Kusto names
+/// them (a right column whose name the left has takes the suffix `1`; semi and anti joins
+/// keep one side's).
+fn join(
+    left: &Pipeline,
+    right: &Pipeline,
+    kind: JoinKind,
+    on: &[(String, String)],
+) -> Result<(Select, Vec<String>), String> {
+    let side = |b: &Pipeline| -> Result<String, String> {
+        let (mut q, table, own) = select_rows(b)?;
+        if q.columns.is_empty() {
+            let empty = datafusion::common::DFSchema::empty();
+            let w = Writer {
+                table: table.as_deref(),
+                own,
+                raw: &[],
+                schema: &empty,
+            };
+            if !own && q.closed() {
+                q = q.wrapped();
+            }
+            q.columns = b.columns.iter().map(|c| (w.column(c), c.clone())).collect();
+        }
+        Ok(indent(&q.text()))
+    };
+    let (l, r) = (side(left)?, side(right)?);
+    let condition = on
+        .iter()
+        .map(|(a, b)| format!("l.{} = r.{}", ident(a), ident(b)))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let from_l = |c: &String| (format!("l.{}", ident(c)), c.clone());
+    let from_r = |c: &String| (format!("r.{}", ident(c)), c.clone());
+    let exists = |negated: bool, outer: &str, inner: &str, alias: &str| Select {
+        filters: vec![format!(
+            "{}EXISTS (\n  SELECT 1\n  FROM (\n{}\n  ) {alias}\n  WHERE {condition}\n)",
+            if negated { "NOT " } else { "" },
+            indent(inner)
+        )],
+        ..Select::from(format!(
+            "(\n{outer}\n) {}",
+            if alias == "r" { "l" } else { "r" }
+        ))
+    };
+    let (mut q, columns): (Select, Vec<(String, String)>) = match kind {
+        JoinKind::LeftSemi | JoinKind::LeftAnti => (
+            exists(kind == JoinKind::LeftAnti, &l, &r, "r"),
+            left.columns.iter().map(from_l).collect(),
+        ),
+        JoinKind::RightSemi | JoinKind::RightAnti => (
+            exists(kind == JoinKind::RightAnti, &r, &l, "l"),
+            right.columns.iter().map(from_r).collect(),
+        ),
+        JoinKind::Inner | JoinKind::LeftOuter | JoinKind::RightOuter | JoinKind::FullOuter => {
+            let how = match kind {
+                JoinKind::Inner => "JOIN",
+                JoinKind::LeftOuter => "LEFT JOIN",
+                JoinKind::RightOuter => "RIGHT JOIN",
+                _ => "FULL JOIN",
+            };
+            let mut columns: Vec<(String, String)> = left.columns.iter().map(from_l).collect();
+            for c in &right.columns {
+                let (e, mut name) = from_r(c);
+                if left.columns.contains(c) {
+                    name.push('1');
+                }
+                columns.push((e, name));
+            }
+            (
+                Select::from(format!("(\n{l}\n) l\n{how} (\n{r}\n) r ON {condition}")),
+                columns,
+            )
+        }
+    };
+    let names = columns.iter().map(|(_, n)| n.clone()).collect();
+    q.columns = columns;
+    Ok((q, names))
 }
 
 /// Whether the platform table has a column (case-insensitively, as Athena reads names).

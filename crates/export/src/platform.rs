@@ -137,7 +137,7 @@ fn cloudtrail(column: &str) -> Option<Expr> {
         "RequestParameters" => top("requestParameters"),
         "ResponseElements" => top("responseElements"),
         "AdditionalEventData" => top("additionalEventData"),
-        "AwsRequestId" => top("requestID"),
+        "AwsRequestId" | "AwsRequestId_" => top("requestID"),
         "Resources" => top("resources"),
         "APIVersion" => top("apiVersion"),
         "RecipientAccountId" => top("recipientAccountId"),

@@ -273,6 +273,13 @@ impl VisitorMut for ColumnResolver<'_> {
                 let Some((name, dynamic)) = self.columns.resolve(&parts[at].value) else {
                     return ControlFlow::Continue(());
                 };
+                // `l."EventName"` spelled as a subquery's alias is that alias, not a table's
+                // `eventName` (as for a bare name above).
+                if name != parts[at].value
+                    && self.local.alias(&parts[at].value) == Some(&parts[at].value)
+                {
+                    return ControlFlow::Continue(());
+                }
                 parts[at].value = name;
                 if dynamic && parts.len() > at + 1 {
                     match json_path_read(&parts[..=at], &parts[at + 1..]) {
