@@ -55,19 +55,7 @@ fn quote(s: &str) -> String {
     if s.contains('\\') && !s.contains("\"\"\"") && !s.ends_with('"') && !s.contains('\n') {
         return format!("\"\"\"{s}\"\"\"");
     }
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    literal::c_escaped(s)
 }
 
 /// A name as ES|QL reads it: plain when made of letters, digits, `_`, `@` and dots, else in
@@ -354,18 +342,10 @@ impl Writer {
             self.operand(&b.left, schema)?,
             self.operand(&b.right, schema)?,
         );
+        if let Some(op) = literal::c_like_infix(b.op) {
+            return Ok(format!("{l} {op} {r}"));
+        }
         let op = match b.op {
-            Operator::Eq => "==",
-            Operator::NotEq => "!=",
-            Operator::Lt => "<",
-            Operator::LtEq => "<=",
-            Operator::Gt => ">",
-            Operator::GtEq => ">=",
-            Operator::Plus => "+",
-            Operator::Minus => "-",
-            Operator::Multiply => "*",
-            Operator::Divide => "/",
-            Operator::Modulo => "%",
             Operator::And => "AND",
             Operator::Or => "OR",
             Operator::StringConcat => return Ok(format!("CONCAT({l}, {r})")),

@@ -138,19 +138,7 @@ pub(crate) fn string(s: &str) -> String {
     if s.contains('\\') && !s.chars().any(char::is_control) {
         return format!("@\"{}\"", s.replace('"', "\"\""));
     }
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    literal::c_escaped(s)
 }
 
 struct Writer<'a> {
@@ -527,18 +515,10 @@ impl Writer<'_> {
 
     fn binary(&self, b: &BinaryExpr) -> Result<String, String> {
         let (l, r) = (self.operand(&b.left)?, self.operand(&b.right)?);
+        if let Some(op) = literal::c_like_infix(b.op) {
+            return Ok(format!("{l} {op} {r}"));
+        }
         let op = match b.op {
-            Operator::Eq => "==",
-            Operator::NotEq => "!=",
-            Operator::Lt => "<",
-            Operator::LtEq => "<=",
-            Operator::Gt => ">",
-            Operator::GtEq => ">=",
-            Operator::Plus => "+",
-            Operator::Minus => "-",
-            Operator::Multiply => "*",
-            Operator::Divide => "/",
-            Operator::Modulo => "%",
             Operator::And => "and",
             Operator::Or => "or",
             Operator::RegexMatch => "matches regex",

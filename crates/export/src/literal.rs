@@ -164,3 +164,40 @@ mod tests {
         assert!(timespan(5).is_err());
     }
 }
+
+/// Text in double quotes with C's escapes (`\"`, `\\`, `\n`, `\r`, `\t`), as KQL and ES|QL
+/// read their plain string literals.
+pub(crate) fn c_escaped(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The infix operators that KQL, SPL's eval and ES|QL spell alike (comparison and arithmetic).
+pub(crate) fn c_like_infix(op: datafusion::logical_expr::Operator) -> Option<&'static str> {
+    use datafusion::logical_expr::Operator as O;
+    Some(match op {
+        O::Eq => "==",
+        O::NotEq => "!=",
+        O::Lt => "<",
+        O::LtEq => "<=",
+        O::Gt => ">",
+        O::GtEq => ">=",
+        O::Plus => "+",
+        O::Minus => "-",
+        O::Multiply => "*",
+        O::Divide => "/",
+        O::Modulo => "%",
+        _ => return None,
+    })
+}

@@ -349,18 +349,10 @@ impl Writer<'_> {
 
     fn binary(&self, b: &BinaryExpr) -> Result<String, String> {
         let (l, r) = (self.operand(&b.left)?, self.operand(&b.right)?);
+        if let Some(op) = literal::c_like_infix(b.op) {
+            return Ok(format!("{l} {op} {r}"));
+        }
         let op = match b.op {
-            Operator::Eq => "==",
-            Operator::NotEq => "!=",
-            Operator::Lt => "<",
-            Operator::LtEq => "<=",
-            Operator::Gt => ">",
-            Operator::GtEq => ">=",
-            Operator::Plus => "+",
-            Operator::Minus => "-",
-            Operator::Multiply => "*",
-            Operator::Divide => "/",
-            Operator::Modulo => "%",
             Operator::And => "AND",
             Operator::Or => "OR",
             Operator::StringConcat => ".",
