@@ -158,6 +158,13 @@ impl Writer {
                     let text = self.expr(e, schema)?;
                     // A column kept as its field stays under the field's name.
                     if column_name(e) == Some(n.as_str()) && is_name(&text) {
+                        // Sysmon's TargetFilename and ImageLoaded are both file.path: kept
+                        // side by side they would both read whichever the event has.
+                        if keep.contains(&text) {
+                            return Err(format!(
+                                "two columns that Elastic holds in one field ({text})"
+                            ));
+                        }
                         keep.push(text.clone());
                         names.insert(n.clone(), text);
                     } else {
@@ -562,6 +569,12 @@ mod tests {
 | WHERE ((TO_LONG(event.code) == 1) AND (TO_LOWER(COALESCE(process.executable, "")) LIKE """*\\whoami.exe""")) AND (NOT (TO_LOWER(COALESCE(process.command_line, "")) LIKE "*/all*"))
 | KEEP winlog.computer_name, process.command_line"#
         );
+    }
+
+    #[test]
+    fn columns_sharing_one_field_are_not_kept_side_by_side() {
+        let e = kql_as_esql("Sysmon | project TargetFilename, ImageLoaded").unwrap_err();
+        assert!(e.message.contains("one field (file.path)"), "{e}");
     }
 
     #[test]
