@@ -140,31 +140,6 @@ pub(crate) fn timespan(ns: i64) -> Result<String, String> {
     Ok(if ns < 0 { format!("(-{text})") } else { text })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_become_anchored_regexes() {
-        assert_eq!(like_to_regex("10.0.%", None, false), "(?s)^10\\.0\\..*$");
-        assert_eq!(like_to_regex("a_b!%", Some('!'), true), "(?is)^a.b%$");
-        assert_eq!(like_to_regex(r"%\\%\_x\", None, false), r"(?s)^.*\\.*_x\\$");
-    }
-
-    #[test]
-    fn rewrites_use_backslash_groups() {
-        assert_eq!(rewrite_as_backslashes("${1}-$2 $$"), "\\1-\\2 $");
-    }
-
-    #[test]
-    fn timespans_use_the_largest_unit() {
-        assert_eq!(timespan(86_400_000_000_000).unwrap(), "1d");
-        assert_eq!(timespan(5_400_000_000_000).unwrap(), "90m");
-        assert_eq!(timespan(250_000_000).unwrap(), "250ms");
-        assert!(timespan(5).is_err());
-    }
-}
-
 /// Text in double quotes with C's escapes (`\"`, `\\`, `\n`, `\r`, `\t`), as KQL and ES|QL
 /// read their plain string literals.
 pub(crate) fn c_escaped(s: &str) -> String {
@@ -200,4 +175,29 @@ pub(crate) fn c_like_infix(op: datafusion::logical_expr::Operator) -> Option<&'s
         O::Modulo => "%",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_become_anchored_regexes() {
+        assert_eq!(like_to_regex("10.0.%", None, false), "(?s)^10\\.0\\..*$");
+        assert_eq!(like_to_regex("a_b!%", Some('!'), true), "(?is)^a.b%$");
+        assert_eq!(like_to_regex(r"%\\%\_x\", None, false), r"(?s)^.*\\.*_x\\$");
+    }
+
+    #[test]
+    fn rewrites_use_backslash_groups() {
+        assert_eq!(rewrite_as_backslashes("${1}-$2 $$"), "\\1-\\2 $");
+    }
+
+    #[test]
+    fn timespans_use_the_largest_unit() {
+        assert_eq!(timespan(86_400_000_000_000).unwrap(), "1d");
+        assert_eq!(timespan(5_400_000_000_000).unwrap(), "90m");
+        assert_eq!(timespan(250_000_000).unwrap(), "250ms");
+        assert!(timespan(5).is_err());
+    }
 }
