@@ -63,11 +63,7 @@ pub struct EcsField {
 }
 
 const fn same(ecs: &'static str, column: &'static str) -> EcsField {
-    EcsField {
-        ecs,
-        column,
-        conversion: Conversion::Same,
-    }
+    converted(ecs, column, Conversion::Same)
 }
 
 const fn converted(ecs: &'static str, column: &'static str, conversion: Conversion) -> EcsField {
@@ -364,19 +360,7 @@ impl DataStream {
 
     /// The data streams an index pattern of `FROM` names (`*` wildcards; `logs-*` names all).
     pub fn matching(pattern: &str) -> Vec<&'static DataStream> {
-        let wildcard = |p: &str| {
-            regex::Regex::new(&format!(
-                "^{}$",
-                p.split('*')
-                    .map(regex::escape)
-                    .collect::<Vec<_>>()
-                    .join(".*")
-            ))
-            .ok()
-        };
-        let Some(re) = wildcard(pattern) else {
-            return vec![];
-        };
+        let re = crate::plan::wildcard(pattern);
         DATA_STREAMS
             .iter()
             .filter(|d| {
@@ -384,7 +368,7 @@ impl DataStream {
                 // namespace (`logs-*`, `logs-aws.cloudtrail-default`, `logs-aws.cloudtrail-prod`).
                 re.is_match(d.pattern)
                     || re.is_match(&d.pattern.replace('*', "default"))
-                    || wildcard(d.pattern).is_some_and(|own| own.is_match(pattern))
+                    || crate::plan::wildcard(d.pattern).is_match(pattern)
             })
             .collect()
     }

@@ -291,8 +291,9 @@ fn assigned_name(a: &Assign, text: &str) -> String {
     }
 }
 
-/// A `KEEP`/`DROP` name pattern (`*` any text) as an anchored regular expression.
-fn wildcard(pattern: &str) -> regex::Regex {
+/// A name pattern (`*` any text: `KEEP`/`DROP` names, `FROM` index patterns) as an anchored
+/// regular expression.
+pub(crate) fn wildcard(pattern: &str) -> regex::Regex {
     let body: Vec<String> = pattern.split('*').map(regex::escape).collect();
     regex::Regex::new(&format!("^{}$", body.join(".*"))).expect("escaped pattern")
 }
